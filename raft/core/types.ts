@@ -38,6 +38,8 @@ export interface ConfState {
 export interface ConfChange {
   readonly type: 'addLearner' | 'promote' | 'remove';
   readonly node: NodeId;
+  /** Where the node listens ("host:port"), replicated so every member learns it; opaque to the core. */
+  readonly address?: string;
 }
 
 /** Describes a snapshot; the bytes live outside the core (the driver streams them). */
