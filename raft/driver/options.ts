@@ -1,0 +1,74 @@
+// Options of a running Raft node and their translation into core ticks.
+// Only the driver knows milliseconds; the core counts ticks (STYLE: time is ticks).
+
+import type { Logger } from 'pino';
+import type { RaftConfig } from '../core/api.js';
+import type { NodeId } from '../core/types.js';
+import type { PeerEndpoint } from '../node-api.js';
+import type { StateMachine } from '../state-machine.js';
+
+export interface RaftNodeOptions {
+  readonly id: NodeId;
+  /** This node's own address (what peers and clients are told). */
+  readonly host: string;
+  readonly port: number;
+  /** Every other member at bootstrap (voters). Empty for a single-node cluster. */
+  readonly peers: readonly PeerEndpoint[];
+  /** Directory for the WAL and snapshots (created if missing). */
+  readonly dataDir: string;
+  readonly stateMachine: StateMachine;
+  readonly clusterSecret: string;
+  readonly logger: Logger;
+  readonly electionTimeoutMinMs: number;
+  readonly electionTimeoutMaxMs: number;
+  readonly heartbeatIntervalMs: number;
+  /** Take a snapshot once this many entries were applied since the last one. */
+  readonly snapshotThreshold: number;
+  /** Log entries kept behind a snapshot for slow followers. */
+  readonly snapshotTailEntries: number;
+  /** Default wait for propose/read before answering "outcome unknown". */
+  readonly requestTimeoutMs: number;
+  /** Peer RPC timeout. */
+  readonly peerTimeoutMs: number;
+  /** Seed for election-timeout randomness (defaults to a random one). */
+  readonly randomSeed?: number;
+  /** Length of one core tick. */
+  readonly tickMs?: number;
+}
+
+export interface TickPlan {
+  readonly tickMs: number;
+  readonly heartbeatTicks: number;
+  readonly electionTicksMin: number;
+  readonly electionTicksMax: number;
+}
+
+const TICK_MS_DEFAULT = 10;
+
+/** Convert millisecond timings to ticks, checking they agree with each other. */
+export function planTicks(options: Pick<RaftNodeOptions,
+  'electionTimeoutMinMs' | 'electionTimeoutMaxMs' | 'heartbeatIntervalMs' | 'tickMs'>): TickPlan {
+  const tickMs = options.tickMs ?? Math.max(1, Math.min(TICK_MS_DEFAULT, Math.floor(options.heartbeatIntervalMs / 2)));
+  const heartbeatTicks = Math.max(1, Math.round(options.heartbeatIntervalMs / tickMs));
+  const electionTicksMin = Math.round(options.electionTimeoutMinMs / tickMs);
+  const electionTicksMax = Math.round(options.electionTimeoutMaxMs / tickMs);
+  const problems: string[] = [];
+  if (electionTicksMin < 2 * heartbeatTicks + 1) {
+    problems.push(`election_timeout_min (${options.electionTimeoutMinMs} ms) must exceed twice heartbeat_interval (${options.heartbeatIntervalMs} ms)`);
+  }
+  if (electionTicksMax < electionTicksMin) {
+    problems.push(`election_timeout_max (${options.electionTimeoutMaxMs} ms) must be ≥ election_timeout_min`);
+  }
+  if (problems.length > 0) throw new RangeError(problems.join('; '));
+  return { tickMs, heartbeatTicks, electionTicksMin, electionTicksMax };
+}
+
+export function coreConfig(id: NodeId, plan: TickPlan, random: () => number): Partial<RaftConfig> & Pick<RaftConfig, 'id'> {
+  return {
+    id,
+    heartbeatTicks: plan.heartbeatTicks,
+    electionTicksMin: plan.electionTicksMin,
+    electionTicksMax: plan.electionTicksMax,
+    random,
+  };
+}

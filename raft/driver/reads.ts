@@ -1,0 +1,108 @@
+// Linearizable read barriers (thesis §6.4). Reads that arrive while no ReadIndex
+// round is outstanding share the next round: each round is requested after every
+// read in its batch arrived, so the index it returns covers all of them.
+
+import { RaftError } from '../node-api.js';
+
+interface ReadWaiter {
+  readonly resolve: (index: number) => void;
+  readonly reject: (error: RaftError) => void;
+  readonly timer: NodeJS.Timeout;
+}
+
+interface Round {
+  readonly waiters: ReadWaiter[];
+  /** Read index granted by the leader, once known. */
+  index: number | null;
+}
+
+export class ReadBarriers {
+  #queued: ReadWaiter[] = [];
+  readonly #rounds = new Map<string, Round>();
+  #sequence = 0;
+  readonly #prefix: string;
+
+  constructor(nodeId: string, incarnation: number) {
+    this.#prefix = `${nodeId}:${incarnation.toString(36)}:`;
+  }
+
+  get pending(): number {
+    let n = this.#queued.length;
+    for (const round of this.#rounds.values()) n += round.waiters.length;
+    return n;
+  }
+
+  enqueue(timeoutMs: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const waiter: ReadWaiter = {
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          this.#forget(waiter);
+          reject(new RaftError('CONCORD_ERR_NO_LEADER', `no read index within ${timeoutMs} ms`));
+        }, timeoutMs),
+      };
+      waiter.timer.unref();
+      this.#queued.push(waiter);
+    });
+  }
+
+  /** Start a round for every queued read; returns its context, or null if none queued. */
+  startRound(): string | null {
+    if (this.#queued.length === 0) return null;
+    const context = this.#prefix + (this.#sequence++).toString(36);
+    this.#rounds.set(context, { waiters: this.#queued, index: null });
+    this.#queued = [];
+    return context;
+  }
+
+  /** The core refused the round (not leader known...): fail its reads now. */
+  refuse(context: string, error: RaftError): void {
+    const round = this.#rounds.get(context);
+    if (round === undefined) return;
+    this.#rounds.delete(context);
+    for (const waiter of round.waiters) {
+      clearTimeout(waiter.timer);
+      waiter.reject(error);
+    }
+  }
+
+  granted(context: string, index: number, applied: number): void {
+    const round = this.#rounds.get(context);
+    if (round === undefined) return;
+    round.index = index;
+    this.applied(applied);
+  }
+
+  /** Release every granted round whose index is applied. */
+  applied(applied: number): void {
+    for (const [context, round] of this.#rounds) {
+      if (round.index === null || round.index > applied) continue;
+      this.#rounds.delete(context);
+      for (const waiter of round.waiters) {
+        clearTimeout(waiter.timer);
+        waiter.resolve(round.index);
+      }
+    }
+  }
+
+  failAll(error: RaftError): void {
+    for (const waiter of this.#queued) {
+      clearTimeout(waiter.timer);
+      waiter.reject(error);
+    }
+    this.#queued = [];
+    for (const context of [...this.#rounds.keys()]) this.refuse(context, error);
+  }
+
+  #forget(target: ReadWaiter): void {
+    this.#queued = this.#queued.filter((w) => w !== target);
+    for (const round of this.#rounds.values()) {
+      const at = round.waiters.indexOf(target);
+      if (at >= 0) round.waiters.splice(at, 1);
+    }
+    for (const [context, round] of this.#rounds) {
+      if (round.waiters.length === 0) this.#rounds.delete(context);
+    }
+  }
+}

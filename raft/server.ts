@@ -1,0 +1,516 @@
+// The Raft driver: owns the tick timer and the Ready loop around the pure core.
+//
+// The loop, one Ready at a time (etcd's rule: persist before you send):
+//   1. leader messages that may precede persistence go out at once;
+//   2. an incoming snapshot is installed into the state machine;
+//   3. hard state + entries (+ snapshot marker) are fsynced — one fsync for
+//      everything that accumulated while the previous Ready was processed, which
+//      is the group commit;
+//   4. the remaining messages (votes, acknowledgements) are sent;
+//   5. committed entries are applied, proposals and reads are settled;
+//   6. advance(); maybe take a snapshot and compact.
+// A storage failure stops the loop at step 3 and retries with backoff: nothing
+// is acknowledged, the node reports unhealthy, a leader steps down through the
+// core's persist-stall rule, and it resumes when the disk works again.
+
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { RawNode, createSeededRandom, decodeConfChange, validateRaftConfig } from './core/index.js';
+import type { ConfChange, Entry, Message, NodeId, Ready, RefusalReason, SnapshotMessage } from './core/types.js';
+import { mayPrecedePersistence } from './core/types.js';
+import { AddressBook } from './driver/address-book.js';
+import { coreConfig, planTicks, type RaftNodeOptions, type TickPlan } from './driver/options.js';
+import { PendingProposals } from './driver/proposals.js';
+import { ReadBarriers } from './driver/reads.js';
+import { recoverInitialState } from './driver/recover.js';
+import { SnapshotPolicy } from './driver/snapshot-policy.js';
+import { RaftError, type MemberChange, type NodeStatus, type PeerEndpoint, type RaftNodeHandle } from './node-api.js';
+import { RaftLogStore, SnapshotStore } from './storage/index.js';
+import { PeerTransport, registerRaftRoutes } from './transport/index.js';
+
+export type { RaftNodeOptions } from './driver/options.js';
+
+/** Hooks for metrics; every field optional. */
+export interface RaftObserver {
+  onPersist?(seconds: number, entries: number): void;
+  onApply?(seconds: number, entries: number): void;
+  onCommitLatency?(seconds: number): void;
+  onSnapshot?(seconds: number, bytes: number): void;
+  onProposalFailed?(code: string): void;
+}
+
+const STORAGE_RETRY_MS = 500;
+
+export class RaftNode implements RaftNodeHandle {
+  readonly id: NodeId;
+  readonly #options: RaftNodeOptions;
+  readonly #plan: TickPlan;
+  readonly #core: RawNode;
+  readonly #storage: RaftLogStore;
+  readonly #snapshots: SnapshotStore;
+  readonly #transport: PeerTransport;
+  readonly #book: AddressBook;
+  readonly #proposals = new PendingProposals();
+  readonly #reads: ReadBarriers;
+  readonly #policy: SnapshotPolicy;
+  readonly #listeners = new Set<(leader: NodeId | null, term: number) => void>();
+  readonly #observer: RaftObserver;
+  #ticker: NodeJS.Timeout | null = null;
+  #scheduled = false;
+  #running: Promise<void> | null = null;
+  #stopped = false;
+  #leader: NodeId | null = null;
+  #storageError: string | null = null;
+  #readKick = false;
+
+  constructor(parts: {
+    options: RaftNodeOptions; plan: TickPlan; core: RawNode; storage: RaftLogStore; snapshots: SnapshotStore;
+    transport: PeerTransport; book: AddressBook; observer: RaftObserver;
+  }) {
+    this.id = parts.options.id;
+    this.#options = parts.options;
+    this.#plan = parts.plan;
+    this.#core = parts.core;
+    this.#storage = parts.storage;
+    this.#snapshots = parts.snapshots;
+    this.#transport = parts.transport;
+    this.#book = parts.book;
+    this.#observer = parts.observer;
+    this.#reads = new ReadBarriers(this.id, Date.now());
+    this.#policy = new SnapshotPolicy({
+      threshold: parts.options.snapshotThreshold,
+      tailEntries: parts.options.snapshotTailEntries,
+      lastIndex: parts.core.status().snapshotIndex,
+    });
+  }
+
+  /** Mount the peer RPC routes on the node's HTTP server (before it listens). */
+  mount(app: FastifyInstance): void {
+    registerRaftRoutes(app, {
+      selfId: this.id,
+      clusterSecret: this.#options.clusterSecret,
+      logger: this.#options.logger,
+      snapshotDir: join(this.#options.dataDir, 'snapshots-incoming'),
+      onMessages: (messages) => this.#receive(messages),
+      onSnapshot: (message, path) => this.#receiveSnapshot(message, path),
+    });
+  }
+
+  start(): void {
+    this.#ticker = setInterval(() => {
+      this.#core.tick();
+      this.#schedule();
+    }, this.#plan.tickMs);
+    this.#schedule();
+  }
+
+  // ---- client requests -------------------------------------------------------
+
+  async propose(data: Uint8Array, options?: { timeoutMs?: number }): Promise<{ index: number; result: unknown }> {
+    this.#assertWritable();
+    const result = this.#core.propose(data);
+    if (!result.ok) throw this.#refusal(result.reason, result.leader);
+    this.#schedule();
+    const startedAt = performance.now();
+    const outcome = await this.#proposals.wait(result.index, result.term, options?.timeoutMs ?? this.#options.requestTimeoutMs);
+    this.#observer.onCommitLatency?.((performance.now() - startedAt) / 1000);
+    return outcome;
+  }
+
+  readBarrier(options?: { timeoutMs?: number }): Promise<number> {
+    if (this.#stopped) return Promise.reject(new RaftError('CONCORD_ERR_STOPPED', 'node is stopping'));
+    const barrier = this.#reads.enqueue(options?.timeoutMs ?? this.#options.requestTimeoutMs);
+    if (!this.#readKick) {
+      this.#readKick = true;
+      setImmediate(() => this.#startReadRound());
+    }
+    return barrier;
+  }
+
+  isLeader(): boolean {
+    return this.#core.status().role === 'leader';
+  }
+
+  leader(): PeerEndpoint | null {
+    const id = this.#core.status().leader;
+    return id === null ? null : this.#book.get(id);
+  }
+
+  status(): NodeStatus {
+    const core = this.#core.status();
+    const transport = this.#transport.stats();
+    const storage = this.#storage.stats();
+    const progress = new Map(core.progress.map((p) => [p.id, p]));
+    const peers = this.#book.peersOf(core.confState).map((peer) => {
+      const p = progress.get(peer.id);
+      const t = transport[peer.id];
+      return {
+        ...peer,
+        voter: core.confState.voters.includes(peer.id),
+        matchIndex: p?.match ?? null,
+        lastContactMs: t?.lastContactAt ? Date.now() - t.lastContactAt : null,
+        rttMs: t?.lastRttMs ?? null,
+      };
+    });
+    return {
+      ...core,
+      applied: this.#options.stateMachine.appliedIndex(),
+      peers,
+      leaderEndpoint: this.leader(),
+      storage: { healthy: this.#storageError === null && storage.healthy, error: this.#storageError, logBytes: storage.bytes },
+      snapshotInProgress: this.#policy.inProgress,
+      pendingProposals: this.#proposals.size,
+      pendingReads: this.#reads.pending,
+      durableIndex: this.#options.stateMachine.durableIndex(),
+    };
+  }
+
+  async transferLeadership(target?: NodeId, options?: { timeoutMs?: number }): Promise<NodeId> {
+    const chosen = target ?? this.#mostCaughtUpVoter();
+    if (chosen === null) throw new RaftError('CONCORD_ERR_INVALID_CONF_CHANGE', 'no other voter to transfer to');
+    if (this.#core.status().leader === chosen) return chosen;
+    const result = this.#core.transferLeader(chosen);
+    if (!result.ok) throw this.#refusal(result.reason, result.leader);
+    this.#schedule();
+    await this.#waitFor(() => this.#core.status().leader === chosen,
+      options?.timeoutMs ?? this.#plan.tickMs * this.#plan.electionTicksMax * 3, `leadership did not move to ${chosen}`);
+    return chosen;
+  }
+
+  async addMember(member: MemberChange, options?: { timeoutMs?: number }): Promise<void> {
+    const timeoutMs = options?.timeoutMs ?? this.#options.requestTimeoutMs * 4;
+    const address = `${member.host}:${member.port}`;
+    const conf = this.#core.status().confState;
+    if (!conf.learners.includes(member.id) && !conf.voters.includes(member.id)) {
+      await this.#changeMembership({ type: 'addLearner', node: member.id, address }, timeoutMs);
+    }
+    await this.#waitFor(() => {
+      const s = this.#core.status();
+      const p = s.progress.find((x) => x.id === member.id);
+      return p !== undefined && p.match >= s.commit;
+    }, timeoutMs, `learner ${member.id} did not catch up`);
+    if (!this.#core.status().confState.voters.includes(member.id)) {
+      await this.#changeMembership({ type: 'promote', node: member.id }, timeoutMs);
+    }
+  }
+
+  async removeMember(id: NodeId, options?: { timeoutMs?: number }): Promise<void> {
+    await this.#changeMembership({ type: 'remove', node: id }, options?.timeoutMs ?? this.#options.requestTimeoutMs * 2);
+  }
+
+  async snapshotNow(): Promise<{ index: number; path: string; bytes: number }> {
+    await this.#exclusive(() => this.#takeSnapshot());
+    const latest = this.#snapshots.latest();
+    if (latest === null) throw new RaftError('CONCORD_ERR_STORAGE_IO', 'snapshot was not recorded');
+    return { index: latest.meta.index, path: latest.path, bytes: latest.bytes };
+  }
+
+  latestSnapshot(): { index: number; term: number; path: string; bytes: number } | null {
+    const latest = this.#snapshots.latest();
+    return latest === null ? null : { index: latest.meta.index, term: latest.meta.term, path: latest.path, bytes: latest.bytes };
+  }
+
+  onLeaderChange(listener: (leader: NodeId | null, term: number) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  async stop(options?: { transfer?: boolean }): Promise<void> {
+    if (this.#stopped) return;
+    if (options?.transfer === true && this.isLeader() && this.#mostCaughtUpVoter() !== null) {
+      try {
+        await this.transferLeadership(undefined, { timeoutMs: this.#plan.tickMs * this.#plan.electionTicksMax * 2 });
+      } catch (error) {
+        this.#options.logger.warn({ err: error }, 'leadership transfer before stop failed');
+      }
+    }
+    this.#stopped = true;
+    if (this.#ticker !== null) clearInterval(this.#ticker);
+    await this.#running;
+    const stopped = new RaftError('CONCORD_ERR_STOPPED', 'node stopped');
+    this.#proposals.failAll(stopped);
+    this.#reads.failAll(stopped);
+    await this.#transport.close();
+    await this.#storage.close();
+  }
+
+  // ---- the Ready loop --------------------------------------------------------
+
+  #schedule(): void {
+    if (this.#scheduled || this.#stopped) return;
+    this.#scheduled = true;
+    setImmediate(() => {
+      this.#scheduled = false;
+      if (this.#running !== null) return;
+      this.#running = this.#drain().finally(() => {
+        this.#running = null;
+        // Input that arrived while the last batch was finishing must not be lost.
+        if (this.#core.hasReady()) this.#schedule();
+      });
+    });
+  }
+
+  async #drain(): Promise<void> {
+    while (!this.#stopped && this.#core.hasReady()) {
+      await this.#handleReady(this.#core.ready());
+    }
+  }
+
+  /** Run `work` between Ready batches (the core is quiescent with respect to the driver). */
+  async #exclusive(work: () => Promise<void>): Promise<void> {
+    while (this.#running !== null) await this.#running;
+    const done = work();
+    this.#running = done.finally(() => { this.#running = null; this.#schedule(); });
+    await this.#running;
+  }
+
+  async #handleReady(ready: Ready): Promise<void> {
+    if (ready.softState !== null) this.#leaderChanged(ready.softState.leader);
+    const early = ready.messages.filter(mayPrecedePersistence);
+    const late = ready.messages.filter((m) => !mayPrecedePersistence(m));
+    this.#send(early);
+    if (ready.snapshot !== null) await this.#installSnapshot(ready.snapshot.index);
+    await this.#persist(ready);
+    this.#send(late);
+    if (ready.committedEntries.length > 0) await this.#apply(ready.committedEntries);
+    const applied = this.#options.stateMachine.appliedIndex();
+    for (const read of ready.readStates) this.#reads.granted(read.context, read.index, applied);
+    this.#core.advance();
+    if (this.#policy.due(applied)) await this.#takeSnapshot();
+  }
+
+  async #persist(ready: Ready): Promise<void> {
+    if (ready.hardState === null && ready.entries.length === 0 && ready.snapshot === null) return;
+    const startedAt = performance.now();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.#storage.persist({ hardState: ready.hardState, entries: ready.entries, snapshot: ready.snapshot });
+        if (this.#storageError !== null) this.#options.logger.info('storage recovered; accepting writes again');
+        this.#storageError = null;
+        break;
+      } catch (error) {
+        if (this.#stopped) throw error;
+        const message = error instanceof Error ? error.message : String(error);
+        if (attempt === 0) this.#options.logger.error({ err: error }, 'persisting the log failed; writes refused until it recovers');
+        this.#storageError = message;
+        this.#proposals.failAll(new RaftError('CONCORD_ERR_STORAGE_IO', `storage failed: ${message}`));
+        await new Promise((resolve) => setTimeout(resolve, STORAGE_RETRY_MS));
+        await this.#storage.recover?.().catch(() => undefined);
+      }
+    }
+    this.#observer.onPersist?.((performance.now() - startedAt) / 1000, ready.entries.length);
+  }
+
+  async #apply(entries: readonly Entry[]): Promise<void> {
+    const startedAt = performance.now();
+    const results = await this.#options.stateMachine.apply(entries);
+    this.#observer.onApply?.((performance.now() - startedAt) / 1000, entries.length);
+    for (const entry of entries) {
+      if (entry.type === 'confChange') this.#confChangeApplied(entry);
+    }
+    this.#proposals.applied(entries, results);
+    this.#reads.applied(this.#options.stateMachine.appliedIndex());
+  }
+
+  #confChangeApplied(entry: Entry): void {
+    let change: ConfChange;
+    try {
+      change = decodeConfChange(entry.data);
+    } catch (error) {
+      this.#options.logger.error({ err: error, index: entry.index }, 'undecodable membership change in the log');
+      return;
+    }
+    if (change.address !== undefined) this.#book.learn(change.node, change.address);
+    // The core applies the change on advance(); refresh peers from the resulting conf state right after.
+    setImmediate(() => this.#transport.setPeers(this.#book.peersOf(this.#core.status().confState)));
+    this.#options.logger.info({ change, index: entry.index }, 'membership change applied');
+  }
+
+  #send(messages: readonly Message[]): void {
+    if (messages.length === 0) return;
+    const plain: Message[] = [];
+    for (const message of messages) {
+      if (message.type === 'snapshot') this.#sendSnapshot(message);
+      else plain.push(message);
+    }
+    if (plain.length > 0) this.#transport.send(plain);
+  }
+
+  #sendSnapshot(message: SnapshotMessage): void {
+    const latest = this.#snapshots.latest();
+    if (latest === null || latest.meta.index !== message.snapshot.index) {
+      this.#core.reportSnapshot(message.to, false);
+      this.#schedule();
+      return;
+    }
+    this.#options.logger.info({ peer: message.to, index: latest.meta.index, bytes: latest.bytes }, 'sending snapshot');
+    void this.#transport.sendSnapshot(message, { path: latest.path, bytes: latest.bytes, checksum: latest.checksum })
+      .catch(() => false)
+      .then((ok) => {
+        this.#core.reportSnapshot(message.to, ok);
+        this.#schedule();
+      });
+  }
+
+  // ---- snapshots -------------------------------------------------------------
+
+  async #takeSnapshot(): Promise<void> {
+    const startedAt = performance.now();
+    this.#policy.inProgress = true;
+    try {
+      const temp = this.#snapshots.newTempPath();
+      const file = await this.#options.stateMachine.createSnapshot(temp);
+      const meta = this.#core.compact(file.index, this.#policy.tailEntries);
+      await this.#snapshots.commit(temp, meta);
+      const through = Math.min(file.index - this.#policy.tailEntries, this.#options.stateMachine.durableIndex());
+      if (through > 0) await this.#storage.compact(through, meta);
+      this.#policy.taken(file.index);
+      this.#observer.onSnapshot?.((performance.now() - startedAt) / 1000, file.bytes);
+      this.#options.logger.info({ index: file.index, bytes: file.bytes, compactedThrough: through }, 'snapshot taken');
+    } catch (error) {
+      this.#options.logger.error({ err: error }, 'snapshot failed');
+    } finally {
+      this.#policy.inProgress = false;
+    }
+  }
+
+  async #receiveSnapshot(message: SnapshotMessage, path: string): Promise<void> {
+    await this.#snapshots.commit(path, message.snapshot);
+    this.#options.logger.info({ from: message.from, index: message.snapshot.index }, 'snapshot received');
+    this.#core.step(message);
+    this.#schedule();
+  }
+
+  async #installSnapshot(index: number): Promise<void> {
+    const latest = this.#snapshots.latest();
+    if (latest === null || latest.meta.index !== index) {
+      throw new Error(`core asked to install snapshot ${index} but the newest file is ${latest?.meta.index ?? 'none'}`);
+    }
+    await this.#options.stateMachine.restoreSnapshot(latest.path, index);
+    this.#proposals.skippedTo(index);
+    this.#policy.taken(index);
+    for (const change of [latest.meta.confState]) {
+      this.#transport.setPeers(this.#book.peersOf(change));
+    }
+    this.#options.logger.info({ index }, 'snapshot installed');
+  }
+
+  // ---- helpers ---------------------------------------------------------------
+
+  #receive(messages: readonly Message[]): void {
+    if (this.#stopped) return;
+    for (const message of messages) this.#core.step(message);
+    this.#schedule();
+  }
+
+  #startReadRound(): void {
+    this.#readKick = false;
+    const context = this.#reads.startRound();
+    if (context === null) return;
+    const result = this.#core.readIndex(context);
+    if (!result.ok) this.#reads.refuse(context, this.#refusal(result.reason, result.leader));
+    this.#schedule();
+  }
+
+  #leaderChanged(leader: NodeId | null): void {
+    if (leader === this.#leader) return;
+    const previous = this.#leader;
+    this.#leader = leader;
+    const term = this.#core.status().term;
+    this.#options.logger.info({ previous, leader, term }, 'leader changed');
+    // Read rounds addressed to the old leader will never be answered.
+    if (previous !== null) this.#reads.failAll(new RaftError('CONCORD_ERR_NO_LEADER', 'leader changed; retry the read'));
+    for (const listener of this.#listeners) listener(leader, term);
+  }
+
+  #assertWritable(): void {
+    if (this.#stopped) throw new RaftError('CONCORD_ERR_STOPPED', 'node is stopping');
+    if (this.#storageError !== null) throw new RaftError('CONCORD_ERR_STORAGE_IO', `storage failed: ${this.#storageError}`);
+  }
+
+  #refusal(reason: RefusalReason, leader: NodeId | null): RaftError {
+    const endpoint = leader === null ? null : this.#book.get(leader);
+    switch (reason) {
+      case 'notLeader':
+        return leader === null
+          ? new RaftError('CONCORD_ERR_NO_LEADER', 'no leader is known')
+          : new RaftError('CONCORD_ERR_NOT_LEADER', `not the leader; the leader is ${leader}`, endpoint);
+      case 'noLeader':
+        return new RaftError('CONCORD_ERR_NO_LEADER', 'no leader is known');
+      case 'transferring':
+        return new RaftError('CONCORD_ERR_TRANSFERRING', 'leadership transfer in progress', endpoint);
+      case 'confChangePending':
+        return new RaftError('CONCORD_ERR_CONF_CHANGE_PENDING', 'a membership change is already pending');
+      case 'invalidConfChange':
+        return new RaftError('CONCORD_ERR_INVALID_CONF_CHANGE', 'membership change not allowed');
+      case 'tooManyUncommitted':
+        return new RaftError('CONCORD_ERR_BUSY', 'too many uncommitted entries; back off');
+    }
+  }
+
+  async #changeMembership(change: ConfChange, timeoutMs: number): Promise<void> {
+    this.#assertWritable();
+    const result = this.#core.proposeConfChange(change);
+    if (!result.ok) throw this.#refusal(result.reason, result.leader);
+    if (change.address !== undefined) this.#book.learn(change.node, change.address);
+    this.#schedule();
+    await this.#proposals.wait(result.index, result.term, timeoutMs);
+  }
+
+  #mostCaughtUpVoter(): NodeId | null {
+    const status = this.#core.status();
+    let best: { id: NodeId; match: number } | null = null;
+    for (const p of status.progress) {
+      if (p.learner || p.id === this.id || !status.confState.voters.includes(p.id)) continue;
+      if (best === null || p.match > best.match) best = { id: p.id, match: p.match };
+    }
+    return best?.id ?? null;
+  }
+
+  async #waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!condition()) {
+      if (this.#stopped) throw new RaftError('CONCORD_ERR_STOPPED', 'node stopped');
+      if (Date.now() > deadline) throw new RaftError('CONCORD_ERR_OUTCOME_UNKNOWN', `${what} within ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, this.#plan.tickMs));
+    }
+  }
+}
+
+/** Open storage, recover state, build the core and transport; call mount() then start(). */
+export async function createRaftNode(options: RaftNodeOptions, observer: RaftObserver = {}): Promise<RaftNode> {
+  const plan = planTicks(options);
+  const storage = await RaftLogStore.open({ dir: join(options.dataDir, 'wal'), logger: options.logger });
+  const snapshots = await SnapshotStore.open({ dir: join(options.dataDir, 'snapshots'), logger: options.logger });
+  const self = { id: options.id, host: options.host, port: options.port };
+  const book = new AddressBook(self, options.peers);
+  const loaded = storage.loaded();
+  const latest = snapshots.latest();
+  const initial = await recoverInitialState({
+    log: loaded,
+    latestSnapshot: latest === null ? null : { meta: latest.meta, path: latest.path },
+    stateMachine: options.stateMachine,
+    bootstrap: { voters: [options.id, ...options.peers.map((p) => p.id)].sort(), learners: [] },
+    logger: options.logger,
+  });
+  for (const entry of initial.entries) {
+    if (entry.type !== 'confChange') continue;
+    const change = decodeConfChange(entry.data);
+    if (change.address !== undefined) book.learn(change.node, change.address);
+  }
+  const seed = options.randomSeed ?? Math.floor(Math.random() * 2 ** 31);
+  const core = new RawNode(validateRaftConfig(coreConfig(options.id, plan, createSeededRandom(seed))), initial);
+  const transport = new PeerTransport({
+    selfId: options.id,
+    peers: book.peersOf(core.status().confState),
+    clusterSecret: options.clusterSecret,
+    logger: options.logger,
+    requestTimeoutMs: options.peerTimeoutMs,
+    onUnreachable: (peer) => core.reportUnreachable(peer),
+    // (the next tick schedules the loop; unreachable reports are advisory)
+  });
+  options.logger.info({ id: options.id, term: initial.hardState.term, commit: initial.hardState.commit,
+    applied: initial.applied, snapshot: initial.snapshot?.index ?? 0, entries: initial.entries.length, tickMs: plan.tickMs },
+  'raft node recovered');
+  return new RaftNode({ options, plan, core, storage, snapshots, transport, book, observer });
+}

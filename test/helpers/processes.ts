@@ -1,0 +1,44 @@
+// Child processes started by a test, tracked so the test kills exactly what it started.
+import { spawn, type ChildProcess } from 'node:child_process';
+
+export interface Child {
+  readonly name: string;
+  readonly process: ChildProcess;
+  readonly output: string[];
+  readonly exited: Promise<number | null>;
+}
+
+export class ProcessGroup {
+  readonly #children = new Set<Child>();
+
+  start(name: string, command: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Child {
+    const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const output: string[] = [];
+    const keep = (chunk: Buffer) => {
+      output.push(chunk.toString('utf8'));
+      if (output.length > 2000) output.splice(0, output.length - 2000);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const entry: Child = { name, process: child, output, exited };
+    this.#children.add(entry);
+    void exited.then(() => this.#children.delete(entry));
+    return entry;
+  }
+
+  async kill(child: Child, signal: NodeJS.Signals = 'SIGKILL', timeoutMs = 10_000): Promise<number | null> {
+    if (child.process.exitCode !== null || child.process.signalCode !== null) return child.process.exitCode;
+    child.process.kill(signal);
+    const timer = setTimeout(() => child.process.kill('SIGKILL'), timeoutMs);
+    try {
+      return await child.exited;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async killAll(): Promise<void> {
+    await Promise.all([...this.#children].map((child) => this.kill(child, 'SIGKILL')));
+  }
+}
