@@ -205,6 +205,11 @@ export class RaftNode implements RaftNodeHandle {
     return { index: latest.meta.index, path: latest.path, bytes: latest.bytes };
   }
 
+  /** WAL counters (fsyncs, entries synced, bytes) for benchmarks and metrics. */
+  storageStats(): ReturnType<RaftLogStore['stats']> {
+    return this.#storage.stats();
+  }
+
   latestSnapshot(): { index: number; term: number; path: string; bytes: number } | null {
     const latest = this.#snapshots.latest();
     return latest === null ? null : { index: latest.meta.index, term: latest.meta.term, path: latest.path, bytes: latest.bytes };
