@@ -448,6 +448,8 @@ export class RaftNode implements RaftNodeHandle {
         return new RaftError('CONCORD_ERR_CONF_CHANGE_PENDING', 'a membership change is already pending');
       case 'invalidConfChange':
         return new RaftError('CONCORD_ERR_INVALID_CONF_CHANGE', 'membership change not allowed');
+      case 'invalidTarget':
+        return new RaftError('CONCORD_ERR_INVALID_CONF_CHANGE', 'leadership can only move to another voter');
       case 'tooManyUncommitted':
         return new RaftError('CONCORD_ERR_BUSY', 'too many uncommitted entries; back off');
     }

@@ -203,6 +203,7 @@ export type RefusalReason =
   | 'confChangePending'
   | 'invalidConfChange'
   | 'tooManyUncommitted'
+  | 'invalidTarget'
   | 'noLeader';
 
 export type ProposeResult =
