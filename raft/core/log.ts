@@ -175,6 +175,7 @@ export class RaftLog {
 
   /** Replace everything with an empty log that starts after a snapshot (fig. 13 rule 7). */
   restore(index: number, term: number): void {
+    assert(index > this.committed, () => `snapshot ${index} is not past commit ${this.committed}`);
     this.#entries = [];
     this.#offset = index;
     this.#offsetTerm = term;

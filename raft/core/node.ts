@@ -60,6 +60,8 @@ export class RawNode implements RawNodeApi {
   #prevHardState: HardState;
   #prevSoftState: SoftState;
   #handed: Handed | null = null;
+  /** Highest term this node led (invariant: never leads the same term twice). */
+  #ledTerm = 0;
 
   constructor(config: RaftConfig, initial: InitialState) {
     this.#config = config;
@@ -70,7 +72,7 @@ export class RawNode implements RawNodeApi {
     const offsetTerm = snapshot?.term ?? 0;
     assert(offset === 0 || snapshot !== null, 'a log that does not start at 1 needs a snapshot');
     this.#log = new RaftLog({
-      offset, offsetTerm, entries: initial.entries, committed: initial.hardState.commit,
+      offset, offsetTerm, entries: initial.entries, committed: Math.max(initial.hardState.commit, offset),
       applied: Math.max(initial.applied, offset),
     });
     assert(this.#log.applied <= this.#log.committed, () =>
@@ -81,6 +83,7 @@ export class RawNode implements RawNodeApi {
     }
     this.#term = initial.hardState.term;
     this.#vote = initial.hardState.vote;
+    assert(this.#term >= this.#log.lastTerm(), () => `hard state term ${this.#term} below last log term ${this.#log.lastTerm()}`);
     this.#prevHardState = this.#hardState();
     this.#prevSoftState = this.#softState();
     this.#resetRandomizedTimeout();
@@ -159,7 +162,7 @@ export class RawNode implements RawNodeApi {
 
   campaign(): void {
     if (this.#role === 'leader') return;
-    this.#campaign(false);
+    this.#campaign('preElection');
   }
 
   reportUnreachable(peer: NodeId): void {
@@ -320,6 +323,8 @@ export class RawNode implements RawNodeApi {
 
   #becomeLeader(): void {
     assert(this.#role === 'candidate', 'only a candidate becomes leader');
+    assert(this.#ledTerm < this.#term, () => `already led term ${this.#term}`);
+    this.#ledTerm = this.#term;
     this.#role = 'leader';
     this.#leader = this.#id;
     this.#transferee = null;
@@ -362,7 +367,7 @@ export class RawNode implements RawNodeApi {
     this.#electionElapsed++;
     if (this.#electionElapsed < this.#randomizedElectionTimeout) return;
     this.#electionElapsed = 0;
-    if (this.#promotable()) this.#campaign(false);
+    if (this.#promotable()) this.#campaign('preElection');
   }
 
   #tickLeader(): void {
@@ -421,12 +426,17 @@ export class RawNode implements RawNodeApi {
 
   // ---- elections ---------------------------------------------------------------
 
-  #campaign(transfer: boolean): void {
+  /**
+   * preElection: PreVote first (when enabled); election: a real vote (after a won
+   * pre-vote); transfer: TimeoutNow, a real vote whose requests override leases.
+   * Only `transfer` sets the flag: a won pre-vote must not bypass other voters' leases.
+   */
+  #campaign(kind: CampaignKind): void {
     if (!this.#promotable()) return;
     const voters = this.#confs.current().voters;
-    if (this.#config.preVote && !transfer) {
+    if (this.#config.preVote && kind === 'preElection') {
       this.#becomePreCandidate();
-      if (tallyVotes(voters, this.#votes) === 'won') return this.#campaign(true);
+      if (tallyVotes(voters, this.#votes) === 'won') return this.#campaign('election');
       this.#requestVotes('preVote', this.#term + 1, false);
       return;
     }
@@ -435,7 +445,7 @@ export class RawNode implements RawNodeApi {
       this.#becomeLeader();
       return;
     }
-    this.#requestVotes('vote', this.#term, transfer);
+    this.#requestVotes('vote', this.#term, kind === 'transfer');
   }
 
   #requestVotes(type: 'vote' | 'preVote', term: number, transfer: boolean): void {
@@ -515,7 +525,7 @@ export class RawNode implements RawNodeApi {
     this.#votes.set(message.from, !message.reject);
     const outcome = tallyVotes(this.#confs.current().voters, this.#votes);
     if (outcome === 'won') {
-      if (this.#role === 'preCandidate') this.#campaign(true);
+      if (this.#role === 'preCandidate') this.#campaign('election');
       else this.#becomeLeader();
     } else if (outcome === 'lost') {
       this.#becomeFollower(this.#term, null);
@@ -540,7 +550,7 @@ export class RawNode implements RawNodeApi {
         return;
       case 'timeoutNow':
         // Thesis §3.10: the leader asked us to take over; skip PreVote and ignore leases.
-        if (this.#promotable()) this.#campaign(true);
+        if (this.#promotable()) this.#campaign('transfer');
         return;
       case 'transferLeader':
         if (this.#leader !== null) this.#send({ type: 'transferLeader', to: this.#leader, term: this.#term, target: message.target });
@@ -675,19 +685,25 @@ export class RawNode implements RawNodeApi {
     else this.#send({ type: 'readIndexResponse', to: from, term: this.#term, context, index, reject: false });
   }
 
-  #handleReadIndex(context: string, from: NodeId): void {
-    if (this.#confs.current().voters.length === 1 && this.#confs.current().voters[0] === this.#id) {
-      if (this.#committedInCurrentTerm()) this.#answerRead(context, from, this.#log.committed);
-      else this.#queueRead(context, from);
-      return;
-    }
+  /** Returns true when the read joined the heartbeat-confirmed queue (caller broadcasts). */
+  #handleReadIndex(context: string, from: NodeId, broadcast = true): boolean {
     if (!this.#committedInCurrentTerm()) {
       // Thesis §6.4 step 1 (RedisLabs/redisraft#19): no read index before our no-op commits.
       this.#queueRead(context, from);
-      return;
+      return false;
+    }
+    const voters = this.#confs.current().voters;
+    if (voters.length === 1 && voters[0] === this.#id) {
+      this.#answerRead(context, from, this.#log.committed);
+      return false;
+    }
+    if (this.#readOnly.size >= PENDING_READS_MAX) {
+      this.#rejectRead(context, from);
+      return false;
     }
     this.#readOnly.add(context, from, this.#log.committed, this.#id);
-    this.#broadcastHeartbeat(context);
+    if (broadcast) this.#broadcastHeartbeat(context);
+    return true;
   }
 
   #queueRead(context: string, from: NodeId): void {
@@ -703,9 +719,8 @@ export class RawNode implements RawNodeApi {
   }
 
   #startTransfer(target: NodeId): RequestResult {
-    if (target === this.#id) return { ok: true };
     const progress = this.#progress.get(target);
-    if (progress === undefined || !this.#confs.current().voters.includes(target)) {
+    if (target === this.#id || progress === undefined || !this.#confs.current().voters.includes(target)) {
       return { ok: false, reason: 'invalidTarget', leader: this.#id };
     }
     if (this.#transferee === target) return { ok: true };
@@ -753,7 +768,10 @@ export class RawNode implements RawNodeApi {
     if (this.#pendingReads.length === 0 || !this.#committedInCurrentTerm()) return;
     const pending = this.#pendingReads;
     this.#pendingReads = [];
-    for (const request of pending) this.#handleReadIndex(request.context, request.from);
+    let queued = false;
+    for (const request of pending) queued = this.#handleReadIndex(request.context, request.from, false) || queued;
+    // One heartbeat round confirms the whole batch (its last context acks every earlier read).
+    if (queued) this.#broadcastHeartbeat(this.#readOnly.lastContext());
   }
 
   #broadcastAppend(): void {
@@ -852,6 +870,8 @@ export class RawNode implements RawNodeApi {
     return { role: this.#role, leader: this.#leader };
   }
 }
+
+type CampaignKind = 'preElection' | 'election' | 'transfer';
 
 type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
 
