@@ -1,0 +1,92 @@
+// One simulator run: apply the commands with every safety check, then heal and
+// check liveness. Also the fast-check property wrapper shared by sim3/sim5.
+import fc from 'fast-check';
+import type { NodeId } from '../../raft/core/index.js';
+import { SimCluster } from './cluster.js';
+import { applyCommand, commandArbitrary, describeCommand, type Command } from './commands.js';
+
+export interface RunStats { commands: number; committed: number; writes: number; reads: number }
+
+export function simulate(voters: number, seed: number, commands: readonly Command[]): RunStats {
+  const cluster = new SimCluster({ voters, spares: 1, seed });
+  for (const command of commands) {
+    applyCommand(cluster, command);
+    cluster.check.checkGlobal();
+  }
+  checkLiveness(cluster);
+  return {
+    commands: commands.length, committed: cluster.check.committedCount,
+    writes: cluster.check.writesAcknowledged, reads: cluster.check.readsCompleted,
+  };
+}
+
+/** After healing with every member up, a leader appears and everyone catches up. */
+export function checkLiveness(cluster: SimCluster): void {
+  cluster.heal();
+  for (const id of cluster.ids) {
+    const node = cluster.nodes.get(id)!;
+    node.rate = 1;
+    if (node.core === null && (cluster.initialVoters.includes(id) || node.disk.hardState.term > 0)) cluster.restart(id);
+  }
+  const timeout = cluster.options.electionTicksMax;
+  const budget = 10 * timeout;
+  let leader: NodeId | null = null;
+  for (let round = 0; round < budget && leader === null; round++) {
+    cluster.tickAll();
+    cluster.deliverAll();
+    leader = stableLeader(cluster);
+  }
+  if (leader === null) throw new Error(`liveness: no leader within ${budget} ticks after heal`);
+  // A proposal of the new leader's term lets every member apply up to its commit.
+  for (let round = 0; round < budget; round++) {
+    const current = stableLeader(cluster);
+    if (current !== null && caughtUp(cluster, current)) return;
+    cluster.tickAll();
+    cluster.deliverAll();
+  }
+  throw new Error(`liveness: members did not apply the leader's commit within ${budget} ticks`);
+}
+
+function members(cluster: SimCluster, leader: NodeId): NodeId[] {
+  const conf = cluster.nodes.get(leader)!.core!.status().confState;
+  return [...conf.voters, ...conf.learners];
+}
+
+function stableLeader(cluster: SimCluster): NodeId | null {
+  const leader = cluster.leader();
+  if (leader === null) return null;
+  const term = cluster.nodes.get(leader)!.core!.status().term;
+  const voters = cluster.nodes.get(leader)!.core!.status().confState.voters;
+  const agree = voters.filter((id) => cluster.nodes.get(id)?.core?.status().term === term).length;
+  return agree * 2 > voters.length ? leader : null;
+}
+
+function caughtUp(cluster: SimCluster, leader: NodeId): boolean {
+  const commit = cluster.nodes.get(leader)!.core!.status().commit;
+  return members(cluster, leader).every((id) => {
+    const node = cluster.nodes.get(id)!;
+    return node.core === null || node.applied >= commit;
+  });
+}
+
+export function envNumber(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) throw new RangeError(`${name} must be a non-negative integer, got ${raw}`);
+  return value;
+}
+
+/** The property: any command sequence keeps every invariant and ends live. */
+export function simulationProperty(voters: number, maxCommands: number) {
+  return fc.property(fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+    fc.array(commandArbitrary(voters + 1), { maxLength: maxCommands, size: 'max' }),
+    (seed, commands) => {
+      try {
+        simulate(voters, seed, commands);
+      } catch (error) {
+        const path = commands.map(describeCommand).join(' ');
+        throw new Error(`${(error as Error).message}\n  cluster seed ${seed}, ${commands.length} commands: ${path}`);
+      }
+    });
+}
