@@ -2,7 +2,7 @@
 // Only the driver knows milliseconds; the core counts ticks (STYLE: time is ticks).
 
 import type { Logger } from 'pino';
-import type { RaftConfig } from '../core/api.js';
+import type { RaftConfigInput } from '../core/config.js';
 import type { NodeId } from '../core/types.js';
 import type { PeerEndpoint } from '../node-api.js';
 import type { StateMachine } from '../state-machine.js';
@@ -63,12 +63,14 @@ export function planTicks(options: Pick<RaftNodeOptions,
   return { tickMs, heartbeatTicks, electionTicksMin, electionTicksMax };
 }
 
-export function coreConfig(id: NodeId, plan: TickPlan, random: () => number): Partial<RaftConfig> & Pick<RaftConfig, 'id'> {
+export function coreConfig(id: NodeId, plan: TickPlan, random: () => number, persistStallMs = 5000): RaftConfigInput {
   return {
     id,
     heartbeatTicks: plan.heartbeatTicks,
     electionTicksMin: plan.electionTicksMin,
     electionTicksMax: plan.electionTicksMax,
+    // A leader whose disk makes no progress for this long steps down (hashicorp/raft#503).
+    persistStallTicksMax: Math.max(plan.electionTicksMax, Math.round(persistStallMs / plan.tickMs)),
     random,
   };
 }

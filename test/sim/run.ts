@@ -77,13 +77,20 @@ export function envNumber(name: string, fallback: number): number {
   return value;
 }
 
+/** Totals across runs, reported by the tests. */
+export const totals = { runs: 0, commands: 0, writes: 0, reads: 0 };
+
 /** The property: any command sequence keeps every invariant and ends live. */
 export function simulationProperty(voters: number, maxCommands: number) {
   return fc.property(fc.integer({ min: 0, max: 2 ** 31 - 1 }),
-    fc.array(commandArbitrary(voters + 1), { maxLength: maxCommands, size: 'max' }),
+    fc.array(commandArbitrary(voters + 1), { minLength: Math.min(50, maxCommands), maxLength: maxCommands, size: 'max' }),
     (seed, commands) => {
       try {
-        simulate(voters, seed, commands);
+        const stats = simulate(voters, seed, commands);
+        totals.runs++;
+        totals.commands += stats.commands;
+        totals.writes += stats.writes;
+        totals.reads += stats.reads;
       } catch (error) {
         const path = commands.map(describeCommand).join(' ');
         throw new Error(`${(error as Error).message}\n  cluster seed ${seed}, ${commands.length} commands: ${path}`);

@@ -1,7 +1,7 @@
 // Randomized deterministic simulation of 3-node clusters (SIM_RUNS, SIM_STEPS, SIM_SEED scale and replay).
 import fc from 'fast-check';
 import { describe, it } from 'vitest';
-import { envNumber, simulationProperty } from './run.js';
+import { envNumber, simulationProperty, totals } from './run.js';
 
 describe('simulation: 3 nodes', () => {
   it('keeps every safety invariant and recovers liveness after heal', () => {
@@ -11,5 +11,6 @@ describe('simulation: 3 nodes', () => {
       seed,
       verbose: false,
     });
+    console.log(`simulation totals: ${JSON.stringify(totals)}`);
   }, 600_000);
 });

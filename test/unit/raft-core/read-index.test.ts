@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import type { ReadIndexResponseMessage } from '../../../raft/core/index.js';
+import { Net } from './network.js';
+
+describe('ReadIndex (thesis §6.4)', () => {
+  it('the leader confirms with a heartbeat round, then emits the read state', () => {
+    const net = new Net({ voters: ['n1', 'n2', 'n3'] });
+    net.elect('n1');
+    const commit = net.node('n1').status().commit;
+    net.cut('n1', 'n2');
+    net.cut('n1', 'n3');
+    net.node('n1').readIndex('r1');
+    net.stabilize();
+    expect(net.readStates.get('n1')).toEqual([]); // no majority acknowledged yet
+    net.heal();
+    net.tick('n1');
+    net.stabilize();
+    expect(net.readStates.get('n1')).toEqual([{ index: commit, context: 'r1' }]);
+  });
+
+  it('waits until the leader has committed an entry of its own term', () => {
+    const net = new Net({ voters: ['n1', 'n2', 'n3'] });
+    net.filter = (m) => m.type !== 'append' || m.entries.length === 0;
+    net.elect('n1');
+    net.node('n1').readIndex('early');
+    net.tickAll(2);
+    expect(net.readStates.get('n1')).toEqual([]);
+    net.filter = null;
+    net.tickAll(1);
+    const noop = 1;
+    expect(net.readStates.get('n1')).toEqual([{ index: noop, context: 'early' }]);
+  });
+
+  it('a single voter answers at once', () => {
+    const net = new Net({ voters: ['n1'] });
+    net.elect('n1');
+    net.node('n1').readIndex('solo');
+    expect(net.node('n1').ready().readStates).toEqual([{ index: 1, context: 'solo' }]);
+  });
+
+  it('a follower asks the leader and turns the answer into a read state', () => {
+    const net = new Net({ voters: ['n1', 'n2', 'n3'] });
+    net.elect('n1');
+    expect(net.node('n2').readIndex('f1')).toEqual({ ok: true });
+    net.stabilize();
+    expect(net.readStates.get('n2')).toEqual([{ index: 1, context: 'f1' }]);
+    expect(new Net({ voters: ['a', 'b'] }).node('b').readIndex('x')).toMatchObject({ ok: false, reason: 'noLeader' });
+  });
+
+  it('pending reads do not leak across a leader change (etcd-io/raft PR #397)', () => {
+    const net = new Net({ voters: ['n1', 'n2', 'n3'] });
+    net.elect('n1');
+    net.cut('n1', 'n3');
+    net.filter = (m) => !(m.type === 'heartbeatResponse' && m.to === 'n1');
+    net.node('n2').readIndex('lost');
+    net.node('n1').readIndex('mine');
+    net.stabilize();
+    net.isolate('n1');
+    net.filter = null;
+    net.tickAll(12); // n1 loses CheckQuorum and steps down
+    expect(net.node('n1').status().role).toBe('follower');
+    net.heal();
+    net.tickAll(30);
+    expect(net.readStates.get('n1')).toEqual([]);
+    expect(net.readStates.get('n2')).toEqual([]);
+    const rejected = (net.sentOf('readIndexResponse') as ReadIndexResponseMessage[]).filter((m) => m.context === 'lost');
+    expect(rejected.every((m) => m.reject)).toBe(true);
+  });
+});
