@@ -383,12 +383,14 @@ export class RawNode implements RawNodeApi {
       this.#becomeFollower(this.#term, null);
       return;
     }
+    if (this.#config.checkQuorum && !this.#quorumActive()) {
+      // Thesis §6.2: no majority heard within electionTicksMin ticks; a newer leader may exist.
+      this.#becomeFollower(this.#term, null);
+      return;
+    }
     if (this.#electionElapsed >= this.#config.electionTicksMin) {
       this.#electionElapsed = 0;
-      if (this.#config.checkQuorum && !this.#quorumActive()) {
-        this.#becomeFollower(this.#term, null);
-        return;
-      }
+      for (const [id, p] of this.#progress) if (id !== this.#id) p.recentActive = false;
     }
     if (this.#transferee !== null && ++this.#transferElapsed >= this.#config.electionTicksMin) this.#transferee = null;
     if (this.#heartbeatElapsed >= this.#config.heartbeatTicks) {
@@ -397,12 +399,15 @@ export class RawNode implements RawNodeApi {
     }
   }
 
-  /** CheckQuorum: did a majority of voters talk to us this round? Resets the marks. */
+  /**
+   * CheckQuorum: has a majority of voters (counting us) answered within the last
+   * electionTicksMin ticks? Checked every tick from each peer's last contact, so a
+   * cut-off leader steps down within electionTicksMin ticks, not up to twice that.
+   */
   #quorumActive(): boolean {
-    const active = new Set<NodeId>();
+    const active = new Set<NodeId>([this.#id]);
     for (const [id, p] of this.#progress) {
-      if (id === this.#id || p.recentActive) active.add(id);
-      if (id !== this.#id) p.recentActive = false;
+      if (p.ticksSinceContact < this.#config.electionTicksMin) active.add(id);
     }
     return hasQuorum(this.#confs.current().voters, active);
   }
