@@ -7,7 +7,7 @@ describe('simulation: 3 nodes', () => {
   it('keeps every safety invariant and recovers liveness after heal', () => {
     const seed = process.env.SIM_SEED === undefined ? undefined : Number(process.env.SIM_SEED);
     fc.assert(simulationProperty(3, envNumber('SIM_STEPS', 1500)), {
-      numRuns: envNumber('SIM_RUNS', 400),
+      numRuns: envNumber('SIM_RUNS', 1000),
       seed,
       verbose: false,
     });

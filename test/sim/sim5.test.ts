@@ -7,7 +7,7 @@ describe('simulation: 5 nodes', () => {
   it('keeps every safety invariant and recovers liveness after heal', () => {
     const seed = process.env.SIM_SEED === undefined ? undefined : Number(process.env.SIM_SEED);
     fc.assert(simulationProperty(5, envNumber('SIM_STEPS', 1500)), {
-      numRuns: envNumber('SIM_RUNS', 200),
+      numRuns: envNumber('SIM_RUNS', 500),
       seed,
       verbose: false,
     });
