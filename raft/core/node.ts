@@ -12,7 +12,7 @@ import { hasQuorum, majorityIndex, tallyVotes } from './quorum.js';
 import { ReadOnlyQueue } from './read-only.js';
 import type {
   AppendMessage, AppendResponseMessage, ConfChange, Entry, HardState, HeartbeatMessage, HeartbeatResponseMessage,
-  Message, NodeId, ProposeResult, ReadIndexMessage, ReadState, Ready, RefusalReason, RequestResult, Role,
+  Message, NodeId, ProposeResult, ReadState, Ready, RefusalReason, RequestResult, Role,
   SnapshotMessage, SnapshotMeta, SoftState, VoteMessage, VoteResponseMessage,
 } from './types.js';
 
@@ -51,8 +51,8 @@ export class RawNode implements RawNodeApi {
   #transferElapsed = 0;
   #readOnly = new ReadOnlyQueue();
   #pendingReads: { context: string; from: NodeId }[] = [];
+  /** Leader ticks during which its own log had entries the driver had not persisted, without progress. */
   #stallTicks = 0;
-  #stallMark = 0;
   #snapshot: SnapshotMeta | null;
   #snapshotToInstall: SnapshotMeta | null = null;
   #messages: Message[] = [];
@@ -243,13 +243,14 @@ export class RawNode implements RawNodeApi {
       this.#log.applied = Math.max(this.#log.applied, handed.snapshot.index);
       this.#log.persisted = Math.max(this.#log.persisted, handed.snapshot.index);
     }
+    const persistedBefore = this.#log.persisted;
     const last = handed.lastEntry;
     if (last !== null) {
       const durable = this.#log.matchTerm(last.index, last.term) ? last.index : Math.min(last.index, this.#log.persisted);
       this.#log.persisted = Math.max(this.#log.persisted, Math.min(durable, this.#log.lastIndex()));
     }
     this.#applyCommitted(handed.committedThrough);
-    if (this.#log.persisted >= this.#log.lastIndex()) this.#stallTicks = 0;
+    if (this.#log.persisted > persistedBefore) this.#stallTicks = 0;
     if (this.#role === 'leader') this.#leaderPersisted();
   }
 
@@ -374,10 +375,8 @@ export class RawNode implements RawNodeApi {
     this.#heartbeatElapsed++;
     this.#electionElapsed++;
     for (const [id, p] of this.#progress) if (id !== this.#id) p.ticksSinceContact++;
-    // Stalled = entries wait to be persisted and the persisted index has not moved since the last tick.
-    if (this.#log.persisted < this.#log.lastIndex() && this.#log.persisted === this.#stallMark) this.#stallTicks++;
-    else this.#stallTicks = 0;
-    this.#stallMark = this.#log.persisted;
+    // Stalled: entries wait to be persisted; any advance() that moves `persisted` resets the count.
+    this.#stallTicks = this.#log.persisted < this.#log.lastIndex() ? this.#stallTicks + 1 : 0;
     if (this.#stallTicks >= this.#config.persistStallTicksMax) {
       // hashicorp/raft#503: a leader that cannot persist must not keep heartbeating.
       this.#becomeFollower(this.#term, null);

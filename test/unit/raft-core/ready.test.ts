@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { InvariantError, RawNode, type AppendMessage } from '../../../raft/core/index.js';
+import { Net, entriesOf, entry, testConfig } from './network.js';
+
+const conf = { voters: ['n1', 'n2', 'n3'], learners: [] };
+
+describe('Ready / advance', () => {
+  it('hard and soft state appear only when they change', () => {
+    const net = new Net({ voters: ['n1', 'n2', 'n3'] });
+    net.elect('n1');
+    net.tick('n1');
+    const ready = net.node('n1').ready();
+    expect(ready.hardState).toBeNull();
+    expect(ready.softState).toBeNull();
+    expect(ready.messages.filter((m) => m.type === 'heartbeat')).toHaveLength(2);
+    net.node('n1').advance();
+    net.node('n2').campaign();
+    expect(net.node('n2').ready().softState).toEqual({ role: 'preCandidate', leader: null });
+  });
+
+  it('advance() must follow ready(), and ready() cannot be taken twice', () => {
+    const net = new Net({ voters: ['n1'] });
+    expect(() => net.node('n1').advance()).toThrow(InvariantError);
+    net.node('n1').campaign();
+    net.node('n1').ready();
+    expect(() => net.node('n1').ready()).toThrow(InvariantError);
+    expect(net.node('n1').hasReady()).toBe(false);
+  });
+
+  it('messages accumulate between ready() calls', () => {
+    const net = new Net({ voters: ['n1', 'n2', 'n3'] });
+    net.elect('n1');
+    net.tick('n1');
+    net.tick('n1');
+    expect(net.node('n1').ready().messages.filter((m) => m.type === 'heartbeat')).toHaveLength(4);
+  });
+
+  it('entries to persist may overwrite a suffix; committed entries come once', () => {
+    const node = new RawNode(testConfig('n2'), {
+      hardState: { term: 1, vote: null, commit: 2 }, snapshot: null, entries: entriesOf(1, 4, 1), applied: 0,
+      bootstrapConfState: conf,
+    });
+    const append: AppendMessage = {
+      type: 'append', from: 'n1', to: 'n2', term: 2, prevIndex: 2, prevTerm: 1,
+      entries: [entry(3, 2, 'new3')], commit: 3,
+    };
+    node.step(append);
+    const first = node.ready();
+    expect(first.entries.map((e) => [e.index, e.term])).toEqual([[3, 2]]);
+    expect(first.committedEntries.map((e) => e.index)).toEqual([1, 2, 3]);
+    expect(first.hardState).toEqual({ term: 2, vote: null, commit: 3 });
+    node.advance();
+    expect(node.status()).toMatchObject({ applied: 3, lastIndex: 3 });
+    expect(node.hasReady()).toBe(false);
+  });
+
+  it('refuses to start with a commit beyond the last index (etcd#10166)', () => {
+    expect(() => new RawNode(testConfig('n1'), {
+      hardState: { term: 1, vote: null, commit: 9 }, snapshot: null, entries: entriesOf(1, 3, 1), applied: 0,
+      bootstrapConfState: conf,
+    })).toThrow(/etcd#10166/);
+  });
+
+  it('restarts from a snapshot and a log tail', () => {
+    const node = new RawNode(testConfig('n1'), {
+      hardState: { term: 3, vote: 'n1', commit: 12 }, applied: 11, bootstrapConfState: conf,
+      snapshot: { index: 10, term: 2, confState: { voters: ['n1', 'n2'], learners: [] } },
+      entries: entriesOf(11, 13, 3),
+    });
+    expect(node.status()).toMatchObject({ firstIndex: 11, lastIndex: 13, commit: 12, applied: 11, snapshotIndex: 10 });
+    expect(node.status().confState.voters).toEqual(['n1', 'n2']);
+    expect(node.ready().committedEntries.map((e) => e.index)).toEqual([12]);
+  });
+});
