@@ -6,6 +6,7 @@ import type { InitialState, PeerProgress, RaftConfig, RaftStatus, RawNodeApi } f
 import { assert } from './assert.js';
 import { decodeConfChange, encodeConfChange } from './conf-codec.js';
 import { RaftLog } from './log.js';
+import { messageProblem } from './message-check.js';
 import { ConfHistory, applyConfChange, confChangeProblem, isMember } from './membership.js';
 import { Progress } from './progress.js';
 import { hasQuorum, majorityIndex, tallyVotes } from './quorum.js';
@@ -97,7 +98,7 @@ export class RawNode implements RawNodeApi {
   }
 
   step(message: Message): void {
-    if (message.to !== this.#id || message.from === this.#id) return;
+    if (message.to !== this.#id || message.from === this.#id || messageProblem(message) !== null) return;
     if (message.term > this.#term) {
       if (!this.#acceptHigherTerm(message)) return;
     } else if (message.term < this.#term) {
@@ -641,6 +642,8 @@ export class RawNode implements RawNodeApi {
   }
 
   #handleAppendResponse(message: AppendResponseMessage, progress: Progress): void {
+    // Leader completeness: no follower of this term can hold more than we do; a larger claim is bogus.
+    if (message.index > this.#log.lastIndex()) return;
     progress.recentActive = true;
     progress.ticksSinceContact = 0;
     if (message.reject) {

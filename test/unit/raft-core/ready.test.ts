@@ -72,3 +72,24 @@ describe('Ready / advance', () => {
     expect(node.ready().committedEntries.map((e) => e.index)).toEqual([12]);
   });
 });
+
+describe('malformed peer input', () => {
+  it('is dropped without crashing or changing state', () => {
+    const net = new Net({ voters: ['n1', 'n2', 'n3'] });
+    net.elect('n1');
+    const n2 = net.node('n2');
+    const before = n2.status();
+    const gap: AppendMessage = {
+      type: 'append', from: 'n1', to: 'n2', term: 1, prevIndex: 1, prevTerm: 1, commit: 1, entries: [entry(5, 1)],
+    };
+    n2.step(gap);
+    n2.step({ ...gap, entries: [entry(2, 7)] }); // entry term above the message term
+    n2.step({ ...gap, term: -1 });
+    n2.step({ type: 'heartbeat', from: 'n1', to: 'n2', term: 1, commit: Number.NaN, context: null });
+    expect(n2.status()).toEqual(before);
+    const n1 = net.node('n1');
+    n1.step({ type: 'appendResponse', from: 'n2', to: 'n1', term: 1, index: 999, reject: false, hintIndex: 0, hintTerm: 0 });
+    expect(n1.status().commit).toBe(1);
+    expect(n1.status().progress.find((p) => p.id === 'n2')?.match).toBe(1);
+  });
+});
