@@ -1,0 +1,61 @@
+// ReadIndex on the leader (thesis §6.4): reads wait for an entry of the current term
+// to commit, then are confirmed by a heartbeat round before answering.
+
+import { type NodeState, send } from './node-state.js';
+import { broadcastHeartbeat } from './replication.js';
+import type { NodeId } from './types.js';
+
+/** Reads queued on a new leader until it commits an entry of its term, and reads awaiting confirmation. */
+export const PENDING_READS_MAX = 4096;
+
+export function answerRead(n: NodeState, context: string, from: NodeId, index: number): void {
+  if (from === n.id) n.readStates.push({ index, context });
+  else send(n, { type: 'readIndexResponse', to: from, term: n.term, context, index, reject: false });
+}
+
+/** Returns true when the read joined the heartbeat-confirmed queue (caller broadcasts). */
+export function handleReadIndex(n: NodeState, context: string, from: NodeId, broadcast = true): boolean {
+  if (!committedInCurrentTerm(n)) {
+    // Thesis §6.4 step 1 (RedisLabs/redisraft#19): no read index before our no-op commits.
+    queueRead(n, context, from);
+    return false;
+  }
+  const voters = n.confs.current().voters;
+  if (voters.length === 1 && voters[0] === n.id) {
+    answerRead(n, context, from, n.log.committed);
+    return false;
+  }
+  if (n.readOnly.size >= PENDING_READS_MAX) {
+    rejectRead(n, context, from);
+    return false;
+  }
+  n.readOnly.add(context, from, n.log.committed, n.id);
+  if (broadcast) broadcastHeartbeat(n, context);
+  return true;
+}
+
+export function queueRead(n: NodeState, context: string, from: NodeId): void {
+  if (n.pendingReads.length >= PENDING_READS_MAX) {
+    rejectRead(n, context, from);
+    return;
+  }
+  n.pendingReads.push({ context, from });
+}
+
+export function committedInCurrentTerm(n: NodeState): boolean {
+  return n.log.term(n.log.committed) === n.term;
+}
+
+export function releasePendingReads(n: NodeState): void {
+  if (n.pendingReads.length === 0 || !committedInCurrentTerm(n)) return;
+  const pending = n.pendingReads;
+  n.pendingReads = [];
+  let queued = false;
+  for (const request of pending) queued = handleReadIndex(n, request.context, request.from, false) || queued;
+  // One heartbeat round confirms the whole batch (its last context acks every earlier read).
+  if (queued) broadcastHeartbeat(n, n.readOnly.lastContext());
+}
+
+export function rejectRead(n: NodeState, context: string, from: NodeId): void {
+  if (from !== n.id) send(n, { type: 'readIndexResponse', to: from, term: n.term, context, index: 0, reject: true });
+}

@@ -1,0 +1,94 @@
+// The mutable state one Raft node shares between its role modules (election,
+// follower, leader, replication, reads, membership). Internal: only RawNode and
+// those modules touch it; everyone else goes through RawNodeApi.
+
+import type { InitialState, RaftConfig } from './api.js';
+import { assert } from './assert.js';
+import { RaftLog } from './log.js';
+import { ConfHistory } from './membership.js';
+import { Progress } from './progress.js';
+import { ReadOnlyQueue } from './read-only.js';
+import type { HardState, Message, NodeId, ReadState, Role, SnapshotMeta, SoftState } from './types.js';
+
+export type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
+
+/**
+ * Invariants: term never decreases; at most one vote per term; this node leads a
+ * term at most once (ledTerm); progress is non-empty only while role is leader.
+ */
+export class NodeState {
+  readonly config: RaftConfig;
+  readonly id: NodeId;
+  readonly log: RaftLog;
+  readonly confs: ConfHistory;
+  term: number;
+  vote: NodeId | null;
+  role: Role = 'follower';
+  leader: NodeId | null = null;
+  electionElapsed = 0;
+  heartbeatElapsed = 0;
+  randomizedElectionTimeout = 0;
+  votes = new Map<NodeId, boolean>();
+  progress = new Map<NodeId, Progress>();
+  pendingConfIndex = 0;
+  transferee: NodeId | null = null;
+  transferElapsed = 0;
+  readOnly = new ReadOnlyQueue();
+  pendingReads: { context: string; from: NodeId }[] = [];
+  /** Leader ticks during which its own log had entries the driver had not persisted, without progress. */
+  stallTicks = 0;
+  snapshot: SnapshotMeta | null;
+  snapshotToInstall: SnapshotMeta | null = null;
+  messages: Message[] = [];
+  readStates: ReadState[] = [];
+  /** Highest term this node led (invariant: never leads the same term twice). */
+  ledTerm = 0;
+
+  constructor(config: RaftConfig, initial: InitialState) {
+    this.config = config;
+    this.id = config.id;
+    const snapshot = initial.snapshot;
+    this.snapshot = snapshot;
+    const offset = snapshot?.index ?? (initial.entries.length > 0 ? initial.entries[0].index - 1 : 0);
+    assert(offset === 0 || snapshot !== null, 'a log that does not start at 1 needs a snapshot');
+    this.log = new RaftLog({
+      offset, offsetTerm: snapshot?.term ?? 0, entries: initial.entries,
+      committed: Math.max(initial.hardState.commit, offset), applied: Math.max(initial.applied, offset),
+    });
+    assert(this.log.applied <= this.log.committed, () =>
+      `applied ${initial.applied} beyond commit ${initial.hardState.commit}`);
+    this.confs = new ConfHistory(snapshot?.confState ?? initial.bootstrapConfState);
+    this.term = initial.hardState.term;
+    this.vote = initial.hardState.vote;
+    assert(this.term >= this.log.lastTerm(), () => `hard state term ${this.term} below last log term ${this.log.lastTerm()}`);
+  }
+}
+
+export function send(n: NodeState, message: DistributiveOmit<Message, 'from'>): void {
+  n.messages.push({ ...message, from: n.id } as Message);
+}
+
+export function hardState(n: NodeState): HardState {
+  return { term: n.term, vote: n.vote, commit: n.log.committed };
+}
+
+export function softState(n: NodeState): SoftState {
+  return { role: n.role, leader: n.leader };
+}
+
+export function resetElectionTimer(n: NodeState): void {
+  n.electionElapsed = 0;
+  n.heartbeatElapsed = 0;
+  resetRandomizedTimeout(n);
+}
+
+export function resetRandomizedTimeout(n: NodeState): void {
+  const { electionTicksMin: min, electionTicksMax: max } = n.config;
+  const draw = Math.floor(n.config.random() * (max - min + 1));
+  n.randomizedElectionTimeout = min + Math.min(Math.max(draw, 0), max - min);
+}
+
+export function promotable(n: NodeState): boolean {
+  // A node with a disk that cannot keep up must not lead (see persistStallTicksMax).
+  return n.confs.current().voters.includes(n.id) && n.snapshotToInstall === null;
+}

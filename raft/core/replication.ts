@@ -1,0 +1,55 @@
+// Sending the log: appends within each follower's flow-control window, snapshots
+// when the needed entries were compacted, heartbeats.
+
+import { assert } from './assert.js';
+import { type NodeState, send } from './node-state.js';
+import { Progress } from './progress.js';
+import type { NodeId } from './types.js';
+
+export function broadcastAppend(n: NodeState): void {
+  for (const id of n.progress.keys()) if (id !== n.id) sendAppendWhileOpen(n, id);
+}
+
+export function sendAppendWhileOpen(n: NodeState, to: NodeId): void {
+  for (let i = 0; i < n.config.inflightMessagesMax && sendAppend(n, to, i > 0); i++) {
+    // keep filling the window while there is something new to send
+  }
+}
+
+/** Send the next append (or a snapshot) to `to`; returns whether an append with entries went out. */
+export function sendAppend(n: NodeState, to: NodeId, onlyWithEntries = false): boolean {
+  const progress = n.progress.get(to);
+  if (progress === undefined || progress.isPaused()) return false;
+  const prevIndex = progress.next - 1;
+  const prevTerm = n.log.term(prevIndex);
+  const entries = n.log.sliceLimited(progress.next, n.config.appendEntriesMax, n.config.appendBytesMax);
+  if (prevTerm === undefined || entries === undefined) {
+    sendSnapshot(n, to, progress);
+    return false;
+  }
+  if (onlyWithEntries && entries.length === 0) return false;
+  send(n, { type: 'append', to, term: n.term, prevIndex, prevTerm, entries, commit: n.log.committed });
+  if (progress.state === 'replicate' && entries.length > 0) {
+    const last = entries[entries.length - 1].index;
+    progress.next = last + 1;
+    progress.inflights.add(last);
+  } else if (progress.state === 'probe') {
+    progress.probeSent = true;
+  }
+  return entries.length > 0;
+}
+
+export function sendSnapshot(n: NodeState, to: NodeId, progress: Progress): void {
+  const snapshot = n.snapshot;
+  assert(snapshot !== null, 'log was compacted without a snapshot');
+  progress.becomeSnapshot(snapshot.index);
+  send(n, { type: 'snapshot', to, term: n.term, snapshot });
+}
+
+export function broadcastHeartbeat(n: NodeState, context: string | null): void {
+  for (const [id, progress] of n.progress) {
+    if (id === n.id) continue;
+    const commit = Math.min(progress.match, n.log.committed);
+    send(n, { type: 'heartbeat', to: id, term: n.term, commit, context });
+  }
+}
