@@ -1,14 +1,19 @@
 // The write-ahead log: append-only segment files of CRC-framed records holding
-// entries, hard state and snapshot markers. One fdatasync covers every record
-// queued since the previous one (group commit). See README.md for the format.
+// entries, hard state and snapshot/compaction markers. One fdatasync covers
+// every record queued since the previous one (group commit). See README.md.
 
-import { closeSync, fsyncSync, openSync } from 'node:fs';
-import { mkdir, open, readdir, readFile, rm, truncate, type FileHandle } from 'node:fs/promises';
+import { mkdir, readdir, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Entry, HardState, SnapshotMeta } from '../core/types.js';
 import { StorageError, fromFsError } from './errors.js';
-import { RecordType, encodeEntry, encodeHardState, encodeSnapshotMarker, readRecord } from './record.js';
+import { nodeFs, type AppendFile, type StorageFs } from './fs-layer.js';
+import { HARD_STATE_FILE, encodeHardStateFile, newerHardState, readHardStateFile } from './hard-state-file.js';
+import { LogImage, entriesProblem, type LogUpdate } from './log-image.js';
+import { encodeCompactMarker, encodeEntry, encodeHardState, encodeSnapshotMarker } from './record.js';
+import { replaySegment } from './segment-replay.js';
+
+export type { LogUpdate } from './log-image.js';
 
 export interface LoadedLog {
   hardState: HardState;
@@ -17,162 +22,165 @@ export interface LoadedLog {
   tornTailBytes: number;
 }
 
-export interface LogUpdate {
-  readonly hardState: HardState | null;
-  readonly entries: readonly Entry[];
-  readonly snapshot: SnapshotMeta | null;
-}
-
 export interface LogStats {
   segments: number; bytes: number; firstIndex: number; lastIndex: number; fsyncs: number;
   entriesSynced: number; lastFsyncMs: number; healthy: boolean; error: { code: string; message: string } | null;
 }
 
-const SEGMENT_BYTES_DEFAULT = 64 * 1024 * 1024;
-const segmentName = (sequence: number) => `wal-${sequence.toString(16).padStart(16, '0')}.log`;
-
-/** In-memory image of what the log holds, rebuilt by replaying records. */
-class LogImage {
-  hardState: HardState = { term: 0, vote: null, commit: 0 };
-  snapshot: SnapshotMeta | null = null;
-  entries: Entry[] = [];
-
-  apply(update: LogUpdate): void {
-    if (update.snapshot !== null) this.#snapshot(update.snapshot);
-    if (update.entries.length > 0) this.#entries(update.entries);
-    if (update.hardState !== null) this.hardState = update.hardState;
-  }
-
-  offset(): number {
-    return this.entries.length > 0 ? this.entries[0].index - 1 : (this.snapshot?.index ?? 0);
-  }
-
-  lastIndex(): number {
-    return this.entries.length > 0 ? this.entries[this.entries.length - 1].index : (this.snapshot?.index ?? 0);
-  }
-
-  #snapshot(meta: SnapshotMeta): void {
-    const at = this.entries.find((e) => e.index === meta.index);
-    // Fig. 13 rule 7: keep what follows only if the log agrees at the snapshot point.
-    this.entries = at !== undefined && at.term === meta.term ? this.entries.filter((e) => e.index > meta.index) : [];
-    this.snapshot = meta;
-  }
-
-  #entries(entries: readonly Entry[]): void {
-    const first = entries[0].index;
-    if (this.entries.length > 0 && first <= this.lastIndex()) {
-      this.entries = this.entries.filter((e) => e.index < first);
-    }
-    this.entries.push(...entries);
-  }
+export interface LogStoreOptions {
+  dir: string;
+  /** A segment is sealed once it would grow past this; default 64 MiB. */
+  segmentBytesMax?: number;
+  logger?: Logger;
+  /** File-system layer; tests inject failures here. */
+  fs?: StorageFs;
 }
+
+interface Pending { buffers: Buffer[]; update: LogUpdate; resolve: () => void; reject: (e: Error) => void }
+
+const SEGMENT_BYTES_DEFAULT = 64 * 1024 * 1024;
+const SEGMENT_PATTERN = /^wal-[0-9a-f]{16}\.log$/;
+const segmentName = (sequence: number) => `wal-${sequence.toString(16).padStart(16, '0')}.log`;
 
 export class RaftLogStore {
   readonly #dir: string;
   readonly #segmentBytesMax: number;
   readonly #logger: Logger | undefined;
+  readonly #fs: StorageFs;
   readonly #image: LogImage;
   readonly #loaded: LoadedLog;
   #segments: number[];
-  #file: FileHandle | null = null;
-  #fileBytes = 0;
-  #otherBytes = 0;
-  #queue: { buffers: Buffer[]; update: LogUpdate; resolve: () => void; reject: (e: Error) => void }[] = [];
-  #flushing = false;
+  #file: AppendFile | null = null;
+  #fileBytes: number;
+  #sealedBytes: number;
+  #fileHardState: HardState;
+  #queue: Pending[] = [];
+  /** Serializes flushes and compactions: each link runs after the previous one settles. */
+  #chain: Promise<void> = Promise.resolve();
+  #flushScheduled = false;
   #error: StorageError | null = null;
+  #closed = false;
   #fsyncs = 0;
   #entriesSynced = 0;
   #lastFsyncMs = 0;
-  #closed = false;
 
-  private constructor(dir: string, segmentBytesMax: number, logger: Logger | undefined, image: LogImage, segments: number[], torn: number) {
-    this.#dir = dir;
-    this.#segmentBytesMax = segmentBytesMax;
-    this.#logger = logger;
+  private constructor(options: LogStoreOptions, image: LogImage, segments: number[], sizes: { torn: number; sealed: number; last: number }) {
+    this.#dir = options.dir;
+    this.#segmentBytesMax = options.segmentBytesMax ?? SEGMENT_BYTES_DEFAULT;
+    this.#logger = options.logger;
+    this.#fs = options.fs ?? nodeFs;
     this.#image = image;
     this.#segments = segments;
-    this.#loaded = { hardState: image.hardState, snapshot: image.snapshot, entries: [...image.entries], tornTailBytes: torn };
+    this.#sealedBytes = sizes.sealed;
+    this.#fileBytes = sizes.last;
+    this.#fileHardState = image.hardState;
+    this.#loaded = { hardState: image.hardState, snapshot: image.snapshot, entries: [...image.entries], tornTailBytes: sizes.torn };
   }
 
-  static async open(options: { dir: string; segmentBytesMax?: number; logger?: Logger }): Promise<RaftLogStore> {
+  static async open(options: LogStoreOptions): Promise<RaftLogStore> {
+    const segmentBytesMax = options.segmentBytesMax ?? SEGMENT_BYTES_DEFAULT;
+    if (!Number.isSafeInteger(segmentBytesMax) || segmentBytesMax < 1024) {
+      throw new RangeError(`segmentBytesMax must be an integer ≥ 1024, got ${segmentBytesMax}`);
+    }
     await mkdir(options.dir, { recursive: true });
-    const names = (await readdir(options.dir)).filter((n) => /^wal-[0-9a-f]{16}\.log$/.test(n)).sort();
-    const segments = names.map((n) => parseInt(n.slice(4, 20), 16));
+    const names = (await readdir(options.dir)).filter((n) => SEGMENT_PATTERN.test(n)).sort();
     const image = new LogImage();
-    let torn = 0;
-    let otherBytes = 0;
-    let lastBytes = 0;
+    const sizes = { torn: 0, sealed: 0, last: 0 };
     for (let i = 0; i < names.length; i++) {
       const path = join(options.dir, names[i]);
-      const result = await replaySegment(path, image, i === names.length - 1);
-      torn += result.tornBytes;
+      const isLast = i === names.length - 1;
+      const result = await replaySegment(path, image, isLast);
       if (result.tornBytes > 0) {
-        options.logger?.warn({ file: path, bytes: result.tornBytes }, 'truncating a torn tail of the write-ahead log');
+        options.logger?.warn({ file: path, offset: result.goodBytes, bytes: result.tornBytes }, 'truncating a torn tail of the write-ahead log');
         await truncate(path, result.goodBytes);
+        sizes.torn = result.tornBytes;
       }
-      if (i === names.length - 1) lastBytes = result.goodBytes;
-      else otherBytes += result.goodBytes;
+      if (isLast) sizes.last = result.goodBytes;
+      else sizes.sealed += result.goodBytes;
     }
+    const fromFile = await readHardStateFile(join(options.dir, HARD_STATE_FILE));
+    image.hardState = newerHardState(fromFile, image.hardState);
+    // etcd#10166: a commit index beyond the log means acknowledged writes were lost.
     if (image.hardState.commit > image.lastIndex()) {
       throw new StorageError('CONCORD_ERR_STORAGE_CORRUPT',
-        `hard state commit ${image.hardState.commit} is beyond the last log index ${image.lastIndex()} (lost writes?)`, { file: options.dir });
+        `hard state commit ${image.hardState.commit} is beyond the last log index ${image.lastIndex()} (log lost synced writes)`,
+        { file: options.dir });
     }
-    const store = new RaftLogStore(options.dir, options.segmentBytesMax ?? SEGMENT_BYTES_DEFAULT, options.logger, image, segments, torn);
-    store.#otherBytes = otherBytes;
-    store.#fileBytes = lastBytes;
-    return store;
+    const segments = names.map((n) => parseInt(n.slice(4, 20), 16));
+    return new RaftLogStore(options, image, segments, sizes);
   }
 
   loaded(): LoadedLog {
     return this.#loaded;
   }
 
-  /** Persist one Ready's durable parts; resolves once fdatasync'd. */
+  /** Persist one Ready's durable parts; resolves once fdatasync'd (shared with concurrent calls). */
   persist(update: LogUpdate): Promise<void> {
     if (this.#closed) return Promise.reject(new StorageError('CONCORD_ERR_STORAGE_IO', 'log store is closed'));
     if (this.#error !== null) return Promise.reject(this.#error);
+    const problem = entriesProblem(update.entries);
+    if (problem !== null) return Promise.reject(new RangeError(`persist: ${problem}`));
     const buffers: Buffer[] = [];
     if (update.snapshot !== null) buffers.push(encodeSnapshotMarker(update.snapshot));
     for (const entry of update.entries) buffers.push(encodeEntry(entry));
     if (update.hardState !== null) buffers.push(encodeHardState(update.hardState));
     return new Promise((resolve, reject) => {
       this.#queue.push({ buffers, update, resolve, reject });
-      if (!this.#flushing) void this.#flush();
+      if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        this.#chain = this.#chain.then(() => this.#flush());
+      }
     });
   }
 
+  /** Write and sync everything queued, batch after batch, until the queue is empty. */
   async #flush(): Promise<void> {
-    this.#flushing = true;
-    try {
-      while (this.#queue.length > 0) {
-        const batch = this.#queue;
+    while (this.#queue.length > 0) {
+      const batch = this.#queue;
+      this.#queue = [];
+      try {
+        if (this.#error !== null) throw this.#error;
+        await this.#append(batch.flatMap((b) => b.buffers));
+        for (const item of batch) this.#image.apply(item.update);
+        this.#entriesSynced += batch.reduce((n, b) => n + b.update.entries.length, 0);
+        await this.#saveHardStateFile();
+        for (const item of batch) item.resolve();
+      } catch (error) {
+        this.#fail(error);
+        for (const item of [...batch, ...this.#queue]) item.reject(this.#error!);
         this.#queue = [];
-        try {
-          await this.#writeBatch(batch.flatMap((b) => b.buffers));
-          for (const item of batch) this.#image.apply(item.update);
-          this.#entriesSynced += batch.reduce((n, b) => n + b.update.entries.length, 0);
-          for (const item of batch) item.resolve();
-        } catch (error) {
-          this.#error = error instanceof StorageError ? error : fromFsError(error, this.#currentPath());
-          this.#logger?.error({ err: this.#error }, 'write-ahead log write failed');
-          for (const item of [...batch, ...this.#queue]) item.reject(this.#error);
-          this.#queue = [];
-        }
       }
-    } finally {
-      this.#flushing = false;
+    }
+    this.#flushScheduled = false;
+  }
+
+  #fail(error: unknown): void {
+    if (this.#error === null) {
+      this.#error = error instanceof StorageError ? error : fromFsError(error, this.#currentPath());
+      this.#logger?.error({ err: this.#error }, 'write-ahead log failed; refusing writes until recover()');
     }
   }
 
-  async #writeBatch(buffers: Buffer[]): Promise<void> {
+  /** Term or vote changed: replace the hard-state file (atomic) so it never lags the WAL on those. */
+  async #saveHardStateFile(): Promise<void> {
+    const hs = this.#image.hardState;
+    if (hs.term === this.#fileHardState.term && hs.vote === this.#fileHardState.vote) return;
+    await this.#fs.writeAtomic(join(this.#dir, HARD_STATE_FILE), encodeHardStateFile(hs));
+    this.#fileHardState = hs;
+  }
+
+  /** Append `buffers` to the current segment (rotating first if full) and fdatasync. */
+  async #append(buffers: Buffer[]): Promise<void> {
     if (buffers.length === 0) return;
     const data = Buffer.concat(buffers);
-    if (this.#file === null || this.#fileBytes + data.length > this.#segmentBytesMax) await this.#rotate();
-    const started = performance.now();
+    if (this.#file === null || (this.#fileBytes > 0 && this.#fileBytes + data.length > this.#segmentBytesMax)) {
+      await this.#openSegment(this.#file !== null || this.#segments.length === 0 || this.#fileBytes >= this.#segmentBytesMax);
+    }
     const file = this.#file!;
-    let written = 0;
-    while (written < data.length) {
+    const started = performance.now();
+    for (let written = 0; written < data.length;) {
       const { bytesWritten } = await file.write(data, written, data.length - written, this.#fileBytes + written);
+      if (bytesWritten <= 0) throw new StorageError('CONCORD_ERR_STORAGE_IO', 'write made no progress', { file: this.#currentPath() });
       written += bytesWritten;
     }
     await file.datasync();
@@ -182,72 +190,91 @@ export class RaftLogStore {
   }
 
   #currentPath(): string {
-    const last = this.#segments[this.#segments.length - 1] ?? 0;
-    return join(this.#dir, segmentName(last));
+    return join(this.#dir, segmentName(this.#segments[this.#segments.length - 1] ?? 1));
   }
 
-  /** Open the last segment for appending, or start a new one when it is full or absent. */
-  async #rotate(): Promise<void> {
-    if (this.#file !== null) {
-      await this.#file.close();
-      this.#file = null;
-      this.#otherBytes += this.#fileBytes;
-      this.#segments.push((this.#segments[this.#segments.length - 1] ?? 0) + 1);
-      this.#fileBytes = 0;
-    } else if (this.#segments.length === 0 || this.#fileBytes >= this.#segmentBytesMax) {
-      if (this.#segments.length > 0) this.#otherBytes += this.#fileBytes;
+  /** Open the last segment for appending, or (fresh) seal it and start the next one. */
+  async #openSegment(fresh: boolean): Promise<void> {
+    if (this.#file !== null) await this.#file.close();
+    this.#file = null;
+    if (fresh) {
+      if (this.#segments.length > 0) this.#sealedBytes += this.#fileBytes;
       this.#segments.push((this.#segments[this.#segments.length - 1] ?? 0) + 1);
       this.#fileBytes = 0;
     }
-    this.#file = await open(this.#currentPath(), 'a+');
-    syncDirectory(this.#dir);
+    this.#file = await this.#fs.openAppend(this.#currentPath());
+    if (fresh) await this.#fs.syncDirectory(this.#dir);
   }
 
   /**
-   * Drop entries ≤ the snapshot: write a fresh segment holding the snapshot
-   * marker, the hard state and the entries after it, then delete older segments.
+   * Drop entries ≤ throughIndex (covered by `snapshot`): write a fresh segment
+   * with a compaction marker, the remaining entries and the hard state, then
+   * delete the older segments. A crash in between replays both, same result.
    */
-  async compact(throughIndex: number, snapshot: SnapshotMeta): Promise<void> {
+  compact(throughIndex: number, snapshot: SnapshotMeta): Promise<void> {
+    if (!Number.isSafeInteger(throughIndex) || throughIndex < 0 || throughIndex > snapshot.index) {
+      return Promise.reject(new RangeError(`compact: throughIndex ${throughIndex} must be within [0, ${snapshot.index}]`));
+    }
+    const run = this.#chain.then(() => this.#compact(throughIndex, snapshot));
+    this.#chain = run.catch(() => undefined);
+    return run;
+  }
+
+  async #compact(throughIndex: number, snapshot: SnapshotMeta): Promise<void> {
     if (this.#error !== null) throw this.#error;
-    await this.#drain();
-    this.#image.apply({ snapshot, entries: [], hardState: null });
-    void throughIndex;
-    const buffers = [encodeSnapshotMarker(snapshot), ...this.#image.entries.map(encodeEntry), encodeHardState(this.#image.hardState)];
-    const old = [...this.#segments];
-    if (this.#file !== null) await this.#file.close();
-    this.#file = null;
-    this.#segments.push((this.#segments[this.#segments.length - 1] ?? 0) + 1);
-    this.#fileBytes = 0;
-    this.#file = await open(this.#currentPath(), 'a+');
-    await this.#writeBatch(buffers);
-    syncDirectory(this.#dir);
-    for (const sequence of old) await rm(join(this.#dir, segmentName(sequence)), { force: true });
-    this.#segments = this.#segments.filter((s) => !old.includes(s));
-    this.#otherBytes = 0;
-    syncDirectory(this.#dir);
-  }
-
-  async #drain(): Promise<void> {
-    for (let i = 0; i < 10_000 && (this.#flushing || this.#queue.length > 0); i++) {
-      await new Promise((resolve) => setImmediate(resolve));
+    if (this.#closed) throw new StorageError('CONCORD_ERR_STORAGE_IO', 'log store is closed');
+    try {
+      this.#image.compact(throughIndex, snapshot);
+      const old = [...this.#segments];
+      const oldBytes = this.#sealedBytes + this.#fileBytes;
+      await this.#fs.writeAtomic(join(this.#dir, HARD_STATE_FILE), encodeHardStateFile(this.#image.hardState));
+      this.#fileHardState = this.#image.hardState;
+      await this.#openSegment(true);
+      await this.#append([encodeCompactMarker(throughIndex, snapshot), ...this.#image.entries.map(encodeEntry), encodeHardState(this.#image.hardState)]);
+      for (const sequence of old) await this.#fs.remove(join(this.#dir, segmentName(sequence)));
+      await this.#fs.syncDirectory(this.#dir);
+      this.#segments = this.#segments.filter((s) => !old.includes(s));
+      this.#sealedBytes = 0;
+      this.#logger?.debug({ throughIndex, segmentsRemoved: old.length, bytesRemoved: oldBytes }, 'write-ahead log compacted');
+    } catch (error) {
+      this.#fail(error);
+      throw this.#error!;
     }
   }
 
-  /** After an I/O error: cut the segment back to its last good byte and accept writes again. */
-  async recover(): Promise<void> {
-    if (this.#error === null) return;
-    if (this.#file !== null) {
-      await this.#file.truncate(this.#fileBytes).catch(() => undefined);
-    }
-    this.#error = null;
-    this.#logger?.info('write-ahead log accepting writes again');
+  /**
+   * After an I/O error: cut the current segment back to its last synced byte,
+   * sync it and accept writes again. Rejects (and stays unhealthy) if that fails.
+   */
+  recover(): Promise<void> {
+    const run = this.#chain.then(async () => {
+      if (this.#error === null) return;
+      if (this.#file !== null) await this.#file.close().catch(() => undefined);
+      this.#file = null;
+      try {
+        if (this.#segments.length > 0) {
+          const file = await this.#fs.openAppend(this.#currentPath());
+          this.#file = file;
+          await file.truncate(this.#fileBytes);
+          await file.datasync();
+        }
+      } catch (error) {
+        if (this.#file !== null) await this.#file.close().catch(() => undefined);
+        this.#file = null;
+        throw fromFsError(error, this.#currentPath());
+      }
+      this.#error = null;
+      this.#logger?.info('write-ahead log accepting writes again');
+    });
+    this.#chain = run.catch(() => undefined);
+    return run;
   }
 
   stats(): LogStats {
     return {
       segments: this.#segments.length,
-      bytes: this.#otherBytes + this.#fileBytes,
-      firstIndex: this.#image.offset() + 1,
+      bytes: this.#sealedBytes + this.#fileBytes,
+      firstIndex: this.#image.firstIndex(),
       lastIndex: this.#image.lastIndex(),
       fsyncs: this.#fsyncs,
       entriesSynced: this.#entriesSynced,
@@ -257,55 +284,11 @@ export class RaftLogStore {
     };
   }
 
+  /** Wait for queued writes, then close the segment. */
   async close(): Promise<void> {
-    await this.#drain();
     this.#closed = true;
-    if (this.#file !== null) await this.#file.close();
+    await this.#chain;
+    if (this.#file !== null) await this.#file.close().catch(() => undefined);
     this.#file = null;
-  }
-}
-
-async function replaySegment(path: string, image: LogImage, isLast: boolean): Promise<{ goodBytes: number; tornBytes: number }> {
-  const buffer = await readFile(path);
-  let offset = 0;
-  for (let n = 0; n < buffer.length + 1; n++) {
-    const outcome = readRecord(buffer, offset);
-    if (outcome.kind === 'end') return { goodBytes: offset, tornBytes: 0 };
-    if (outcome.kind === 'torn') {
-      if (!isLast) throw new StorageError('CONCORD_ERR_STORAGE_CORRUPT', 'truncated record in a sealed segment', { file: path, offset });
-      return { goodBytes: offset, tornBytes: buffer.length - offset };
-    }
-    if (outcome.kind === 'corrupt') {
-      // A bad record at the very end of the last segment is a torn write; anywhere else it is corruption.
-      const atTail = isLast && readsToEnd(buffer, outcome, offset);
-      if (atTail) return { goodBytes: offset, tornBytes: buffer.length - offset };
-      throw new StorageError('CONCORD_ERR_STORAGE_CORRUPT', `write-ahead log record ${outcome.reason}`, { file: path, offset });
-    }
-    const { record } = outcome;
-    if (record.type === RecordType.Entry) image.apply({ hardState: null, snapshot: null, entries: [record.entry] });
-    else if (record.type === RecordType.HardState) image.apply({ hardState: record.hardState, snapshot: null, entries: [] });
-    else image.apply({ hardState: null, snapshot: record.snapshot, entries: [] });
-    offset = outcome.next;
-  }
-  return { goodBytes: offset, tornBytes: 0 };
-}
-
-/** Is a bad record the last thing in the buffer (its declared length reaches the end)? */
-function readsToEnd(buffer: Buffer, _outcome: unknown, offset: number): boolean {
-  if (offset + 4 > buffer.length) return true;
-  const length = buffer.readUInt32LE(offset);
-  return offset + 9 + length >= buffer.length;
-}
-
-function syncDirectory(dir: string): void {
-  try {
-    const fd = openSync(dir, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    // Some platforms cannot fsync a directory; the data files themselves are synced.
   }
 }

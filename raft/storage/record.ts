@@ -2,19 +2,21 @@
 // type and payload. Payloads:
 //   entry:      index f64, term f64, entry type u8, data bytes
 //   hardState:  term f64, commit f64, vote (utf-8, may be empty)
-//   snapshot:   index f64, term f64, conf state JSON (the log now starts after it)
+//   snapshot:   index f64, term f64, conf state JSON (an installed snapshot: Fig. 13 rule 7)
+//   compact:    through f64, index f64, term f64, conf state JSON (entries ≤ through dropped)
 import type { ConfState, Entry, HardState, SnapshotMeta } from '../core/types.js';
 import { crc32c } from './crc32c.js';
 
 export const HEADER_BYTES = 9;
 export const RECORD_BYTES_MAX = 64 * 1024 * 1024;
 
-export const enum RecordType { Entry = 1, HardState = 2, Snapshot = 3 }
+export const enum RecordType { Entry = 1, HardState = 2, Snapshot = 3, Compact = 4 }
 
 export type WalRecord =
   | { type: RecordType.Entry; entry: Entry }
   | { type: RecordType.HardState; hardState: HardState }
-  | { type: RecordType.Snapshot; snapshot: SnapshotMeta };
+  | { type: RecordType.Snapshot; snapshot: SnapshotMeta }
+  | { type: RecordType.Compact; through: number; snapshot: SnapshotMeta };
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
@@ -56,6 +58,16 @@ export function encodeSnapshotMarker(meta: SnapshotMeta): Buffer {
   payload.writeDoubleLE(meta.term, 8);
   payload.set(conf, 16);
   return frame(RecordType.Snapshot, payload);
+}
+
+export function encodeCompactMarker(through: number, meta: SnapshotMeta): Buffer {
+  const conf = encoder.encode(JSON.stringify(meta.confState));
+  const payload = Buffer.allocUnsafe(24 + conf.length);
+  payload.writeDoubleLE(through, 0);
+  payload.writeDoubleLE(meta.index, 8);
+  payload.writeDoubleLE(meta.term, 16);
+  payload.set(conf, 24);
+  return frame(RecordType.Compact, payload);
 }
 
 export type ReadOutcome =
@@ -102,6 +114,11 @@ function decodePayload(type: number, payload: Buffer): WalRecord | null {
       case RecordType.Snapshot: {
         const confState = JSON.parse(decoder.decode(payload.subarray(16))) as ConfState;
         return { type, snapshot: { index: payload.readDoubleLE(0), term: payload.readDoubleLE(8), confState } };
+      }
+      case RecordType.Compact: {
+        const confState = JSON.parse(decoder.decode(payload.subarray(24))) as ConfState;
+        const snapshot = { index: payload.readDoubleLE(8), term: payload.readDoubleLE(16), confState };
+        return { type, through: payload.readDoubleLE(0), snapshot };
       }
       default:
         return null;
