@@ -57,7 +57,7 @@ describe('ReadIndex (thesis §6.4)', () => {
     net.stabilize();
     net.isolate('n1');
     net.filter = null;
-    net.tickAll(12); // n1 loses CheckQuorum and steps down
+    net.tickAll(25); // n1 loses CheckQuorum (within two rounds) and steps down
     expect(net.node('n1').status().role).toBe('follower');
     net.heal();
     net.tickAll(30);
