@@ -90,4 +90,26 @@ describe('log compaction and snapshots', () => {
     expect(net.node('n1').compact(at - 1, 0).confState.learners).toEqual([]);
     expect(net.node('n1').compact(at, 0).confState.learners).toEqual(['n9']);
   });
+
+  it('a follower waiting on a snapshot is paused until reportSnapshot, then probed again', () => {
+    const net = new Net({ voters: ['n1', 'n2', 'n3'] });
+    net.elect('n1');
+    net.isolate('n3');
+    for (let i = 0; i < 5; i++) net.propose('n1', `x${i}`);
+    net.stabilize();
+    net.node('n1').compact(net.node('n1').status().applied, 0);
+    net.heal();
+    net.filter = (m) => m.type !== 'snapshot'; // the stream fails in transit
+    net.tickAll(1);
+    const progress = () => net.node('n1').status().progress.find((p) => p.id === 'n3');
+    expect(progress()?.state).toBe('snapshot');
+    net.tickAll(5);
+    expect(net.sentOf('snapshot')).toHaveLength(1); // no retry storm while paused
+    net.filter = null;
+    net.node('n1').reportSnapshot('n3', false);
+    expect(progress()?.state).toBe('probe');
+    net.tickAll(2);
+    expect(net.installed.get('n3')).toHaveLength(1);
+    expect(progress()?.state).toBe('replicate');
+  });
 });
