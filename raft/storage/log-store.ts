@@ -79,8 +79,8 @@ export class RaftLogStore {
 
   static async open(options: LogStoreOptions): Promise<RaftLogStore> {
     const segmentBytesMax = options.segmentBytesMax ?? SEGMENT_BYTES_DEFAULT;
-    if (!Number.isSafeInteger(segmentBytesMax) || segmentBytesMax < 1024) {
-      throw new RangeError(`segmentBytesMax must be an integer ≥ 1024, got ${segmentBytesMax}`);
+    if (!Number.isSafeInteger(segmentBytesMax) || segmentBytesMax < 128) {
+      throw new RangeError(`segmentBytesMax must be an integer ≥ 128, got ${segmentBytesMax}`);
     }
     await mkdir(options.dir, { recursive: true });
     const names = (await readdir(options.dir)).filter((n) => SEGMENT_PATTERN.test(n)).sort();

@@ -136,7 +136,7 @@ describe('RaftLogStore', () => {
     const store = await RaftLogStore.open({ dir });
     await expect(store.persist({ hardState: null, entries: [entry(1, 1), entry(3, 1)], snapshot: null })).rejects.toThrow(/not contiguous/);
     await expect(store.compact(5, { index: 4, term: 1, confState: conf })).rejects.toThrow(/throughIndex/);
-    await expect(RaftLogStore.open({ dir, segmentBytesMax: 10 })).rejects.toThrow(/segmentBytesMax/);
+    await expect(RaftLogStore.open({ dir, segmentBytesMax: 100 })).rejects.toThrow(/segmentBytesMax/);
     await store.close();
   }));
 });
