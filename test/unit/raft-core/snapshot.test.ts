@@ -18,6 +18,18 @@ function replies(messages: readonly Message[]): AppendResponseMessage[] {
   return messages.filter((m): m is AppendResponseMessage => m.type === 'appendResponse');
 }
 
+/** n3 misses `count` entries that the leader n1 then compacts away; the network is healed. */
+function behindCompaction(count: number): Net {
+  const net = new Net({ voters: ['n1', 'n2', 'n3'] });
+  net.elect('n1');
+  net.isolate('n3');
+  for (let i = 0; i < count; i++) net.propose('n1', `x${i}`);
+  net.stabilize();
+  net.node('n1').compact(net.node('n1').status().applied, 0);
+  net.heal();
+  return net;
+}
+
 describe('log compaction and snapshots', () => {
   it('compact records the meta at the index and keeps a tail of entries', () => {
     const net = new Net({ voters: ['n1'] });
@@ -31,13 +43,7 @@ describe('log compaction and snapshots', () => {
   });
 
   it('a far-behind follower gets one snapshot, then replicates from it (hashicorp/raft#212)', () => {
-    const net = new Net({ voters: ['n1', 'n2', 'n3'] });
-    net.elect('n1');
-    net.isolate('n3');
-    for (let i = 0; i < 10; i++) net.propose('n1', `x${i}`);
-    net.stabilize();
-    net.node('n1').compact(net.node('n1').status().applied, 0);
-    net.heal();
+    const net = behindCompaction(10);
     net.tickAll(3);
     expect(net.installed.get('n3')?.map((s) => s.index)).toEqual([11]);
     expect(net.sentOf('snapshot')).toHaveLength(1);
@@ -92,13 +98,7 @@ describe('log compaction and snapshots', () => {
   });
 
   it('a follower waiting on a snapshot is paused until reportSnapshot, then probed again', () => {
-    const net = new Net({ voters: ['n1', 'n2', 'n3'] });
-    net.elect('n1');
-    net.isolate('n3');
-    for (let i = 0; i < 5; i++) net.propose('n1', `x${i}`);
-    net.stabilize();
-    net.node('n1').compact(net.node('n1').status().applied, 0);
-    net.heal();
+    const net = behindCompaction(5);
     net.filter = (m) => m.type !== 'snapshot'; // the stream fails in transit
     net.tickAll(1);
     const progress = () => net.node('n1').status().progress.find((p) => p.id === 'n3');
