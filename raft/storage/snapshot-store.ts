@@ -9,7 +9,7 @@ import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'nod
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { SnapshotMeta } from '../core/types.js';
-import { StorageError } from './errors.js';
+import { StorageError, fromFsError } from './errors.js';
 
 export interface SnapshotRecord {
   readonly meta: SnapshotMeta;
@@ -18,8 +18,9 @@ export interface SnapshotRecord {
   readonly checksum: string;
 }
 
+// Index first, so that name order is snapshot order.
 const nameOf = (meta: SnapshotMeta) =>
-  `snap-${meta.term.toString(16).padStart(16, '0')}-${meta.index.toString(16).padStart(16, '0')}`;
+  `snap-${meta.index.toString(16).padStart(16, '0')}-${meta.term.toString(16).padStart(16, '0')}`;
 
 export async function fileChecksum(path: string): Promise<string> {
   const hash = createHash('sha256');
@@ -55,7 +56,7 @@ export class SnapshotStore {
     let latest: SnapshotRecord | null = null;
     for (const name of metas) {
       const record = await loadRecord(options.dir, name);
-      if (record !== null && (await fileChecksum(record.path)) === record.checksum) {
+      if (record !== null && (await fileChecksum(record.path).catch(() => null)) === record.checksum) {
         latest = record;
         break;
       }
@@ -74,6 +75,17 @@ export class SnapshotStore {
 
   /** Adopt the file at `tempPath` as the snapshot described by `meta`. */
   async commit(tempPath: string, meta: SnapshotMeta): Promise<SnapshotRecord> {
+    if (!Number.isSafeInteger(meta.index) || meta.index < 0 || !Number.isSafeInteger(meta.term) || meta.term < 0) {
+      throw new RangeError(`snapshot meta has an invalid index or term: ${meta.index}/${meta.term}`);
+    }
+    try {
+      return await this.#commit(tempPath, meta);
+    } catch (error) {
+      throw error instanceof StorageError || error instanceof RangeError ? error : fromFsError(error, tempPath);
+    }
+  }
+
+  async #commit(tempPath: string, meta: SnapshotMeta): Promise<SnapshotRecord> {
     const info = await stat(tempPath).catch(() => null);
     if (info === null) throw new StorageError('CONCORD_ERR_STORAGE_IO', 'snapshot file does not exist', { file: tempPath });
     const checksum = await fileChecksum(tempPath);
