@@ -92,3 +92,12 @@ export function promotable(n: NodeState): boolean {
   // A node with a disk that cannot keep up must not lead (see persistStallTicksMax).
   return n.confs.current().voters.includes(n.id) && n.snapshotToInstall === null;
 }
+
+/** Always-on checks after every input (cheap: a few comparisons). */
+export function assertNodeInvariants(n: NodeState): void {
+  n.log.assertInvariants();
+  assert(n.log.persisted <= n.log.lastIndex(), () => `persisted ${n.log.persisted} > last ${n.log.lastIndex()}`);
+  assert(n.role === 'leader' || n.progress.size === 0, 'only a leader tracks progress');
+  assert(n.role !== 'leader' || (n.leader === n.id && n.ledTerm === n.term), 'a leader leads its own term');
+  assert(n.vote === null || n.term > 0, 'a vote needs a term');
+}

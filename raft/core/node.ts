@@ -14,7 +14,7 @@ import { handleReadIndex } from './leader-reads.js';
 import { appendEntry, leaderPersisted, proposalRefusal, startTransfer, stepLeader, tickLeader } from './leader.js';
 import { confChangeProblem } from './membership.js';
 import { messageProblem } from './message-check.js';
-import { NodeState, hardState, resetRandomizedTimeout, send, softState } from './node-state.js';
+import { NodeState, assertNodeInvariants, hardState, resetRandomizedTimeout, send, softState } from './node-state.js';
 import type {
   ConfChange, Entry, HardState, Message, NodeId, ProposeResult, Ready, RequestResult, SnapshotMeta, SoftState,
 } from './types.js';
@@ -45,14 +45,21 @@ export class RawNode implements RawNodeApi {
     this.#prevHardState = hardState(this.#n);
     this.#prevSoftState = softState(this.#n);
     resetRandomizedTimeout(this.#n);
+    assertNodeInvariants(this.#n);
   }
 
   tick(): void {
     if (this.#n.role === 'leader') tickLeader(this.#n);
     else tickElection(this.#n);
+    assertNodeInvariants(this.#n);
   }
 
   step(message: Message): void {
+    this.#step(message);
+    assertNodeInvariants(this.#n);
+  }
+
+  #step(message: Message): void {
     if (message.to !== this.#n.id || message.from === this.#n.id || messageProblem(message) !== null) return;
     if (message.term > this.#n.term) {
       if (!acceptHigherTerm(this.#n, message)) return;
@@ -205,6 +212,7 @@ export class RawNode implements RawNodeApi {
     applyCommitted(this.#n, handed.committedThrough);
     if (this.#n.log.persisted > persistedBefore) this.#n.stallTicks = 0;
     if (this.#n.role === 'leader') leaderPersisted(this.#n);
+    assertNodeInvariants(this.#n);
   }
 
   status(): RaftStatus {
