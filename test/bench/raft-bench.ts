@@ -68,10 +68,14 @@ try {
   await cluster.init();
   for (const id of cluster.ids) cluster.start(id);
   const leader = await cluster.waitLeader();
+  console.error(`leader ${leader}; writing for ${seconds} s with ${concurrency} clients`);
   const write = await throughput(cluster, leader);
   const fail = await failover(cluster);
   const result = { bench: 'raft-driver', nodes: 3, concurrency, seconds, write, failover: fail };
   console.log(JSON.stringify(result, null, 2));
+} catch (error) {
+  for (const [id, child] of cluster.children) console.error(`--- ${id}\n${child.output.join('').slice(-2000)}`);
+  throw error;
 } finally {
   await cluster.close();
 }

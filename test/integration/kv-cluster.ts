@@ -7,7 +7,10 @@ import { freePorts } from '../helpers/ports.js';
 import { ProcessGroup, type Child } from '../helpers/processes.js';
 import { waitUntil } from '../helpers/wait.js';
 
-const fixture = resolve(import.meta.dirname, '../../dist/test/integration/fixtures/kv-node.js');
+// The compiled fixture, whether this file runs from sources (vitest) or from dist/ (benchmarks).
+const here = import.meta.dirname;
+const root = here.includes('/dist/') ? here.slice(0, here.lastIndexOf('/dist/')) : resolve(here, '../..');
+const fixture = resolve(root, 'dist/test/integration/fixtures/kv-node.js');
 
 export interface KvStatus { id: string; role: string; term: number; leader: string | null; commit: number;
   applied: number; snapshotIndex: number; lastIndex: number }
