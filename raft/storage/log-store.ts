@@ -224,13 +224,16 @@ export class RaftLogStore {
     if (this.#error !== null) throw this.#error;
     if (this.#closed) throw new StorageError('CONCORD_ERR_STORAGE_IO', 'log store is closed');
     try {
-      this.#image.compact(throughIndex, snapshot);
+      // The image changes only once the new segment is synced, so a failure leaves it matching the disk.
+      const kept = this.#image.entries.filter((e) => e.index > throughIndex);
+      const hardState = this.#image.hardState;
       const old = [...this.#segments];
       const oldBytes = this.#sealedBytes + this.#fileBytes;
-      await this.#fs.writeAtomic(join(this.#dir, HARD_STATE_FILE), encodeHardStateFile(this.#image.hardState));
-      this.#fileHardState = this.#image.hardState;
+      await this.#fs.writeAtomic(join(this.#dir, HARD_STATE_FILE), encodeHardStateFile(hardState));
+      this.#fileHardState = hardState;
       await this.#openSegment(true);
-      await this.#append([encodeCompactMarker(throughIndex, snapshot), ...this.#image.entries.map(encodeEntry), encodeHardState(this.#image.hardState)]);
+      await this.#append([encodeCompactMarker(throughIndex, snapshot), ...kept.map(encodeEntry), encodeHardState(hardState)]);
+      this.#image.compact(throughIndex, snapshot);
       for (const sequence of old) await this.#fs.remove(join(this.#dir, segmentName(sequence)));
       await this.#fs.syncDirectory(this.#dir);
       this.#segments = this.#segments.filter((s) => !old.includes(s));

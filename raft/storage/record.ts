@@ -21,14 +21,16 @@ export type WalRecord =
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
+/** CRC-32C over [type byte ++ payload], chained so the payload is not copied. */
+function recordChecksum(type: number, payload: Uint8Array): number {
+  return crc32c(payload, crc32c(Uint8Array.of(type)));
+}
+
 function frame(type: RecordType, payload: Uint8Array): Buffer {
   const out = Buffer.allocUnsafe(HEADER_BYTES + payload.length);
   out.writeUInt32LE(payload.length, 0);
   out.writeUInt8(type, 4);
-  const crcInput = Buffer.allocUnsafe(1 + payload.length);
-  crcInput.writeUInt8(type, 0);
-  crcInput.set(payload, 1);
-  out.writeUInt32LE(crc32c(crcInput), 5);
+  out.writeUInt32LE(recordChecksum(type, payload), 5);
   out.set(payload, HEADER_BYTES);
   return out;
 }
@@ -87,10 +89,7 @@ export function readRecord(buffer: Buffer, offset: number): ReadOutcome {
   const end = offset + HEADER_BYTES + length;
   if (end > buffer.length) return { kind: 'torn' };
   const payload = buffer.subarray(offset + HEADER_BYTES, end);
-  const crcInput = Buffer.allocUnsafe(1 + length);
-  crcInput.writeUInt8(type, 0);
-  crcInput.set(payload, 1);
-  if (crc32c(crcInput) !== crc) return { kind: 'corrupt', reason: 'checksum mismatch' };
+  if (recordChecksum(type, payload) !== crc) return { kind: 'corrupt', reason: 'checksum mismatch' };
   const record = decodePayload(type, payload);
   if (record === null) return { kind: 'corrupt', reason: `unknown or malformed record type ${type}` };
   return { kind: 'record', record, next: end };

@@ -200,6 +200,22 @@ describe('RaftLogStore on a failing disk', () => {
     await store.close();
   }));
 
+  it('a failed compaction leaves the store unhealthy and the log as it was', () => withTempDir(async (dir) => {
+    const fail: { on: 'write' | 'datasync' | 'writeAtomic' | null; code: string } = { on: null, code: 'EIO' };
+    const store = await RaftLogStore.open({ dir, fs: failingFs(fail) });
+    await store.persist({ hardState: { term: 1, vote: 'a', commit: 8 }, entries: entries(1, 10, 1), snapshot: null });
+    fail.on = 'datasync';
+    await expect(store.compact(6, { index: 8, term: 1, confState: conf })).rejects.toMatchObject({ code: 'CONCORD_ERR_STORAGE_IO' });
+    expect(store.stats()).toMatchObject({ healthy: false, firstIndex: 1, lastIndex: 10 });
+    fail.on = null;
+    await store.recover();
+    await store.close();
+    const again = await RaftLogStore.open({ dir });
+    expect(again.loaded().entries.map((e) => e.index)).toEqual(entries(1, 10, 1).map((e) => e.index));
+    expect(again.loaded().snapshot).toBeNull();
+    await again.close();
+  }));
+
   it('garbage appended after the last record is a torn tail', () => withTempDir(async (dir) => {
     const store = await RaftLogStore.open({ dir });
     await store.persist({ hardState: null, entries: entries(1, 2, 1), snapshot: null });
