@@ -97,3 +97,14 @@ export function simulationProperty(voters: number, maxCommands: number) {
       }
     });
 }
+
+/** Run the property for `voters` with the environment's scale; prints the totals. */
+export function assertSimulation(voters: number, defaultRuns: number): void {
+  const seed = process.env.SIM_SEED === undefined ? undefined : Number(process.env.SIM_SEED);
+  fc.assert(simulationProperty(voters, envNumber('SIM_STEPS', 1500)), {
+    numRuns: envNumber('SIM_RUNS', defaultRuns),
+    seed,
+    verbose: false,
+  });
+  console.log(`simulation totals (${voters} nodes): ${JSON.stringify(totals)}`);
+}

@@ -1,16 +1,7 @@
 // Randomized deterministic simulation of 3-node clusters (SIM_RUNS, SIM_STEPS, SIM_SEED scale and replay).
-import fc from 'fast-check';
 import { describe, it } from 'vitest';
-import { envNumber, simulationProperty, totals } from './run.js';
+import { assertSimulation } from './run.js';
 
 describe('simulation: 3 nodes', () => {
-  it('keeps every safety invariant and recovers liveness after heal', () => {
-    const seed = process.env.SIM_SEED === undefined ? undefined : Number(process.env.SIM_SEED);
-    fc.assert(simulationProperty(3, envNumber('SIM_STEPS', 1500)), {
-      numRuns: envNumber('SIM_RUNS', 1000),
-      seed,
-      verbose: false,
-    });
-    console.log(`simulation totals: ${JSON.stringify(totals)}`);
-  }, 600_000);
+  it('keeps every safety invariant and recovers liveness after heal', () => assertSimulation(3, 1000), 600_000);
 });
