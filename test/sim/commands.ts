@@ -33,7 +33,8 @@ export function commandArbitrary(nodes: number): fc.Arbitrary<Command> {
   const node = fc.nat({ max: nodes - 1 });
   const position = fc.nat({ max: 63 });
   return fc.oneof(
-    { weight: 60, arbitrary: position.map((p): Command => ({ kind: 'deliver', position: p })) },
+    // More nodes mean more messages per tick: keep deliveries ahead of them.
+    { weight: 15 * nodes, arbitrary: position.map((p): Command => ({ kind: 'deliver', position: p })) },
     { weight: 2, arbitrary: position.map((p): Command => ({ kind: 'drop', position: p })) },
     { weight: 1, arbitrary: position.map((p): Command => ({ kind: 'duplicate', position: p })) },
     { weight: 15, arbitrary: node.map((n): Command => ({ kind: 'tick', node: n })) },
