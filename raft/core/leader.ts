@@ -5,7 +5,7 @@ import { answerRead, handleReadIndex, releasePendingReads } from './leader-reads
 import { type NodeState, send } from './node-state.js';
 import { Progress } from './progress.js';
 import { hasQuorum, majorityIndex } from './quorum.js';
-import { broadcastAppend, broadcastHeartbeat, sendAppend, sendAppendWhileOpen } from './replication.js';
+import { broadcastHeartbeat, sendAppend, sendAppendWhileOpen } from './replication.js';
 import { becomeFollower } from './roles.js';
 import type { AppendResponseMessage, Entry, HeartbeatResponseMessage, Message, NodeId, RefusalReason, RequestResult } from './types.js';
 
@@ -96,7 +96,7 @@ export function handleAppendResponse(n: NodeState, message: AppendResponseMessag
     progress.becomeProbe();
     progress.becomeReplicate();
   } else if (progress.state === 'replicate') progress.inflights.freeLE(message.index);
-  if (maybeCommit(n)) broadcastAppend(n);
+  if (maybeCommit(n)) n.broadcastPending = true;
   else sendAppendWhileOpen(n, message.from);
   if (message.from === n.transferee && progress.match === n.log.lastIndex()) {
     send(n, { type: 'timeoutNow', to: message.from, term: n.term });
@@ -141,7 +141,7 @@ export function proposalRefusal(n: NodeState): RefusalReason | null {
 export function appendEntry(n: NodeState, type: Entry['type'], data: Uint8Array): Entry {
   const entry: Entry = { index: n.log.lastIndex() + 1, term: n.term, type, data };
   n.log.append([entry]);
-  broadcastAppend(n);
+  n.broadcastPending = true;
   return entry;
 }
 
@@ -149,7 +149,7 @@ export function appendEntry(n: NodeState, type: Entry['type'], data: Uint8Array)
 export function leaderPersisted(n: NodeState): void {
   const self = n.progress.get(n.id);
   if (self !== undefined) self.match = Math.max(self.match, n.log.persisted);
-  if (maybeCommit(n)) broadcastAppend(n);
+  if (maybeCommit(n)) n.broadcastPending = true;
 }
 
 /** Paper §5.4.2: commit the majority index only if it is an entry of our term. */

@@ -33,6 +33,11 @@ export class NodeState {
   pendingConfIndex = 0;
   transferee: NodeId | null = null;
   transferElapsed = 0;
+  /**
+   * Leader: new entries or a higher commit wait to be broadcast. Sending happens once
+   * per Ready, so a burst of proposals becomes one append per follower, not one each.
+   */
+  broadcastPending = false;
   readOnly = new ReadOnlyQueue();
   pendingReads: { context: string; from: NodeId }[] = [];
   /** Leader ticks during which its own log had entries the driver had not persisted, without progress. */

@@ -15,6 +15,7 @@ import { appendEntry, leaderPersisted, proposalRefusal, startTransfer, stepLeade
 import { confChangeProblem } from './membership.js';
 import { messageProblem } from './message-check.js';
 import { NodeState, assertNodeInvariants, hardState, resetRandomizedTimeout, send, softState } from './node-state.js';
+import { broadcastAppend } from './replication.js';
 import type {
   ConfChange, Entry, HardState, Message, NodeId, ProposeResult, Ready, RequestResult, SnapshotMeta, SoftState,
 } from './types.js';
@@ -160,13 +161,19 @@ export class RawNode implements RawNodeApi {
 
   hasReady(): boolean {
     if (this.#handed !== null) return false;
-    return this.#n.messages.length > 0 || this.#n.readStates.length > 0 || this.#n.snapshotToInstall !== null ||
+    return this.#broadcastDue() || this.#n.messages.length > 0 || this.#n.readStates.length > 0 || this.#n.snapshotToInstall !== null ||
       this.#n.log.unstableFrom <= this.#n.log.lastIndex() || this.#n.log.committed > this.#n.log.applied ||
       !sameHardState(hardState(this.#n), this.#prevHardState) || !sameSoftState(softState(this.#n), this.#prevSoftState);
   }
 
+  #broadcastDue(): boolean {
+    return this.#n.broadcastPending && this.#n.role === 'leader';
+  }
+
   ready(): Ready {
     assert(this.#handed === null, 'ready() called twice without advance()');
+    if (this.#broadcastDue()) broadcastAppend(this.#n);
+    this.#n.broadcastPending = false;
     const hard = hardState(this.#n);
     const soft = softState(this.#n);
     const entries = this.#n.log.unstableEntries();

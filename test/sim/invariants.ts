@@ -20,6 +20,8 @@ export class Invariants {
   readonly #leaderOfTerm = new Map<number, NodeId>();
   /** index -> term of every entry known committed (never lost). */
   readonly #committed = new Map<number, number>();
+  /** index -> the term in which it was first seen committed (leader completeness applies to later terms). */
+  readonly #committedInTerm = new Map<number, number>();
   /** index -> "term/value" of every applied entry, any node, ever. */
   readonly #appliedAt = new Map<number, string>();
   readonly #lastCommit = new Map<NodeId, number>();
@@ -28,6 +30,10 @@ export class Invariants {
   readonly #leaderLogs = new Map<string, number[]>();
   readonly #proposals = new Map<string, Proposal>();
   readonly #reads = new Map<string, Read>();
+  /** The highest committed entry and the voters in force when it was seen committed. */
+  #highest: { index: number; term: number; voters: NodeId[]; previousVoters: NodeId[] } = { index: 0, term: 0, voters: [], previousVoters: [] };
+  /** Each node's voters as of its previous Ready (before changes applied in the current one). */
+  readonly #votersBefore = new Map<NodeId, NodeId[]>();
   #clock = 0;
   readsCompleted = 0;
   writesAcknowledged = 0;
@@ -127,6 +133,7 @@ export class Invariants {
     }
     this.#lastCommit.set(node.id, status.commit);
     this.#recordCommitted(node, status.commit);
+    this.#votersBefore.set(node.id, [...status.confState.voters]);
     if (status.role === 'leader') this.#checkLeader(node, status.term);
   }
 
@@ -140,7 +147,13 @@ export class Invariants {
       if (known !== undefined && known !== entry.term) {
         throw new SafetyViolation('log matching / committed entry changed', `index ${index} committed in term ${known}, ${node.id} has term ${entry.term}`);
       }
+      if (known === undefined) this.#committedInTerm.set(index, core.status().term);
       this.#committed.set(index, entry.term);
+      if (index > this.#highest.index) {
+        const voters = [...core.status().confState.voters];
+        // The entry may have committed under the configuration before a change applied in the same Ready.
+        this.#highest = { index, term: entry.term, voters, previousVoters: this.#votersBefore.get(node.id) ?? voters };
+      }
     }
   }
 
@@ -154,6 +167,7 @@ export class Invariants {
     const { firstIndex, lastIndex } = core.status();
     // Leader completeness: every committed entry is in the leader's log.
     for (const [index, committedTerm] of this.#committed) {
+      if ((this.#committedInTerm.get(index) ?? 0) >= term) continue;
       if (index < firstIndex || index > lastIndex) {
         if (index > lastIndex) throw new SafetyViolation('leader completeness', `leader ${node.id} (term ${term}) lacks committed index ${index}`);
         continue;
@@ -209,22 +223,19 @@ export class Invariants {
   }
 
   #checkCommittedDurable(): void {
-    const nodes = [...this.#cluster.nodes.values()];
-    const needed = Math.floor(this.#cluster.initialVoters.length / 2) + 1;
-    let maxIndex = 0;
-    for (const index of this.#committed.keys()) maxIndex = Math.max(maxIndex, index);
-    if (maxIndex === 0) return;
-    const term = this.#committed.get(maxIndex)!;
-    // The highest committed entry (hence, by log matching, its prefix) is durable on a majority.
-    let holders = 0;
-    for (const node of nodes) {
-      const snap = node.disk.snapshot?.meta;
-      const onDisk = node.disk.entries.find((e) => e.index === maxIndex);
-      if ((onDisk !== undefined && onDisk.term === term) || (snap !== undefined && snap.index >= maxIndex)) holders++;
-    }
-    if (holders < needed) {
-      throw new SafetyViolation('committed entry durable', `index ${maxIndex} (term ${term}) is durable on only ${holders} nodes`);
-    }
+    const { index, term, voters, previousVoters } = this.#highest;
+    if (index === 0) return;
+    // The highest committed entry (hence, by log matching, its prefix) stays durable on a
+    // majority of the voters that committed it (the configuration in force then, or the
+    // one just before it when a change applied in the same batch): synced data never disappears.
+    const holders = (ids: readonly NodeId[]) => ids.filter((id) => {
+      const disk = this.#cluster.nodes.get(id)!.disk;
+      const onDisk = disk.entries.find((e) => e.index === index);
+      return (onDisk !== undefined && onDisk.term === term) || (disk.snapshot !== null && disk.snapshot.meta.index >= index);
+    }).length;
+    const now = holders(voters);
+    if (now * 2 > voters.length || holders(previousVoters) * 2 > previousVoters.length) return;
+    throw new SafetyViolation('committed entry durable', `index ${index} (term ${term}) is durable on only ${now} of ${voters.length} voters`);
   }
 
   get committedCount(): number {

@@ -105,6 +105,8 @@ export function assertSimulation(voters: number, defaultRuns: number): void {
     numRuns: envNumber('SIM_RUNS', defaultRuns),
     seed,
     verbose: false,
+    // SIM_NO_SHRINK=1 reports the first failing run as found (fast triage of long runs).
+    endOnFailure: process.env.SIM_NO_SHRINK === '1',
   });
   console.log(`simulation totals (${voters} nodes): ${JSON.stringify(totals)}`);
 }
