@@ -1,0 +1,66 @@
+// The peer codec round-trips every valid message and turns any malformed input
+// into a TransportError, never anything else.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { Entry, Message } from '../../../raft/core/index.js';
+import { TransportError, decodeMessages, encodeMessages } from '../../../raft/transport/index.js';
+
+const id = fc.constantFrom('n1', 'n2', 'n3');
+const nat = fc.nat({ max: 1_000_000 });
+const base = { from: id, to: id, term: nat };
+const conf = fc.record({ voters: fc.array(id, { maxLength: 3 }), learners: fc.array(id, { maxLength: 2 }) });
+
+const append = fc.record({ ...base, prevIndex: nat, prevTerm: nat, commit: nat,
+  entries: fc.array(fc.record({ term: nat, type: fc.constantFrom('normal' as const, 'confChange' as const), data: fc.uint8Array({ maxLength: 64 }) }), { maxLength: 5 }) })
+  .map((m): Message => ({ type: 'append', ...m, entries: m.entries.map((e, i): Entry => ({ ...e, index: m.prevIndex + 1 + i })) }));
+
+const message: fc.Arbitrary<Message> = fc.oneof(
+  append,
+  fc.record({ ...base, index: nat, reject: fc.boolean(), hintIndex: nat, hintTerm: nat }).map((m): Message => ({ type: 'appendResponse', ...m })),
+  fc.record({ ...base, commit: nat, context: fc.option(fc.string({ minLength: 1, maxLength: 20 })) }).map((m): Message => ({ type: 'heartbeat', ...m })),
+  fc.record({ ...base, context: fc.option(fc.string({ minLength: 1, maxLength: 20 })) }).map((m): Message => ({ type: 'heartbeatResponse', ...m })),
+  fc.record({ ...base, kind: fc.constantFrom('vote' as const, 'preVote' as const), lastIndex: nat, lastTerm: nat, transfer: fc.boolean() })
+    .map(({ kind, ...m }): Message => ({ type: kind, ...m })),
+  fc.record({ ...base, kind: fc.constantFrom('voteResponse' as const, 'preVoteResponse' as const), reject: fc.boolean() })
+    .map(({ kind, ...m }): Message => ({ type: kind, ...m })),
+  fc.record({ ...base, snapshot: fc.record({ index: nat, term: nat, confState: conf }) }).map((m): Message => ({ type: 'snapshot', ...m })),
+  fc.record(base).map((m): Message => ({ type: 'timeoutNow', ...m })),
+  fc.record({ ...base, target: id }).map((m): Message => ({ type: 'transferLeader', ...m })),
+  fc.record({ ...base, context: fc.string({ minLength: 1, maxLength: 20 }) }).map((m): Message => ({ type: 'readIndex', ...m })),
+  fc.record({ ...base, context: fc.string({ minLength: 1, maxLength: 20 }), index: nat, reject: fc.boolean() })
+    .map((m): Message => ({ type: 'readIndexResponse', ...m })),
+);
+
+function normalise(messages: readonly Message[]): unknown {
+  return JSON.parse(JSON.stringify(messages, (_k, v) => (v instanceof Uint8Array ? Array.from(v) : v)));
+}
+
+describe('peer codec', () => {
+  it('round-trips every valid message batch', () => {
+    fc.assert(fc.property(fc.array(message, { maxLength: 8 }), (batch) => {
+      expect(normalise(decodeMessages(encodeMessages(batch)))).toEqual(normalise(batch));
+    }), { numRuns: 300 });
+  });
+
+  it('rejects random bytes with a TransportError only', () => {
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => {
+      try {
+        decodeMessages(bytes);
+      } catch (error) {
+        expect(error).toBeInstanceOf(TransportError);
+      }
+    }), { numRuns: 500 });
+  });
+
+  it('rejects well-formed JSON that is not a valid message', () => {
+    const bad: unknown[] = [
+      {}, [{ type: 'nope', from: 'a', to: 'b', term: 1 }], [{ type: 'vote', from: 'a', to: 'b', term: -1, lastIndex: 0, lastTerm: 0, transfer: false }],
+      [{ type: 'append', from: 'a', to: 'b', term: 1, prevIndex: 0, prevTerm: 0, commit: 0, entries: [{ index: 5, term: 1, type: 'normal', data: '' }] }],
+      [{ type: 'heartbeat', from: '', to: 'b', term: 1, commit: 0, context: null }],
+      [{ type: 'appendResponse', from: 'a', to: 'b', term: 1, index: 1.5, reject: false, hintIndex: 0, hintTerm: 0 }],
+    ];
+    for (const value of bad) {
+      expect(() => decodeMessages(Buffer.from(JSON.stringify(value)))).toThrow(TransportError);
+    }
+  });
+});
