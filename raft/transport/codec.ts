@@ -1,6 +1,10 @@
-// Peer message encoding: JSON with entry data as base64. Decoding validates
-// every field, so nothing malformed reaches the core.
+// Peer message encoding. A batch is a sequence of frames
+//   [u8 kind][u32 length][payload]
+// where kind 1 is a binary append (binary-append.ts: the bulk of the traffic)
+// and kind 0 is any other message as JSON. Decoding validates every field, so
+// nothing malformed reaches the core.
 import type { ConfState, Entry, Message, SnapshotMeta } from '../core/types.js';
+import { decodeAppend, encodeAppend } from './binary-append.js';
 import { TransportError } from './errors.js';
 
 export const MESSAGES_PER_BATCH_MAX = 10_000;
@@ -9,21 +13,51 @@ export const ENTRY_BYTES_MAX = 16 * 1024 * 1024;
 const TYPES = new Set(['append', 'appendResponse', 'heartbeat', 'heartbeatResponse', 'vote', 'preVote', 'voteResponse',
   'preVoteResponse', 'snapshot', 'timeoutNow', 'transferLeader', 'readIndex', 'readIndexResponse']);
 
+const FRAME_JSON = 0;
+const FRAME_APPEND = 1;
+
 export function encodeMessages(messages: readonly Message[]): Buffer {
-  return Buffer.from(JSON.stringify(messages.map((m) =>
-    m.type === 'append' ? { ...m, entries: m.entries.map((e) => ({ ...e, data: Buffer.from(e.data).toString('base64') })) } : m)));
+  const parts: Buffer[] = [];
+  for (const m of messages) {
+    const payload = m.type === 'append' ? encodeAppend(m) : Buffer.from(JSON.stringify(m));
+    const header = Buffer.allocUnsafe(5);
+    header.writeUInt8(m.type === 'append' ? FRAME_APPEND : FRAME_JSON, 0);
+    header.writeUInt32LE(payload.length, 1);
+    parts.push(header, payload);
+  }
+  return Buffer.concat(parts);
 }
 
 export function decodeMessages(bytes: Uint8Array): Message[] {
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out: Message[] = [];
+  let offset = 0;
+  while (offset < buffer.length) {
+    if (out.length >= MESSAGES_PER_BATCH_MAX) throw malformed(`more than ${MESSAGES_PER_BATCH_MAX} messages`);
+    if (offset + 5 > buffer.length) throw malformed('frame header is truncated');
+    const kind = buffer.readUInt8(offset);
+    const length = buffer.readUInt32LE(offset + 1);
+    const end = offset + 5 + length;
+    if (end > buffer.length) throw malformed('frame is truncated');
+    const payload = buffer.subarray(offset + 5, end);
+    if (kind === FRAME_APPEND) out.push(decodeAppend(payload));
+    else if (kind === FRAME_JSON) out.push(decodeJson(payload));
+    else throw malformed(`unknown frame kind ${kind}`);
+    offset = end;
+  }
+  return out;
+}
+
+function decodeJson(payload: Buffer): Message {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(Buffer.from(bytes).toString('utf8'));
+    parsed = JSON.parse(payload.toString('utf8'));
   } catch {
-    throw malformed('body is not JSON');
+    throw malformed('frame is not JSON');
   }
-  if (!Array.isArray(parsed)) throw malformed('body must be an array of messages');
-  if (parsed.length > MESSAGES_PER_BATCH_MAX) throw malformed(`more than ${MESSAGES_PER_BATCH_MAX} messages`);
-  return parsed.map(decodeMessage);
+  const message = decodeMessage(parsed);
+  if (message.type === 'append') throw malformed('append messages travel in binary frames');
+  return message;
 }
 
 function malformed(why: string): TransportError {

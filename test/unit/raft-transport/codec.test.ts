@@ -60,7 +60,23 @@ describe('peer codec', () => {
       [{ type: 'appendResponse', from: 'a', to: 'b', term: 1, index: 1.5, reject: false, hintIndex: 0, hintTerm: 0 }],
     ];
     for (const value of bad) {
-      expect(() => decodeMessages(Buffer.from(JSON.stringify(value)))).toThrow(TransportError);
+      const payload = Buffer.from(JSON.stringify(Array.isArray(value) ? value[0] : value));
+      const header = Buffer.alloc(5);
+      header.writeUInt32LE(payload.length, 1);
+      expect(() => decodeMessages(Buffer.concat([header, payload]))).toThrow(TransportError);
     }
+  });
+
+  it('rejects truncated, padded or inconsistent binary append frames', () => {
+    const good = encodeMessages([{ type: 'append', from: 'n1', to: 'n2', term: 2, prevIndex: 4, prevTerm: 2, commit: 3,
+      entries: [{ index: 5, term: 2, type: 'normal', data: new Uint8Array([1, 2, 3]) }] }]);
+    expect(decodeMessages(good)).toHaveLength(1);
+    for (let cut = 1; cut < good.length; cut++) expect(() => decodeMessages(good.subarray(0, cut))).toThrow(TransportError);
+    const padded = Buffer.concat([good, Buffer.from([0])]);
+    expect(() => decodeMessages(padded)).toThrow(TransportError);
+    const wrongIndex = Buffer.from(good);
+    // The entry index sits after the 5-byte frame header, ids (2+2 +2+2), 4 × f64 and the u32 count.
+    wrongIndex.writeDoubleLE(9, 5 + 8 + 32 + 4);
+    expect(() => decodeMessages(wrongIndex)).toThrow(TransportError);
   });
 });
