@@ -247,7 +247,9 @@ export class RaftNode implements RaftNodeHandle {
     setImmediate(() => {
       this.#scheduled = false;
       if (this.#running !== null) return;
-      this.#running = this.#drain().finally(() => {
+      this.#running = this.#drain().catch((error: unknown) => {
+        if (!this.#stopped) this.#options.logger.error({ err: error }, 'raft loop failed');
+      }).finally(() => {
         this.#running = null;
         // Input that arrived while the last batch was finishing must not be lost.
         if (this.#core.hasReady()) this.#schedule();
@@ -297,10 +299,11 @@ export class RaftNode implements RaftNodeHandle {
         if (this.#stopped) throw error;
         const message = error instanceof Error ? error.message : String(error);
         if (attempt === 0) this.#options.logger.error({ err: error }, 'persisting the log failed; writes refused until it recovers');
+        // New proposals are refused meanwhile; pending ones stay pending: the retry may still
+        // persist and commit them, so only their own timeout may answer "outcome unknown".
         this.#storageError = message;
-        this.#proposals.failAll(new RaftError('CONCORD_ERR_STORAGE_IO', `storage failed: ${message}`));
         await new Promise((resolve) => setTimeout(resolve, STORAGE_RETRY_MS));
-        await this.#storage.recover?.().catch(() => undefined);
+        await this.#storage.recover().catch(() => undefined);
       }
     }
     this.#observer.onPersist?.((performance.now() - startedAt) / 1000, ready.entries.length);
@@ -487,7 +490,7 @@ export class RaftNode implements RaftNodeHandle {
 /** Open storage, recover state, build the core and transport; call mount() then start(). */
 export async function createRaftNode(options: RaftNodeOptions, observer: RaftObserver = {}): Promise<RaftNode> {
   const plan = planTicks(options);
-  const storage = await RaftLogStore.open({ dir: join(options.dataDir, 'wal'), logger: options.logger });
+  const storage = await RaftLogStore.open({ dir: join(options.dataDir, 'wal'), logger: options.logger, fs: options.storageFs });
   const snapshots = await SnapshotStore.open({ dir: join(options.dataDir, 'snapshots'), logger: options.logger });
   const self = { id: options.id, host: options.host, port: options.port };
   const book = new AddressBook(self, options.peers);

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { RaftConfigInput } from '../core/config.js';
 import type { NodeId } from '../core/types.js';
 import type { PeerEndpoint } from '../node-api.js';
+import type { StorageFs } from '../storage/index.js';
 import type { StateMachine } from '../state-machine.js';
 
 export interface RaftNodeOptions {
@@ -34,6 +35,8 @@ export interface RaftNodeOptions {
   readonly randomSeed?: number;
   /** Length of one core tick. */
   readonly tickMs?: number;
+  /** File-system layer for the WAL (tests inject failures); default node:fs. */
+  readonly storageFs?: StorageFs;
 }
 
 export interface TickPlan {

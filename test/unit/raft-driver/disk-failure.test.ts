@@ -1,0 +1,67 @@
+// The driver on a failing disk: new writes are refused, the node reports
+// unhealthy, nothing is acknowledged before it is persisted, and it recovers on
+// its own once the disk works again.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createRaftNode, type RaftNode } from '../../../raft/server.js';
+import { nodeFs, type StorageFs } from '../../../raft/storage/index.js';
+import { MapStateMachine } from '../../integration/fixtures/map-state-machine.js';
+import { waitUntil } from '../../helpers/wait.js';
+
+function failingFs(state: { failing: boolean }): StorageFs {
+  return {
+    ...nodeFs,
+    async openAppend(path) {
+      const file = await nodeFs.openAppend(path);
+      return {
+        write: (buffer, offset, length, position) => file.write(buffer, offset, length, position),
+        datasync: async () => {
+          if (state.failing) throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
+          await file.datasync();
+        },
+        truncate: (length) => file.truncate(length),
+        close: () => file.close(),
+      };
+    },
+  };
+}
+
+describe('raft driver on a failing disk', () => {
+  let node: RaftNode | null = null;
+  const dir = mkdtempSync(join(tmpdir(), 'concord-disk-'));
+  afterEach(async () => {
+    await node?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('refuses writes while the disk fails, acknowledges nothing unpersisted, and recovers', async () => {
+    const disk = { failing: false };
+    const machine = await MapStateMachine.open(join(dir, 'map.json'));
+    node = await createRaftNode({
+      id: 'n1', host: '127.0.0.1', port: 1, peers: [], dataDir: dir, stateMachine: machine, clusterSecret: 's',
+      logger: pino({ level: 'silent' }), electionTimeoutMinMs: 150, electionTimeoutMaxMs: 300, heartbeatIntervalMs: 50,
+      snapshotThreshold: 1000, snapshotTailEntries: 10, requestTimeoutMs: 20_000, peerTimeoutMs: 1000,
+      storageFs: failingFs(disk),
+    });
+    const elected = new Promise<void>((resolve) => node!.onLeaderChange((leader) => { if (leader === 'n1') resolve(); }));
+    node.start();
+    await elected;
+    const put = (key: string) => node!.propose(Buffer.from(JSON.stringify({ key, value: key })));
+    await put('before');
+
+    disk.failing = true;
+    const during = put('during');
+    await waitUntil(() => !node!.status().storage.healthy, { timeoutMs: 10_000, what: 'the node to report unhealthy storage' });
+    await expect(put('refused')).rejects.toMatchObject({ code: 'CONCORD_ERR_STORAGE_IO' });
+    expect(machine.map.has('during')).toBe(false); // not applied: never persisted
+
+    disk.failing = false;
+    await during; // the retry persisted and committed it
+    await waitUntil(() => node!.status().storage.healthy, { timeoutMs: 10_000, what: 'storage to recover' });
+    await put('after');
+    expect([...machine.map.keys()]).toEqual(['before', 'during', 'after']);
+  });
+});
