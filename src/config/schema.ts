@@ -1,0 +1,81 @@
+// The node configuration: one zod schema for the JSON file (DESIGN §5), with
+// defaults, units in names where the file format allows, and cross-field checks.
+import { z } from 'zod';
+
+const port = z.number().int().min(1).max(65535);
+const id = z.string().min(1).max(128).regex(/^[A-Za-z0-9._:-]+$/, 'letters, digits, ".", "_", ":" or "-"');
+const positiveMs = z.number().int().positive();
+
+export const peerSchema = z.object({
+  id,
+  host: z.string().min(1).max(253),
+  port,
+}).strict();
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+
+export const authSchema = z.object({
+  enabled: z.boolean().default(false),
+  tokens: z.array(z.object({
+    token: z.string().min(16, 'tokens must be at least 16 characters'),
+    role: z.enum(['admin', 'node', 'client', 'read']),
+  }).strict()).default([]),
+}).strict();
+
+export const tlsSchema = z.object({
+  cert_file: z.string().min(1),
+  key_file: z.string().min(1),
+  ca_file: z.string().min(1).optional(),
+}).strict();
+
+export const configSchema = z.object({
+  node_id: id,
+  host: z.string().min(1).max(253).default('127.0.0.1'),
+  port: port.default(8080),
+  data_dir: z.string().min(1),
+  db_path: z.string().min(1).optional(),
+  log_level: z.string().transform((s) => s.toLowerCase()).pipe(z.enum(LOG_LEVELS)).default('info'),
+  enable_redundancy: z.boolean().default(true),
+  peers: z.array(peerSchema).default([]),
+  election_timeout_min: positiveMs.default(150),
+  election_timeout_max: positiveMs.default(300),
+  heartbeat_interval: positiveMs.default(50),
+  snapshot_threshold: z.number().int().min(1).default(1000),
+  max_log_size: z.number().int().min(1).default(10_000),
+  node_timeout: positiveMs.default(15_000),
+  node_inactive_after: positiveMs.default(60_000),
+  replication_factor: z.number().int().min(1).max(16).default(3),
+  db_memory_limit: z.number().int().min(16).default(256),
+  flush_interval_ms: positiveMs.default(100),
+  checksum_interval: z.number().int().min(1).default(1000),
+  request_timeout_ms: positiveMs.default(5000),
+  body_limit_bytes: z.number().int().min(1024).default(1024 * 1024),
+  cluster_secret: z.string().min(16, 'cluster_secret must be at least 16 characters').optional(),
+  auth: authSchema.default({ enabled: false, tokens: [] }),
+  tls: tlsSchema.optional(),
+}).strict().superRefine((c, ctx) => {
+  const problem = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+  if (c.election_timeout_max < c.election_timeout_min) {
+    problem(['election_timeout_max'], `must be ≥ election_timeout_min (${c.election_timeout_min})`);
+  }
+  if (c.election_timeout_min < 2 * c.heartbeat_interval + 1) {
+    problem(['election_timeout_min'], `must exceed twice heartbeat_interval (${c.heartbeat_interval} ms)`);
+  }
+  if (c.enable_redundancy && c.peers.length === 0) {
+    problem(['peers'], 'at least one peer is required unless enable_redundancy is false');
+  }
+  if (c.enable_redundancy && c.cluster_secret === undefined && c.peers.length > 0) {
+    problem(['cluster_secret'], 'required when the node has peers (or set CLUSTER_SECRET)');
+  }
+  c.peers.forEach((p, i) => {
+    if (p.id === c.node_id) problem(['peers', i, 'id'], `must not be this node's id (${c.node_id})`);
+    if (c.peers.findIndex((q) => q.id === p.id) !== i) problem(['peers', i, 'id'], `duplicate peer id ${p.id}`);
+    if (c.peers.findIndex((q) => q.host === p.host && q.port === p.port) !== i) problem(['peers', i], `duplicate address ${p.host}:${p.port}`);
+    if (p.host === c.host && p.port === c.port) problem(['peers', i], 'a peer cannot listen on this node\'s own address');
+  });
+  if (c.auth.enabled && c.auth.tokens.length === 0) problem(['auth', 'tokens'], 'auth is enabled but no token is configured');
+  if (c.max_log_size < c.snapshot_threshold) problem(['max_log_size'], `must be ≥ snapshot_threshold (${c.snapshot_threshold})`);
+});
+
+export type ConcordConfig = z.output<typeof configSchema> & { readonly db_path: string };
+export type PeerConfig = z.output<typeof peerSchema>;
