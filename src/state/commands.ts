@@ -1,0 +1,62 @@
+// Commands in the log: a versioned envelope stamped by the leader (ts, ids) and a
+// discriminated union of command bodies. Decoding validates; apply trusts the types.
+import { z } from 'zod';
+
+const id = z.string().min(1).max(128);
+const hash = z.string().min(1).max(128);
+const bytes = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const capabilities = z.record(z.string().max(64), z.string().max(256));
+
+export const commandSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('node.register'), id, addresses: z.array(z.string().min(1).max(256)).min(1).max(16),
+    storage_capacity: bytes, capabilities: capabilities.default({}), zone: z.string().min(1).max(64).optional() }),
+  z.object({ type: z.literal('node.heartbeat_batch'), beats: z.array(z.object({ id, used_bytes: bytes })).max(100_000) }),
+  z.object({ type: z.literal('node.unregister'), id }),
+  z.object({ type: z.literal('sweep') }),
+  z.object({ type: z.literal('file.register'), file_id: id, name: z.string().min(1).max(1024), size: bytes,
+    chunk_size: bytes.optional(), replication_factor: z.number().int().min(1).max(16).optional(),
+    chunks: z.array(z.object({ hash, size: bytes })).max(100_000) }),
+  z.object({ type: z.literal('file.delete'), file_id: id }),
+  z.object({ type: z.literal('replica.report'), node_id: id, stored: z.array(hash).max(100_000), lost: z.array(hash).max(100_000) }),
+  z.object({ type: z.literal('task.submit'), id, kind: z.string().min(1).max(128), payload: z.unknown(),
+    priority: z.number().int().min(-1_000_000).max(1_000_000).default(0),
+    required_capabilities: z.array(z.string().min(1).max(64)).max(32).default([]),
+    max_attempts: z.number().int().min(1).max(100).optional() }),
+  z.object({ type: z.literal('task.claim'), worker_id: id, capabilities: z.array(z.string().min(1).max(64)).max(64).default([]),
+    lease_ms: z.number().int().min(1).max(86_400_000) }),
+  z.object({ type: z.literal('task.renew'), id, worker_id: id, lease_ms: z.number().int().min(1).max(86_400_000) }),
+  z.object({ type: z.literal('task.complete'), id, worker_id: id, result: z.unknown() }),
+  z.object({ type: z.literal('task.fail'), id, worker_id: id, error: z.string().max(4096), retry: z.boolean().default(true) }),
+  z.object({ type: z.literal('task.cancel'), id }),
+  z.object({ type: z.literal('maintenance.enable'), reason: z.string().max(1024).optional() }),
+  z.object({ type: z.literal('maintenance.disable') }),
+]);
+
+export const envelopeSchema = z.object({
+  v: z.literal(1),
+  /** Leader's clock when it proposed, ms since epoch. Apply uses only this. */
+  ts: z.number().int().min(0),
+  idempotency_key: z.string().min(1).max(256).optional(),
+  cmd: commandSchema,
+});
+
+export type Command = z.output<typeof commandSchema>;
+export type CommandEnvelope = z.output<typeof envelopeSchema>;
+export type CommandInput = z.input<typeof envelopeSchema>;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+export function encodeCommand(envelope: CommandInput): Uint8Array {
+  return encoder.encode(JSON.stringify(envelopeSchema.parse(envelope)));
+}
+
+/** Decode and validate a log entry; returns null when it is not a valid command. */
+export function decodeCommand(bytes: Uint8Array): CommandEnvelope | null {
+  try {
+    const result = envelopeSchema.safeParse(JSON.parse(decoder.decode(bytes)));
+    return result.success ? result.data : null;
+  } catch {
+    return null;
+  }
+}
