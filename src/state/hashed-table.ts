@@ -10,6 +10,8 @@ export function rowHash(table: string, key: string, row: unknown): bigint {
 
 export class HashedTable<T> {
   readonly #rows = new Map<string, T>();
+  /** Keys changed since the last takeChanges(): true = upserted, false = deleted. */
+  #changes = new Map<string, boolean>();
   #checksum = 0n;
 
   constructor(readonly name: string) {}
@@ -35,6 +37,7 @@ export class HashedTable<T> {
     if (old !== undefined) this.#checksum ^= rowHash(this.name, key, old);
     this.#rows.set(key, row);
     this.#checksum ^= rowHash(this.name, key, row);
+    this.#changes.set(key, true);
   }
 
   delete(key: string): boolean {
@@ -42,7 +45,31 @@ export class HashedTable<T> {
     if (old === undefined) return false;
     this.#checksum ^= rowHash(this.name, key, old);
     this.#rows.delete(key);
+    this.#changes.set(key, false);
     return true;
+  }
+
+  get changeCount(): number {
+    return this.#changes.size;
+  }
+
+  /** The rows to upsert and the keys to delete since the last call. */
+  takeChanges(): { upserts: [string, T][]; deletes: string[] } {
+    const upserts: [string, T][] = [];
+    const deletes: string[] = [];
+    for (const [key, present] of this.#changes) {
+      const row = this.#rows.get(key);
+      if (present && row !== undefined) upserts.push([key, row]);
+      else deletes.push(key);
+    }
+    this.#changes = new Map();
+    return { upserts, deletes };
+  }
+
+  /** Load a row read back from storage without marking it changed. */
+  load(key: string, row: T): void {
+    this.#rows.set(key, row);
+    this.#checksum ^= rowHash(this.name, key, row);
   }
 
   values(): IterableIterator<T> {

@@ -54,6 +54,35 @@ export class Model {
 
   constructor(readonly limits: DomainLimits = DEFAULT_LIMITS) {}
 
+  /** Rebuild the derived indexes after rows were loaded from storage. */
+  rebuildIndexes(): void {
+    this.replicasByChunk.clear();
+    this.filesByName.clear();
+    this.chunkFactor.clear();
+    this.openReplication.clear();
+    this.#pendingBytes.clear();
+    for (const row of this.replicas.values()) {
+      const holders = this.replicasByChunk.get(row.chunk_hash) ?? new Set<string>();
+      holders.add(row.node_id);
+      this.replicasByChunk.set(row.chunk_hash, holders);
+      this.#adjustPending(row, 1);
+    }
+    for (const file of this.files.values()) {
+      this.filesByName.set(file.name, file.id);
+      for (const chunk of file.chunks) {
+        const entry = this.chunkFactor.get(chunk.hash) ?? { size: chunk.size, files: new Set<string>() };
+        entry.files.add(file.id);
+        this.chunkFactor.set(chunk.hash, entry);
+      }
+    }
+    for (const task of this.tasks.values()) {
+      const hash = (task.payload as { chunk_hash?: string } | null)?.chunk_hash;
+      if (task.kind === 'replicate' && (task.status === 'queued' || task.status === 'running') && hash !== undefined) {
+        this.openReplication.set(hash, task.id);
+      }
+    }
+  }
+
   checksum(): string {
     let total = 0n;
     for (const table of [this.nodes, this.files, this.replicas, this.tasks, this.meta, this.requests]) total ^= table.checksum;

@@ -1,0 +1,143 @@
+// The coordinator state machine for the Raft driver: commands apply to the
+// in-memory model; a flusher writes the changes to DuckDB set-wise every
+// flushIntervalMs or flushRowsMax rows, together with applied_index, which is the
+// durable index the driver never compacts past. Start-up loads the model from
+// DuckDB; the driver replays the log from durableIndex() + 1.
+import { copyFile, rename, rm, stat } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import type { Entry } from '../../raft/core/types.js';
+import type { SnapshotFile, StateMachine } from '../../raft/state-machine.js';
+import { applyEntryData } from './apply.js';
+import { DEFAULT_LIMITS, type DomainLimits, Model } from './model.js';
+import { DuckStore } from './store/duck-store.js';
+import { TABLES } from './store/tables.js';
+
+export interface CoordinatorStateOptions {
+  readonly dbPath: string;
+  readonly memoryLimitMb?: number;
+  readonly flushIntervalMs?: number;
+  readonly flushRowsMax?: number;
+  readonly checksumInterval?: number;
+  readonly limits?: DomainLimits;
+  readonly logger?: Logger;
+}
+
+export class CoordinatorState implements StateMachine {
+  #model: Model;
+  #store: DuckStore;
+  #applied: number;
+  #flushed: number;
+  #flushing: Promise<void> | null = null;
+  #timer: NodeJS.Timeout | null = null;
+  readonly #options: CoordinatorStateOptions;
+  readonly checkpoints: { index: number; checksum: string }[] = [];
+
+  private constructor(options: CoordinatorStateOptions, store: DuckStore, model: Model, applied: number) {
+    this.#options = options;
+    this.#store = store;
+    this.#model = model;
+    this.#applied = applied;
+    this.#flushed = applied;
+    const interval = options.flushIntervalMs ?? 100;
+    this.#timer = setInterval(() => void this.flush().catch((error: unknown) => options.logger?.error({ err: error }, 'flush failed')), interval);
+    this.#timer.unref();
+  }
+
+  static async open(options: CoordinatorStateOptions): Promise<CoordinatorState> {
+    const { store, model, applied } = await CoordinatorState.#load(options);
+    return new CoordinatorState(options, store, model, applied);
+  }
+
+  static async #load(options: CoordinatorStateOptions): Promise<{ store: DuckStore; model: Model; applied: number }> {
+    const store = await DuckStore.open(options.dbPath, options.memoryLimitMb ?? 256);
+    const model = new Model(options.limits ?? DEFAULT_LIMITS);
+    await store.load(model);
+    model.rebuildIndexes();
+    return { store, model, applied: await store.appliedIndex() };
+  }
+
+  get model(): Model {
+    return this.#model;
+  }
+
+  async apply(entries: readonly Entry[]): Promise<readonly unknown[]> {
+    const results: unknown[] = [];
+    const every = this.#options.checksumInterval ?? 1000;
+    for (const entry of entries) {
+      if (entry.index <= this.#applied) throw new Error(`entry ${entry.index} applied twice (applied ${this.#applied})`);
+      results.push(entry.type === 'normal' && entry.data.length > 0 ? applyEntryData(this.#model, entry.data) : undefined);
+      this.#applied = entry.index;
+      if (entry.index % every === 0) {
+        this.checkpoints.push({ index: entry.index, checksum: this.#model.checksum() });
+        if (this.checkpoints.length > 16) this.checkpoints.shift();
+      }
+    }
+    if (this.#pendingRows() >= (this.#options.flushRowsMax ?? 50_000)) await this.flush();
+    return results;
+  }
+
+  appliedIndex(): number {
+    return this.#applied;
+  }
+
+  durableIndex(): number {
+    return this.#flushed;
+  }
+
+  checksum(): { checksum: string; appliedIndex: number } {
+    return { checksum: this.#model.checksum(), appliedIndex: this.#applied };
+  }
+
+  async checksumFromDatabase(): Promise<{ checksum: string; flushedIndex: number }> {
+    await this.flush();
+    return { checksum: await this.#store.checksum(), flushedIndex: this.#flushed };
+  }
+
+  #pendingRows(): number {
+    return TABLES.reduce((n, spec) => n + spec.table(this.#model).changeCount, 0);
+  }
+
+  /** Write everything applied so far to DuckDB (one transaction). */
+  async flush(): Promise<void> {
+    while (this.#flushing !== null) await this.#flushing;
+    if (this.#applied === this.#flushed && this.#pendingRows() === 0) return;
+    const index = this.#applied;
+    const changes = TABLES.map((spec) => ({ spec, ...spec.table(this.#model).takeChanges() }));
+    this.#flushing = this.#store.write(changes, index).then(() => { this.#flushed = index; }).finally(() => { this.#flushing = null; });
+    await this.#flushing;
+  }
+
+  async createSnapshot(path: string): Promise<SnapshotFile> {
+    await this.flush();
+    const index = this.#flushed;
+    await this.#store.checkpoint();
+    await copyFile(this.#options.dbPath, path);
+    return { index, path, bytes: (await stat(path)).size };
+  }
+
+  async restoreSnapshot(path: string, index: number): Promise<void> {
+    while (this.#flushing !== null) await this.#flushing;
+    this.#store.close();
+    const temp = `${this.#options.dbPath}.restore`;
+    await copyFile(path, temp);
+    // A write-ahead file of the old database must not be replayed onto the new one.
+    await rm(`${this.#options.dbPath}.wal`, { force: true });
+    await rename(temp, this.#options.dbPath);
+    const { store, model, applied } = await CoordinatorState.#load(this.#options);
+    if (applied !== index) throw new Error(`snapshot file holds applied index ${applied}, expected ${index}`);
+    this.#store = store;
+    this.#model = model;
+    this.#applied = applied;
+    this.#flushed = applied;
+  }
+
+  async query(sql: string): Promise<Record<string, unknown>[]> {
+    return this.#store.query(sql);
+  }
+
+  async close(): Promise<void> {
+    if (this.#timer !== null) clearInterval(this.#timer);
+    await this.flush();
+    this.#store.close();
+  }
+}

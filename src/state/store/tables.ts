@@ -1,0 +1,56 @@
+// How each model table maps to DuckDB columns. Every table has the model's key in
+// column `k` (primary key) and one plain column per row field, in the row's own
+// field order, so a row read back rebuilds exactly (same JSON, same checksum).
+import type { Model } from '../model.js';
+import type { HashedTable } from '../hashed-table.js';
+
+export type ColumnKind = 'text' | 'int' | 'json';
+
+export interface ColumnSpec {
+  readonly name: string;
+  readonly kind: ColumnKind;
+  readonly nullable?: boolean;
+}
+
+export interface TableSpec {
+  readonly name: string;
+  readonly columns: readonly ColumnSpec[];
+  readonly table: (model: Model) => HashedTable<unknown>;
+}
+
+const text = (name: string, nullable = false): ColumnSpec => ({ name, kind: 'text', nullable });
+const int = (name: string, nullable = false): ColumnSpec => ({ name, kind: 'int', nullable });
+const json = (name: string): ColumnSpec => ({ name, kind: 'json' });
+
+export const TABLES: readonly TableSpec[] = [
+  { name: 'nodes', table: (m) => m.nodes as HashedTable<unknown>, columns: [text('id'), json('addresses'), int('capacity'), int('used'),
+    json('capabilities'), text('zone', true), text('status'), int('registered_at'), int('last_heartbeat')] },
+  { name: 'files', table: (m) => m.files as HashedTable<unknown>, columns: [text('id'), text('name'), int('size'), int('chunk_size', true),
+    int('replication_factor'), int('created_at'), json('chunks')] },
+  { name: 'replicas', table: (m) => m.replicas as HashedTable<unknown>, columns: [text('chunk_hash'), text('node_id'), text('state'), int('size')] },
+  { name: 'tasks', table: (m) => m.tasks as HashedTable<unknown>, columns: [text('id'), text('kind'), json('payload'), text('status'),
+    int('priority'), json('required_capabilities'), text('worker_id', true), int('lease_expires_at', true), int('attempts'),
+    int('max_attempts'), json('result'), text('error', true), int('created_at'), int('updated_at')] },
+  { name: 'meta', table: (m) => m.meta as HashedTable<unknown>, columns: [text('key'), json('value')] },
+  { name: 'requests', table: (m) => m.requests as HashedTable<unknown>, columns: [text('key'), json('result'), int('ts')] },
+];
+
+const SQL_TYPE: Record<ColumnKind, string> = { text: 'VARCHAR', int: 'BIGINT', json: 'VARCHAR' };
+
+export function createTableSql(spec: TableSpec): string {
+  const columns = spec.columns.map((c) => `"${c.name}" ${SQL_TYPE[c.kind]}${c.nullable === true || c.kind === 'json' ? '' : ' NOT NULL'}`);
+  return `CREATE TABLE IF NOT EXISTS ${spec.name} (k VARCHAR PRIMARY KEY, ${columns.join(', ')})`;
+}
+
+/** Rebuild a model row from a DuckDB row (field order = column order). */
+export function rowFromColumns(spec: TableSpec, values: Record<string, unknown>): unknown {
+  const row: Record<string, unknown> = {};
+  for (const column of spec.columns) {
+    const raw = values[column.name];
+    if (raw === null || raw === undefined) row[column.name] = column.kind === 'json' ? undefined : null;
+    else if (column.kind === 'int') row[column.name] = Number(raw);
+    else if (column.kind === 'json') row[column.name] = JSON.parse(String(raw));
+    else row[column.name] = String(raw);
+  }
+  return row;
+}
