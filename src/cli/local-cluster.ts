@@ -1,0 +1,51 @@
+// `concord cluster`: write one config per node, start each as a child process,
+// print the endpoints and a compact status line, stop them all on Ctrl-C.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { request } from 'undici';
+
+export async function runLocalCluster(options: { nodes: number; basePort: number; dataDir: string }): Promise<void> {
+  const dataDir = resolve(options.dataDir);
+  mkdirSync(dataDir, { recursive: true });
+  const secret = randomBytes(24).toString('hex');
+  const ids = Array.from({ length: options.nodes }, (_, i) => `node-${i + 1}`);
+  const children: ChildProcess[] = [];
+  for (const [i, id] of ids.entries()) {
+    const config = {
+      node_id: id, host: '127.0.0.1', port: options.basePort + i, data_dir: join(dataDir, id), log_level: 'warn',
+      enable_redundancy: options.nodes > 1, cluster_secret: secret,
+      peers: ids.filter((p) => p !== id).map((p) => ({ id: p, host: '127.0.0.1', port: options.basePort + ids.indexOf(p) })),
+    };
+    const file = join(dataDir, `${id}.json`);
+    writeFileSync(file, JSON.stringify(config, null, 2), { mode: 0o600 });
+    const child = spawn(process.execPath, [process.argv[1], 'server', '--config', file], { stdio: ['ignore', 'inherit', 'inherit'] });
+    children.push(child);
+    process.stdout.write(`${id}: http://127.0.0.1:${options.basePort + i}\n`);
+  }
+  const timer = setInterval(() => void statusLine(ids, options.basePort), 2000);
+  const stop = () => {
+    clearInterval(timer);
+    process.stdout.write('\nstopping all nodes\n');
+    for (const child of children) child.kill('SIGTERM');
+    setTimeout(() => { for (const child of children) child.kill('SIGKILL'); }, 10_000).unref();
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  await Promise.all(children.map((child) => new Promise((r) => child.once('exit', r))));
+  clearInterval(timer);
+}
+
+async function statusLine(ids: string[], basePort: number): Promise<void> {
+  const parts = await Promise.all(ids.map(async (id, i) => {
+    try {
+      const res = await request(`http://127.0.0.1:${basePort + i}/api/status`, { headersTimeout: 1000, bodyTimeout: 1000 });
+      const s = (await res.body.json()) as { role: string; term: number; commit_index: number; applied_index: number };
+      return `${id} ${s.role} t${s.term} c${s.commit_index} a${s.applied_index}`;
+    } catch {
+      return `${id} down`;
+    }
+  }));
+  process.stdout.write(`${new Date().toISOString().slice(11, 19)}  ${parts.join(' | ')}\n`);
+}

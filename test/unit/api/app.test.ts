@@ -1,0 +1,97 @@
+// The HTTP API on a real single-node Concord (Raft, WAL and DuckDB in a temp dir).
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../../src/config/index.js';
+import { startServer, type RunningServer } from '../../../src/server/start.js';
+import { freePort } from '../../helpers/ports.js';
+import { waitUntil } from '../../helpers/wait.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'concord-api-'));
+let server: RunningServer;
+let base: string;
+
+async function call(method: 'GET' | 'POST', path: string, body?: unknown, headers: Record<string, string> = {}) {
+  const res = await request(`${base}${path}`, { method, headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) });
+  const text = await res.body.text();
+  return { status: res.statusCode, body: text.length > 0 ? JSON.parse(text) : null };
+}
+
+beforeAll(async () => {
+  const port = await freePort();
+  const file = join(dir, 'solo.json');
+  writeFileSync(file, JSON.stringify({ node_id: 'solo', port, data_dir: join(dir, 'solo'), log_level: 'silent', enable_redundancy: false, body_limit_bytes: 4096 }));
+  const loaded = loadConfig({ file });
+  if (!loaded.ok) throw new Error(`bad test config: ${JSON.stringify(loaded.problems)}`);
+  server = await startServer(loaded.config);
+  base = `http://127.0.0.1:${port}`;
+  await waitUntil(async () => (await call('GET', '/ready')).status === 200, { timeoutMs: 15_000, what: 'the node to be ready' });
+});
+afterAll(async () => {
+  await server?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('HTTP API', () => {
+  it('reports status and probes', async () => {
+    const status = await call('GET', '/api/status');
+    expect(status.body).toMatchObject({ node_id: 'solo', role: 'leader', current_leader: 'solo', voters: ['solo'] });
+    expect((await call('GET', '/live')).status).toBe(200);
+    expect((await call('GET', '/health')).body).toMatchObject({ status: 'healthy' });
+  });
+
+  it('registers a node and reads it back linearizably', async () => {
+    const created = await call('POST', '/api/v1/nodes/register', { addresses: ['127.0.0.1:9000'], storage_capacity: 1_000_000, capabilities: { version: '1.0.0' } });
+    expect(created.status).toBe(201);
+    const read = await call('GET', `/api/v1/nodes/${created.body.id}`);
+    expect(read.body).toMatchObject({ id: created.body.id, status: 'active', capacity: 1_000_000 });
+    expect((await call('GET', '/api/v1/nodes?status=active')).body.nodes.length).toBeGreaterThan(0);
+    expect((await call('GET', '/api/v1/nodes/nope?consistency=stale')).status).toBe(404);
+  });
+
+  it('refuses bad input with a coded 400 or 413 and changes nothing', async () => {
+    const before = (await call('GET', '/api/health/state_checksum')).body.checksum;
+    for (const body of [{}, { addresses: [], storage_capacity: 1 }, { addresses: ['a'], storage_capacity: '1' }, { addresses: ['a'], storage_capacity: 1, extra: 1 }]) {
+      const res = await call('POST', '/api/v1/nodes/register', body);
+      expect(res.status).toBe(400);
+      expect(res.body.error.code).toBe('CONCORD_ERR_VALIDATION');
+    }
+    expect((await call('POST', '/api/v1/tasks', '{not json')).status).toBe(400);
+    expect((await call('POST', '/api/v1/tasks', { kind: 5 })).status).toBe(400);
+    const big = await call('POST', '/api/v1/tasks', { kind: 'k', payload: 'x'.repeat(10_000) });
+    expect(big.status).toBe(413);
+    expect(big.body.error.code).toBe('CONCORD_ERR_PAYLOAD_TOO_LARGE');
+    expect((await call('GET', '/api/health/state_checksum')).body.checksum).toBe(before);
+  });
+
+  it('runs the task queue, honours maintenance mode and Idempotency-Key', async () => {
+    const first = await call('POST', '/api/v1/tasks', { kind: 'compact', priority: 3 }, { 'idempotency-key': 'abc' });
+    const again = await call('POST', '/api/v1/tasks', { kind: 'compact', priority: 3 }, { 'idempotency-key': 'abc' });
+    expect(again.body.id).toBe(first.body.id);
+    const claimed = await call('POST', '/api/v1/tasks/claim', { worker_id: 'w1', lease_ms: 1000 });
+    expect(claimed.body).toMatchObject({ id: first.body.id, status: 'running', worker_id: 'w1' });
+    expect((await call('POST', '/api/v1/tasks/claim', { worker_id: 'w2' })).status).toBe(404);
+    expect((await call('POST', '/api/maintenance/enable', { reason: 'upgrade' })).status).toBe(200);
+    const refused = await call('POST', '/api/v1/tasks', { kind: 'later' });
+    expect(refused.status).toBe(503);
+    expect(refused.body.error.code).toBe('CONCORD_ERR_MAINTENANCE');
+    expect((await call('POST', '/api/maintenance/disable')).status).toBe(200);
+    expect((await call('GET', `/api/v1/tasks/${first.body.id}`)).body.status).toBe('running');
+  });
+});
+
+describe('concord server', () => {
+  it('exits with code 2 and lists every problem for a bad config', () => {
+    const file = join(dir, 'bad.json');
+    writeFileSync(file, JSON.stringify({ node_id: 'x', data_dir: '/tmp/x', port: 0, peers: 'nope' }));
+    const cli = resolve(import.meta.dirname, '../../../dist/src/cli/main.js');
+    const run = spawnSync(process.execPath, [cli, 'server', '--config', file], { encoding: 'utf8', timeout: 30_000 });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain('port: expected');
+    expect(run.stderr).toContain('peers: expected');
+  });
+});
