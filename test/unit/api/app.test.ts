@@ -14,7 +14,7 @@ const dir = mkdtempSync(join(tmpdir(), 'concord-api-'));
 let server: RunningServer;
 let base: string;
 
-async function call(method: 'GET' | 'POST', path: string, body?: unknown, headers: Record<string, string> = {}) {
+async function call(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown, headers: Record<string, string> = {}) {
   const res = await request(`${base}${path}`, { method, headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) });
   const text = await res.body.text();
@@ -81,6 +81,38 @@ describe('HTTP API', () => {
     expect(refused.body.error.code).toBe('CONCORD_ERR_MAINTENANCE');
     expect((await call('POST', '/api/maintenance/disable')).status).toBe(200);
     expect((await call('GET', `/api/v1/tasks/${first.body.id}`)).body.status).toBe('running');
+  });
+});
+
+describe('files, chunks, task lifecycle and stats', () => {
+  it('registers a file with placement, reports replicas, and deletes it', async () => {
+    for (const zone of ['z1', 'z2']) await call('POST', '/api/v1/nodes/register', { addresses: [`${zone}:1`], storage_capacity: 1_000_000, zone });
+    const file = await call('POST', '/api/v1/files/register', { name: 'movie.mkv', size: 20, replication_factor: 2, chunks: [{ hash: 'c1', size: 10 }, { hash: 'c2', size: 10 }] });
+    expect(file.status).toBe(201);
+    expect(file.body.placements).toHaveLength(2);
+    const holder = file.body.placements[0].nodes[0];
+    expect((await call('POST', '/api/v1/files/register', { name: 'movie.mkv', size: 1, chunks: [] })).status).toBe(409);
+    expect((await call('POST', '/api/v1/chunks/locations', { node_id: holder, stored: ['c1'] })).body).toEqual({ stored: 1, lost: 0 });
+    const locations = await call('GET', '/api/v1/chunks/c1/locations');
+    expect(locations.body.replicas.find((r: { node_id: string }) => r.node_id === holder).state).toBe('stored');
+    expect((await call('GET', `/api/v1/files/${file.body.file_id}`)).body.chunks).toHaveLength(2);
+    expect((await call('GET', '/api/v1/network/stats')).body).toMatchObject({ files: 1, chunks: 2 });
+    expect((await call('DELETE', `/api/v1/files/${file.body.file_id}`)).status).toBe(200);
+    expect((await call('GET', '/api/v1/chunks/c1/locations')).status).toBe(404);
+  });
+
+  it('renews, completes, fails and cancels tasks with lease-holder checks', async () => {
+    const a = (await call('POST', '/api/v1/tasks', { kind: 'a', priority: 100 })).body;
+    await call('POST', '/api/v1/tasks/claim', { worker_id: 'wa' });
+    expect((await call('POST', `/api/v1/tasks/${a.id}/renew`, { worker_id: 'other' })).status).toBe(409);
+    expect((await call('POST', `/api/v1/tasks/${a.id}/renew`, { worker_id: 'wa', lease_ms: 5000 })).status).toBe(200);
+    expect((await call('POST', `/api/v1/tasks/${a.id}/complete`, { worker_id: 'wa', result: { ok: true } })).body.status).toBe('succeeded');
+    const b = (await call('POST', '/api/v1/tasks', { kind: 'b', priority: 100, max_attempts: 1 })).body;
+    await call('POST', '/api/v1/tasks/claim', { worker_id: 'wb' });
+    expect((await call('POST', `/api/v1/tasks/${b.id}/fail`, { worker_id: 'wb', error: 'disk' })).body.status).toBe('failed');
+    const c = (await call('POST', '/api/v1/tasks', { kind: 'c' })).body;
+    expect((await call('POST', `/api/v1/tasks/${c.id}/cancel`)).body.status).toBe('cancelled');
+    expect((await call('GET', '/api/tasks?status=cancelled')).body.tasks.map((t: { id: string }) => t.id)).toContain(c.id);
   });
 });
 

@@ -1,0 +1,29 @@
+// Shared pieces of the HTTP layer: the parts routes use, JSON Schema from zod, coded answers.
+import type { FastifyReply } from 'fastify';
+import { z } from 'zod';
+import type { RaftNodeHandle } from '../../raft/node-api.js';
+import type { ConcordConfig } from '../config/index.js';
+import type { CoordinatorState } from '../state/coordinator-state.js';
+import type { CommandResult } from '../state/index.js';
+import { errorBody, statusOf } from './errors.js';
+
+export interface AppParts {
+  readonly config: Readonly<ConcordConfig>;
+  readonly raft: RaftNodeHandle;
+  readonly state: CoordinatorState;
+}
+
+export function jsonSchema(schema: z.ZodType): Record<string, unknown> {
+  const out = z.toJSONSchema(schema, { target: 'draft-7', io: 'input' }) as Record<string, unknown>;
+  delete out.$schema;
+  return out;
+}
+
+export function sendError(reply: FastifyReply, code: string, message: string) {
+  return reply.code(statusOf(code)).send(errorBody(code, message));
+}
+
+export function sendResult(reply: FastifyReply, result: CommandResult, okStatus = 200) {
+  if (result.ok) return reply.code(okStatus).send(result.value);
+  return sendError(reply, result.error.code, result.error.message);
+}
