@@ -112,9 +112,14 @@ export class RaftNode implements RaftNodeHandle {
     if (!result.ok) throw this.#refusal(result.reason, result.leader);
     this.#schedule();
     const startedAt = performance.now();
-    const outcome = await this.#proposals.wait(result.index, result.term, options?.timeoutMs ?? this.#options.requestTimeoutMs);
-    this.#observer.onCommitLatency?.((performance.now() - startedAt) / 1000);
-    return outcome;
+    try {
+      const outcome = await this.#proposals.wait(result.index, result.term, options?.timeoutMs ?? this.#options.requestTimeoutMs);
+      this.#observer.onCommitLatency?.((performance.now() - startedAt) / 1000);
+      return outcome;
+    } catch (error) {
+      this.#observer.onProposalFailed?.(error instanceof RaftError ? error.code : 'CONCORD_ERR_INTERNAL');
+      throw error;
+    }
   }
 
   readBarrier(options?: { timeoutMs?: number }): Promise<number> {

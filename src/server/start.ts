@@ -6,6 +6,7 @@ import { dirname } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { createRaftNode } from '../../raft/server.js';
 import { buildApp } from '../api/app.js';
+import { createMetrics } from '../metrics/registry.js';
 import type { ConcordConfig } from '../config/index.js';
 import { CoordinatorState } from '../state/coordinator-state.js';
 import { encodeCommand } from '../state/index.js';
@@ -33,6 +34,7 @@ export async function startServer(config: Readonly<ConcordConfig>): Promise<Runn
     limits: { nodeTimeoutMs: config.node_timeout, nodeInactiveAfterMs: config.node_inactive_after,
       replicationFactor: config.replication_factor, taskMaxAttempts: 3, idempotencyRetentionMs: 24 * 3_600_000 },
   });
+  const metrics = createMetrics();
   const raft = await createRaftNode({
     id: config.node_id, host: config.host, port: config.port, dataDir: `${config.data_dir}/raft`, stateMachine: state,
     peers: config.enable_redundancy ? config.peers : [],
@@ -41,8 +43,10 @@ export async function startServer(config: Readonly<ConcordConfig>): Promise<Runn
     heartbeatIntervalMs: config.heartbeat_interval, snapshotThreshold: config.snapshot_threshold,
     snapshotTailEntries: Math.max(0, config.max_log_size - config.snapshot_threshold),
     requestTimeoutMs: config.request_timeout_ms, peerTimeoutMs: Math.max(500, config.election_timeout_min * 2),
-  });
+  }, metrics.observer);
   const app = buildApp({ config, raft, state });
+  metrics.bind(raft, state);
+  metrics.instrument(app);
   raft.mount(app);
   await app.listen({ host: config.host, port: config.port });
   raft.start();

@@ -116,6 +116,28 @@ describe('files, chunks, task lifecycle and stats', () => {
   });
 });
 
+describe('metrics', () => {
+  it('exposes Raft, domain and HTTP metrics in a format promtool accepts', async () => {
+    const res = await request(`${base}/metrics`);
+    expect(res.headers['content-type']).toContain('text/plain');
+    const text = await res.body.text();
+    for (const name of ['concord_raft_term', 'concord_raft_is_leader 1', 'concord_raft_commit_latency_seconds_bucket',
+      'coordinator_nodes{status="active"}', 'coordinator_tasks{status="queued"}', 'http_request_duration_seconds_bucket']) {
+      expect(text).toContain(name);
+    }
+    // Every sample line is `name{labels} value`.
+    for (const line of text.split('\n').filter((l) => l.length > 0 && !l.startsWith('#'))) {
+      expect(line).toMatch(/^[a-zA-Z_:][a-zA-Z0-9_:]*(\{.*\})? [-+0-9.eE]+|NaN|[+-]Inf$/);
+    }
+    const promtool = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+    if (process.env.CI === 'true' || promtool.error === undefined) {
+      // CI installs promtool (.ci/run); then the exposition must lint clean.
+      expect(promtool.error).toBeUndefined();
+      expect(promtool.status, promtool.stdout + promtool.stderr).toBe(0);
+    }
+  });
+});
+
 describe('concord server', () => {
   it('exits with code 2 and lists every problem for a bad config', () => {
     const file = join(dir, 'bad.json');
