@@ -11,6 +11,8 @@ export interface AppParts {
   readonly config: Readonly<ConcordConfig>;
   readonly raft: RaftNodeHandle;
   readonly state: CoordinatorState;
+  /** Leader-side heartbeat batching; without it each heartbeat is its own entry. */
+  readonly heartbeats?: { add(id: string, usedBytes: number): Promise<CommandResult> };
 }
 
 export function jsonSchema(schema: z.ZodType): Record<string, unknown> {

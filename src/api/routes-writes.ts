@@ -54,8 +54,18 @@ export function registerWrites(app: FastifyInstance, parts: AppParts): void {
     return write(parts, request, reply, () => ({ type: 'node.register', id: randomUUID(), addresses: body.addresses,
       storage_capacity: body.storage_capacity, capabilities: body.capabilities ?? {}, ...(body.zone ? { zone: body.zone } : {}) }), 201);
   });
-  app.post<{ Params: { id: string } }>('/api/v1/nodes/:id/heartbeat', { schema: { body: jsonSchema(schemas.heartbeat) } }, (request, reply) =>
-    write(parts, request, reply, () => ({ type: 'node.heartbeat_batch', beats: [{ id: request.params.id, used_bytes: (request.body as { used_bytes: number }).used_bytes }] })));
+  app.post<{ Params: { id: string } }>('/api/v1/nodes/:id/heartbeat', { schema: { body: jsonSchema(schemas.heartbeat) } }, async (request, reply) => {
+    const used = (request.body as { used_bytes: number }).used_bytes;
+    if (parts.heartbeats === undefined || !parts.raft.isLeader()) {
+      return write(parts, request, reply, () => ({ type: 'node.heartbeat_batch', beats: [{ id: request.params.id, used_bytes: used }] }));
+    }
+    try {
+      return sendResult(reply, await parts.heartbeats.add(request.params.id, used));
+    } catch (error) {
+      if (error instanceof RaftError) return sendError(reply, error.code, error.message);
+      throw error;
+    }
+  });
   app.post<{ Params: { id: string } }>('/api/v1/nodes/:id/unregister', (request, reply) =>
     write(parts, request, reply, () => ({ type: 'node.unregister', id: request.params.id })));
   app.post('/api/v1/tasks', { schema: { body: jsonSchema(schemas.submitTask) } }, (request, reply) => {

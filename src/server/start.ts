@@ -6,6 +6,7 @@ import { dirname } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { createRaftNode } from '../../raft/server.js';
 import { buildApp } from '../api/app.js';
+import { HeartbeatBatcher } from './heartbeat-batcher.js';
 import { createMetrics } from '../metrics/registry.js';
 import type { ConcordConfig } from '../config/index.js';
 import { CoordinatorState } from '../state/coordinator-state.js';
@@ -44,7 +45,7 @@ export async function startServer(config: Readonly<ConcordConfig>): Promise<Runn
     snapshotTailEntries: Math.max(0, config.max_log_size - config.snapshot_threshold),
     requestTimeoutMs: config.request_timeout_ms, peerTimeoutMs: Math.max(500, config.election_timeout_min * 2),
   }, metrics.observer);
-  const app = buildApp({ config, raft, state });
+  const app = buildApp({ config, raft, state, heartbeats: new HeartbeatBatcher(raft, config.heartbeat_interval) });
   metrics.bind(raft, state);
   metrics.instrument(app);
   raft.mount(app);

@@ -116,6 +116,19 @@ describe('files, chunks, task lifecycle and stats', () => {
   });
 });
 
+describe('heartbeats', () => {
+  it('batches concurrent heartbeats into one log entry and reports unknown nodes', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push((await call('POST', '/api/v1/nodes/register', { addresses: [`hb${i}:1`], storage_capacity: 100 })).body.id);
+    const before = (await call('GET', '/api/status')).body.commit_index;
+    const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => call('POST', `/api/v1/nodes/${ids[i % 5]}/heartbeat`, { used_bytes: i })));
+    expect(answers.every((a) => a.status === 200)).toBe(true);
+    const after = (await call('GET', '/api/status')).body.commit_index;
+    expect(after - before).toBeLessThanOrEqual(4); // one batch (maybe split by the interval) plus at most a sweep
+    expect((await call('POST', '/api/v1/nodes/unknown-node/heartbeat', { used_bytes: 1 })).status).toBe(404);
+  });
+});
+
 describe('metrics', () => {
   it('exposes Raft, domain and HTTP metrics in a format promtool accepts', async () => {
     const res = await request(`${base}/metrics`);
