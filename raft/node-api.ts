@@ -90,6 +90,8 @@ export interface RaftNodeHandle {
   snapshotNow(): Promise<{ index: number; path: string; bytes: number }>;
   /** Path of the newest snapshot file, for backups. */
   latestSnapshot(): { index: number; term: number; path: string; bytes: number } | null;
+  /** Log entries in [from, from + limit) still held in memory (debugging). */
+  logEntries(from: number, limit: number): readonly { index: number; term: number; type: string; bytes: number }[];
   /** Subscribe to leader changes; returns an unsubscribe function. */
   onLeaderChange(listener: (leader: NodeId | null, term: number) => void): () => void;
   /** Graceful stop: hand leadership over first when `transfer` is set. */

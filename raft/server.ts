@@ -220,6 +220,10 @@ export class RaftNode implements RaftNodeHandle {
     return latest === null ? null : { index: latest.meta.index, term: latest.meta.term, path: latest.path, bytes: latest.bytes };
   }
 
+  logEntries(from: number, limit: number): readonly { index: number; term: number; type: string; bytes: number }[] {
+    return this.#core.entries(from, from + limit).map((e) => ({ index: e.index, term: e.term, type: e.type, bytes: e.data.length }));
+  }
+
   onLeaderChange(listener: (leader: NodeId | null, term: number) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);

@@ -1,5 +1,7 @@
 // Cluster status, probes and the state checksum.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { RaftError } from '../../raft/node-api.js';
+import { errorBody, statusOf } from './errors.js';
 import type { AppParts } from './http.js';
 
 export function registerProbes(app: FastifyInstance, { config, raft, state }: AppParts): void {
@@ -27,4 +29,32 @@ export function registerProbes(app: FastifyInstance, { config, raft, state }: Ap
   app.get('/health', health);
   app.get('/api/health', health);
   app.get('/api/health/state_checksum', async () => ({ ...state.checksum(), checkpoints: state.checkpoints }));
+  app.get('/api/cluster/members', async () => {
+    const s = raft.status();
+    return { leader: s.leader, voters: s.confState.voters, learners: s.confState.learners,
+      members: [{ id: config.node_id, host: config.host, port: config.port }, ...s.peers.map((p) => ({ id: p.id, host: p.host, port: p.port, voter: p.voter }))] };
+  });
+  app.post('/api/cluster/transfer-leadership', async (request, reply) => {
+    const target = (request.body as { target?: unknown } | undefined)?.target;
+    if (target !== undefined && typeof target !== 'string') return reply.code(400).send(errorBody('CONCORD_ERR_VALIDATION', 'target must be a node id'));
+    try {
+      return { leader: await raft.transferLeadership(target) };
+    } catch (error) {
+      const code = error instanceof RaftError ? error.code : 'CONCORD_ERR_INTERNAL';
+      return reply.code(statusOf(code)).send(errorBody(code, (error as Error).message));
+    }
+  });
+  app.post('/api/cluster/snapshot', async () => {
+    const taken = await raft.snapshotNow();
+    return { index: taken.index, bytes: taken.bytes };
+  });
+  app.get('/api/debug/raft_log', async (request, reply) => {
+    const query = request.query as Record<string, string>;
+    const from = Number(query.from ?? 1);
+    const limit = Math.min(Number(query.limit ?? 100), 1000);
+    if (!Number.isInteger(from) || from < 1 || !Number.isInteger(limit) || limit < 1) {
+      return reply.code(400).send(errorBody('CONCORD_ERR_VALIDATION', 'from and limit must be positive integers'));
+    }
+    return { entries: raft.logEntries(from, limit) };
+  });
 }

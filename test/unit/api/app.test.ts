@@ -116,6 +116,21 @@ describe('files, chunks, task lifecycle and stats', () => {
   });
 });
 
+describe('cluster and debug routes', () => {
+  it('lists members, shows the log, takes a snapshot and refuses a transfer with no other voter', async () => {
+    expect((await call('GET', '/api/cluster/members')).body).toMatchObject({ leader: 'solo', voters: ['solo'] });
+    const log = await call('GET', '/api/debug/raft_log?from=1&limit=5');
+    expect(log.body.entries.length).toBeGreaterThan(0);
+    expect(log.body.entries[0]).toMatchObject({ index: 1, term: 1 });
+    expect((await call('GET', '/api/debug/raft_log?from=0')).status).toBe(400);
+    const snap = await call('POST', '/api/cluster/snapshot');
+    expect(snap.body.index).toBeGreaterThan(0);
+    const transfer = await call('POST', '/api/cluster/transfer-leadership', {});
+    expect(transfer.status).toBe(400);
+    expect(transfer.body.error.code).toBe('CONCORD_ERR_INVALID_CONF_CHANGE');
+  });
+});
+
 describe('heartbeats', () => {
   it('batches concurrent heartbeats into one log entry and reports unknown nodes', async () => {
     const ids: string[] = [];
