@@ -5,6 +5,7 @@ import { Command } from 'commander';
 import { formatProblems, loadConfig } from '../config/index.js';
 import { startServer } from '../server/start.js';
 import { runLocalCluster } from './local-cluster.js';
+import { parseEndpoints, probe, renderTable } from './status.js';
 
 const program = new Command();
 program.name('concord').description('Raft-replicated coordinator on DuckDB');
@@ -40,6 +41,23 @@ program.command('cluster')
       process.exit(2);
     }
     await runLocalCluster({ nodes, basePort, dataDir: options.dataDir });
+  });
+
+program.command('status')
+  .description('one-shot status table of the given nodes')
+  .requiredOption('--nodes <endpoints...>', 'host:port list, space- or comma-separated')
+  .option('--json', 'print JSON instead of a table')
+  .action(async (options: { nodes: string[]; json?: boolean }) => {
+    let endpoints: string[];
+    try {
+      endpoints = parseEndpoints(options.nodes);
+    } catch (error) {
+      process.stderr.write(`${(error as Error).message}\n`);
+      process.exit(2);
+    }
+    const rows = await Promise.all(endpoints.map((e) => probe(e)));
+    process.stdout.write(options.json ? `${JSON.stringify(rows, null, 2)}\n` : `${renderTable(rows)}\n`);
+    process.exitCode = rows.every((r) => r.reachable) ? 0 : 1;
   });
 
 await program.parseAsync(process.argv);
