@@ -2,7 +2,6 @@
 import type { Command } from './commands.js';
 import { type CommandResult, fail, ok } from './errors.js';
 import type { Model } from './model.js';
-import { placeReplicas } from './placement.js';
 
 type Of<T extends Command['type']> = Extract<Command, { type: T }>;
 
@@ -10,17 +9,32 @@ export function registerFile(model: Model, cmd: Of<'file.register'>, ts: number)
   if (model.files.has(cmd.file_id)) return fail('CONCORD_ERR_CONFLICT', `file ${cmd.file_id} exists already`);
   if (model.filesByName.has(cmd.name)) return fail('CONCORD_ERR_CONFLICT', `a file named ${cmd.name} exists already`);
   const factor = cmd.replication_factor ?? model.limits.replicationFactor;
-  const placements: { hash: string; nodes: string[] }[] = [];
+  // Check every chunk before changing anything: a refused command leaves no trace.
+  const seen = new Map<string, number>();
   for (const chunk of cmd.chunks) {
-    const holders = new Set(model.replicasByChunk.get(chunk.hash) ?? []);
-    const needed = Math.max(0, factor - holders.size);
-    const targets = placeReplicas({ nodes: model.nodes.values(), pendingBytes: (id) => model.pendingBytes(id), size: chunk.size, count: needed, exclude: holders });
+    const known = model.replicas.chunk(chunk.hash)?.size ?? seen.get(chunk.hash);
+    if (known !== undefined && known !== chunk.size) {
+      return fail('CONCORD_ERR_CONFLICT', `chunk ${chunk.hash} is known with size ${known}, not ${chunk.size}`);
+    }
+    seen.set(chunk.hash, chunk.size);
+  }
+  const placements: { hash: string; nodes: string[] }[] = [];
+  const planned: { hash: string; targets: string[] }[] = [];
+  for (const chunk of cmd.chunks) {
+    const holders = new Set(model.replicas.holderIds(chunk.hash));
+    const targets = model.placement.place(chunk.size, Math.max(0, factor - holders.size), holders).map((n) => n.id);
     if (holders.size === 0 && targets.length === 0) {
+      // Undo the pending replicas placed for earlier chunks of this file.
+      for (const p of planned) for (const node of p.targets) model.replicas.deleteReplica(p.hash, node);
       return fail('CONCORD_ERR_NO_CAPACITY', `no active node has room for chunk ${chunk.hash} (${chunk.size} bytes)`);
     }
-    placements.push({ hash: chunk.hash, nodes: [...holders, ...targets.map((n) => n.id)] });
-    for (const node of targets) model.setReplica({ chunk_hash: chunk.hash, node_id: node.id, state: 'pending', size: chunk.size });
-    trackChunk(model, chunk.hash, chunk.size, cmd.file_id);
+    placements.push({ hash: chunk.hash, nodes: [...holders, ...targets] });
+    planned.push({ hash: chunk.hash, targets });
+    for (const node of targets) model.setReplica({ chunk_hash: chunk.hash, node_id: node, state: 'pending', size: chunk.size });
+  }
+  for (const chunk of cmd.chunks) {
+    model.replicas.addFile(chunk.hash, chunk.size, cmd.file_id);
+    model.suspects.add(chunk.hash);
   }
   model.files.set(cmd.file_id, {
     id: cmd.file_id, name: cmd.name, size: cmd.size, chunk_size: cmd.chunk_size ?? null, replication_factor: factor,
@@ -30,12 +44,6 @@ export function registerFile(model: Model, cmd: Of<'file.register'>, ts: number)
   return ok({ file_id: cmd.file_id, replication_factor: factor, placements });
 }
 
-export function trackChunk(model: Model, hash: string, size: number, fileId: string): void {
-  const entry = model.chunkFactor.get(hash) ?? { size, files: new Set<string>() };
-  entry.files.add(fileId);
-  model.chunkFactor.set(hash, entry);
-}
-
 export function deleteFile(model: Model, cmd: Of<'file.delete'>): CommandResult {
   const file = model.files.get(cmd.file_id);
   if (file === undefined) return fail('CONCORD_ERR_NOT_FOUND', `file ${cmd.file_id} does not exist`);
@@ -43,14 +51,10 @@ export function deleteFile(model: Model, cmd: Of<'file.delete'>): CommandResult 
   model.filesByName.delete(file.name);
   let released = 0;
   for (const chunk of file.chunks) {
-    const entry = model.chunkFactor.get(chunk.hash);
-    entry?.files.delete(cmd.file_id);
-    if (entry !== undefined && entry.files.size === 0) {
-      model.chunkFactor.delete(chunk.hash);
-      for (const node of [...(model.replicasByChunk.get(chunk.hash) ?? [])]) {
-        model.deleteReplica(chunk.hash, node);
-        released++;
-      }
+    if (model.replicas.chunk(chunk.hash) === undefined || model.replicas.removeFile(chunk.hash, cmd.file_id) > 0) continue;
+    for (const node of model.replicas.holderIds(chunk.hash)) {
+      model.replicas.deleteReplica(chunk.hash, node);
+      released++;
     }
   }
   return ok({ file_id: cmd.file_id, replicas_released: released });
@@ -59,7 +63,7 @@ export function deleteFile(model: Model, cmd: Of<'file.delete'>): CommandResult 
 /** Replication factor of a chunk: the highest among the live files that hold it. */
 export function chunkFactorOf(model: Model, hash: string): number {
   let factor = 0;
-  for (const fileId of model.chunkFactor.get(hash)?.files ?? []) {
+  for (const fileId of model.replicas.filesOf(hash)) {
     factor = Math.max(factor, model.files.get(fileId)?.replication_factor ?? 0);
   }
   return factor;

@@ -5,7 +5,6 @@ import { chunkFactorOf } from './apply-files.js';
 import { closeReplication } from './apply-tasks.js';
 import { type CommandResult, ok } from './errors.js';
 import type { Model, TaskRow } from './model.js';
-import { placeReplicas } from './placement.js';
 
 export function sweep(model: Model, ts: number): CommandResult {
   const nodes = sweepNodes(model, ts);
@@ -34,7 +33,8 @@ function sweepNodes(model: Model, ts: number): { inactive: number; dead: number 
 
 function sweepLeases(model: Model, ts: number): number {
   let expired = 0;
-  for (const task of [...model.tasks.values()]) {
+  for (const id of [...model.taskIndex.running].sort()) {
+    const task = model.tasks.get(id)!;
     if (task.status !== 'running' || task.lease_expires_at === null || task.lease_expires_at > ts) continue;
     const attempts = task.attempts + 1;
     const row: TaskRow = { ...task, status: attempts >= task.max_attempts ? 'failed' : 'queued', attempts, worker_id: null,
@@ -46,17 +46,24 @@ function sweepLeases(model: Model, ts: number): number {
   return expired;
 }
 
+/** Chunks to check: the suspects, or every chunk after a node left `active` or a reload. */
+function chunksToCheck(model: Model): string[] {
+  const hashes = model.fullScan ? [...model.replicas.hashes()] : [...model.suspects];
+  model.fullScan = false;
+  model.suspects.clear();
+  return hashes.sort();
+}
+
 function sweepReplication(model: Model, ts: number): number {
   let created = 0;
-  for (const hash of [...model.chunkFactor.keys()].sort()) {
-    if (model.openReplication.has(hash)) continue;
+  for (const hash of chunksToCheck(model)) {
+    const chunk = model.replicas.chunk(hash);
+    if (chunk === undefined || chunk.files === null || model.openReplication.has(hash)) continue;
     const factor = chunkFactorOf(model, hash);
     const replicas = model.replicasOf(hash);
     const live = replicas.filter((r) => model.nodes.get(r.node_id)?.status === 'active');
     if (live.length >= factor) continue;
-    const size = model.chunkFactor.get(hash)!.size;
-    const targets = placeReplicas({ nodes: model.nodes.values(), pendingBytes: (id) => model.pendingBytes(id), size,
-      count: factor - live.length, exclude: new Set(replicas.map((r) => r.node_id)) });
+    const targets = model.placement.place(chunk.size, factor - live.length, new Set(replicas.map((r) => r.node_id)));
     const sources = live.filter((r) => r.state === 'stored').map((r) => r.node_id);
     const id = `replicate-${hash}-${ts}`;
     model.tasks.set(id, {
@@ -71,7 +78,5 @@ function sweepReplication(model: Model, ts: number): number {
 }
 
 function pruneRequests(model: Model, ts: number): void {
-  for (const row of [...model.requests.values()]) {
-    if (ts - row.ts > model.limits.idempotencyRetentionMs) model.requests.delete(row.key);
-  }
+  for (const row of [...model.expiredRequests(ts)]) model.requests.delete(row.key);
 }

@@ -20,20 +20,8 @@ export function submitTask(model: Model, cmd: Of<'task.submit'>, ts: number): Co
   return ok(row);
 }
 
-/** Does `a` come before `b` in the queue? Higher priority first, then older, then by id. */
-function before(a: TaskRow, b: TaskRow): boolean {
-  if (a.priority !== b.priority) return a.priority > b.priority;
-  if (a.created_at !== b.created_at) return a.created_at < b.created_at;
-  return a.id < b.id;
-}
-
 export function claimTask(model: Model, cmd: Of<'task.claim'>, ts: number): CommandResult {
-  const have = new Set(cmd.capabilities);
-  let best: TaskRow | null = null;
-  for (const task of model.tasks.values()) {
-    if (task.status !== 'queued' || !task.required_capabilities.every((c) => have.has(c))) continue;
-    if (best === null || before(task, best)) best = task;
-  }
+  const best = model.taskIndex.best(new Set(cmd.capabilities));
   if (best === null) return fail('CONCORD_ERR_NO_TASK', `no queued task matches worker ${cmd.worker_id}`);
   const claimed: TaskRow = { ...best, status: 'running', worker_id: cmd.worker_id, lease_expires_at: ts + cmd.lease_ms, updated_at: ts };
   model.tasks.set(best.id, claimed);
@@ -94,5 +82,8 @@ export function cancelTask(model: Model, cmd: Of<'task.cancel'>, ts: number): Co
 export function closeReplication(model: Model, task: TaskRow): void {
   if (task.kind !== 'replicate') return;
   const hash = (task.payload as { chunk_hash?: string } | null)?.chunk_hash;
-  if (hash !== undefined && model.openReplication.get(hash) === task.id) model.openReplication.delete(hash);
+  if (hash !== undefined && model.openReplication.get(hash) === task.id) {
+    model.openReplication.delete(hash);
+    model.suspects.add(hash);
+  }
 }

@@ -28,6 +28,8 @@ export class CoordinatorState implements StateMachine {
   #applied: number;
   #flushed: number;
   #flushing: Promise<void> | null = null;
+  /** The model's checksum at #flushed (what the database must hash to). */
+  #flushedChecksum: string;
   #timer: NodeJS.Timeout | null = null;
   readonly #options: CoordinatorStateOptions;
   readonly checkpoints: { index: number; checksum: string }[] = [];
@@ -38,6 +40,7 @@ export class CoordinatorState implements StateMachine {
     this.#model = model;
     this.#applied = applied;
     this.#flushed = applied;
+    this.#flushedChecksum = model.checksum();
     const interval = options.flushIntervalMs ?? 100;
     this.#timer = setInterval(() => void this.flush().catch((error: unknown) => options.logger?.error({ err: error }, 'flush failed')), interval);
     this.#timer.unref();
@@ -88,9 +91,19 @@ export class CoordinatorState implements StateMachine {
     return { checksum: this.#model.checksum(), appliedIndex: this.#applied };
   }
 
-  async checksumFromDatabase(): Promise<{ checksum: string; flushedIndex: number }> {
+  /**
+   * Flush, then hash the database's rows. Flushes wait meanwhile, so the answer is
+   * compared with the model's checksum at the same (flushed) index.
+   */
+  async checksumFromDatabase(): Promise<{ checksum: string; modelChecksum: string; flushedIndex: number }> {
     await this.flush();
-    return { checksum: await this.#store.checksum(), flushedIndex: this.#flushed };
+    while (this.#flushing !== null) await this.#flushing;
+    const flushedIndex = this.#flushed;
+    const modelChecksum = this.#flushedChecksum;
+    let checksum = '';
+    this.#flushing = this.#store.checksum().then((value) => { checksum = value; }).finally(() => { this.#flushing = null; });
+    await this.#flushing;
+    return { checksum, modelChecksum, flushedIndex };
   }
 
   #pendingRows(): number {
@@ -103,16 +116,34 @@ export class CoordinatorState implements StateMachine {
     if (this.#applied === this.#flushed && this.#pendingRows() === 0) return;
     const index = this.#applied;
     const changes = TABLES.map((spec) => ({ spec, ...spec.table(this.#model).takeChanges() }));
-    this.#flushing = this.#store.write(changes, index).then(() => { this.#flushed = index; }).finally(() => { this.#flushing = null; });
+    const checksum = this.#model.checksum();
+    this.#flushing = this.#store.write(changes, index).then(() => { this.#flushed = index; this.#flushedChecksum = checksum; }).finally(() => { this.#flushing = null; });
     await this.#flushing;
   }
 
+  /** A copy of the database at the flushed index, taken under the flush lock (the driver runs it beside apply). */
   async createSnapshot(path: string): Promise<SnapshotFile> {
+    const { index, bytes } = await this.copyDatabase(path);
+    return { index, path, bytes };
+  }
+
+  /**
+   * For backups: flush, then CHECKPOINT and copy the database file to `path` while
+   * holding the flush lock, so no flush touches the file during the copy. Applying
+   * goes on meanwhile (in memory); only flushes wait for the copy.
+   * Returns the flushed index the copy holds and the model's checksum at it.
+   */
+  async copyDatabase(path: string): Promise<{ index: number; checksum: string; bytes: number }> {
     await this.flush();
+    while (this.#flushing !== null) await this.#flushing;
     const index = this.#flushed;
-    await this.#store.checkpoint();
-    await copyFile(this.#options.dbPath, path);
-    return { index, path, bytes: (await stat(path)).size };
+    const checksum = this.#flushedChecksum;
+    this.#flushing = (async () => {
+      await this.#store.checkpoint();
+      await copyFile(this.#options.dbPath, path);
+    })().finally(() => { this.#flushing = null; });
+    await this.#flushing;
+    return { index, checksum, bytes: (await stat(path)).size };
   }
 
   async restoreSnapshot(path: string, index: number): Promise<void> {
@@ -129,10 +160,11 @@ export class CoordinatorState implements StateMachine {
     this.#model = model;
     this.#applied = applied;
     this.#flushed = applied;
+    this.#flushedChecksum = model.checksum();
   }
 
-  async query(sql: string): Promise<Record<string, unknown>[]> {
-    return this.#store.query(sql);
+  async query(sql: string, values?: Record<string, string>): Promise<Record<string, unknown>[]> {
+    return this.#store.query(sql, values);
   }
 
   async close(): Promise<void> {

@@ -1,7 +1,11 @@
 // The coordinator's in-memory model: the truth for command logic and point reads.
 // Rows are plain readonly records replaced (never mutated) on change, so each
 // table's checksum stays exact.
+import { ChunkTable } from './chunk-table.js';
 import { HashedTable } from './hashed-table.js';
+import { Heap } from './heap.js';
+import { PlacementIndex } from './placement-index.js';
+import { TaskIndex } from './task-index.js';
 
 export type NodeStatus = 'active' | 'inactive' | 'dead' | 'unregistered';
 export type TaskStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
@@ -39,48 +43,64 @@ export const DEFAULT_LIMITS: DomainLimits = {
 };
 
 export class Model {
-  readonly nodes = new HashedTable<NodeRow>('nodes');
-  readonly files = new HashedTable<FileRow>('files');
-  /** Keyed "hash|node". */
-  readonly replicas = new HashedTable<ReplicaRow>('replicas');
-  readonly tasks = new HashedTable<TaskRow>('tasks');
-  readonly meta = new HashedTable<MetaRow>('meta');
-  readonly requests = new HashedTable<RequestRow>('requests');
   /** Derived indexes (rebuilt from the tables, not part of the checksum). */
-  readonly replicasByChunk = new Map<string, Set<string>>();
+  readonly placement = new PlacementIndex();
+  readonly taskIndex: TaskIndex;
   readonly filesByName = new Map<string, string>();
-  readonly chunkFactor = new Map<string, { size: number; files: Set<string> }>();
   readonly openReplication = new Map<string, string>();
+  /**
+   * Chunks that may have become under-replicated since the last sweep. With
+   * `fullScan` (a node left `active`, or the model was loaded) the sweep checks
+   * every chunk instead. Invariant: every under-replicated chunk without an open
+   * replicate task is a suspect or fullScan is set, so the sweep's answer equals a
+   * full scan on every replica, however it got its state.
+   */
+  readonly suspects = new Set<string>();
+  fullScan = false;
+  readonly #requestExpiry = new Heap<RequestRow>((a, b) => a.ts < b.ts || (a.ts === b.ts && a.key < b.key));
 
-  constructor(readonly limits: DomainLimits = DEFAULT_LIMITS) {}
+  readonly nodes = new HashedTable<NodeRow>('nodes', (id, old, row) => {
+    this.placement.update(id, row, this.replicas.pendingBytes(id));
+    if (old?.status === 'active' && row?.status !== 'active') this.fullScan = true;
+  });
+  readonly files = new HashedTable<FileRow>('files');
+  /** Chunks and replicas; to storage it is the table `replicas` keyed "hash|node". */
+  readonly replicas = new ChunkTable({ pendingChanged: (id) => this.placement.update(id, this.nodes.get(id), this.replicas.pendingBytes(id)) });
+  readonly tasks: HashedTable<TaskRow>;
+  readonly meta = new HashedTable<MetaRow>('meta');
+  readonly requests = new HashedTable<RequestRow>('requests', (_key, old, row) => {
+    if (row !== undefined && row !== old) this.#requestExpiry.push(row);
+  });
 
-  /** Rebuild the derived indexes after rows were loaded from storage. */
+  constructor(readonly limits: DomainLimits = DEFAULT_LIMITS) {
+    this.taskIndex = new TaskIndex((id) => this.tasks.get(id));
+    this.tasks = new HashedTable<TaskRow>('tasks', (id, old, row) => this.taskIndex.changed(id, old, row));
+  }
+
+  /** Rebuild the derived indexes after rows were loaded from storage into a fresh model. */
   rebuildIndexes(): void {
-    this.replicasByChunk.clear();
     this.filesByName.clear();
-    this.chunkFactor.clear();
     this.openReplication.clear();
-    this.#pendingBytes.clear();
-    for (const row of this.replicas.values()) {
-      const holders = this.replicasByChunk.get(row.chunk_hash) ?? new Set<string>();
-      holders.add(row.node_id);
-      this.replicasByChunk.set(row.chunk_hash, holders);
-      this.#adjustPending(row, 1);
-    }
-    for (const file of this.files.values()) {
+    this.placement.clear();
+    this.taskIndex.clear();
+    this.#requestExpiry.clear();
+    this.suspects.clear();
+    this.fullScan = true;
+    for (const [key, file] of this.files.entries()) {
       this.filesByName.set(file.name, file.id);
-      for (const chunk of file.chunks) {
-        const entry = this.chunkFactor.get(chunk.hash) ?? { size: chunk.size, files: new Set<string>() };
-        entry.files.add(file.id);
-        this.chunkFactor.set(chunk.hash, entry);
-      }
+      for (const chunk of file.chunks) this.replicas.addFile(chunk.hash, chunk.size, file.id);
+      // Share one string per chunk hash between the file rows and the chunk table (same content, same checksum).
+      this.files.replaceSame(key, { ...file, chunks: file.chunks.map((c) => ({ hash: this.replicas.chunk(c.hash)?.hash ?? c.hash, size: c.size })) });
     }
+    for (const node of this.nodes.values()) this.placement.update(node.id, node, this.replicas.pendingBytes(node.id));
     for (const task of this.tasks.values()) {
+      this.taskIndex.changed(task.id, undefined, task);
       const hash = (task.payload as { chunk_hash?: string } | null)?.chunk_hash;
       if (task.kind === 'replicate' && (task.status === 'queued' || task.status === 'running') && hash !== undefined) {
         this.openReplication.set(hash, task.id);
       }
     }
+    for (const row of this.requests.values()) this.#requestExpiry.push(row);
   }
 
   checksum(): string {
@@ -89,41 +109,31 @@ export class Model {
     return total.toString(16).padStart(16, '0');
   }
 
-  /** node -> bytes promised by pending replicas (not yet in its reported `used`). */
-  readonly #pendingBytes = new Map<string, number>();
-
-  #adjustPending(row: ReplicaRow | undefined, sign: 1 | -1): void {
-    if (row === undefined || row.state !== 'pending') return;
-    this.#pendingBytes.set(row.node_id, (this.#pendingBytes.get(row.node_id) ?? 0) + sign * row.size);
-  }
-
   setReplica(row: ReplicaRow): void {
-    const key = `${row.chunk_hash}|${row.node_id}`;
-    this.#adjustPending(this.replicas.get(key), -1);
-    this.#adjustPending(row, 1);
-    this.replicas.set(key, row);
-    const holders = this.replicasByChunk.get(row.chunk_hash) ?? new Set<string>();
-    holders.add(row.node_id);
-    this.replicasByChunk.set(row.chunk_hash, holders);
+    this.replicas.setReplica(row.chunk_hash, row.node_id, row.state, row.size);
   }
 
   deleteReplica(chunkHash: string, nodeId: string): void {
-    this.#adjustPending(this.replicas.get(`${chunkHash}|${nodeId}`), -1);
-    this.replicas.delete(`${chunkHash}|${nodeId}`);
-    const holders = this.replicasByChunk.get(chunkHash);
-    holders?.delete(nodeId);
-    if (holders?.size === 0) this.replicasByChunk.delete(chunkHash);
+    if (this.replicas.deleteReplica(chunkHash, nodeId)) this.suspects.add(chunkHash);
   }
 
   replicasOf(chunkHash: string): ReplicaRow[] {
-    const holders = this.replicasByChunk.get(chunkHash);
-    if (holders === undefined) return [];
-    return [...holders].sort().map((node) => this.replicas.get(`${chunkHash}|${node}`)!);
+    return this.replicas.replicasOf(chunkHash);
   }
 
   /** Bytes promised to a node by pending replicas (not yet in its reported `used`). */
   pendingBytes(nodeId: string): number {
-    return this.#pendingBytes.get(nodeId) ?? 0;
+    return this.replicas.pendingBytes(nodeId);
+  }
+
+  /** Idempotency records older than the retention at `ts`, oldest first. */
+  *expiredRequests(ts: number): IterableIterator<RequestRow> {
+    for (;;) {
+      const top = this.#requestExpiry.peek();
+      if (top === undefined || ts - top.ts <= this.limits.idempotencyRetentionMs) return;
+      this.#requestExpiry.pop();
+      if (this.requests.get(top.key) === top) yield top;
+    }
   }
 
   maintenance(): { enabled: boolean; reason: string | null; since: number | null } {

@@ -6,7 +6,9 @@ import { rowHash } from '../hashed-table.js';
 import type { Model } from '../model.js';
 import { TABLES, type TableSpec, createTableSql, rowFromColumns } from './tables.js';
 
-export const SCHEMA_VERSION = 1;
+// Version 2 dropped the primary keys on `k`: DuckDB keeps such an index in memory
+// (about 100 MB for a million replica keys) and the model already guarantees uniqueness.
+export const SCHEMA_VERSION = 2;
 
 export interface TableChanges { readonly spec: TableSpec; readonly upserts: [string, unknown][]; readonly deletes: string[] }
 
@@ -14,7 +16,7 @@ export class DuckStore {
   private constructor(readonly path: string, private instance: DuckDBInstance, private connection: DuckDBConnection) {}
 
   static async open(path: string, memoryLimitMb: number): Promise<DuckStore> {
-    const instance = await DuckDBInstance.create(path, { memory_limit: `${memoryLimitMb}MB`, threads: '2' });
+    const instance = await DuckDBInstance.create(path, { memory_limit: `${memoryLimitMb}MB`, threads: '2', preserve_insertion_order: 'false' });
     const connection = await instance.connect();
     const store = new DuckStore(path, instance, connection);
     await store.#ensureSchema();
@@ -28,7 +30,17 @@ export class DuckStore {
     if (version !== null && version > SCHEMA_VERSION) {
       throw new Error(`database schema version ${version} is newer than this program (${SCHEMA_VERSION})`);
     }
-    // Migrations from older versions go here, one step per version.
+    // Migrations from older versions, one step per version.
+    if (version === 1) {
+      await c.run('BEGIN TRANSACTION');
+      for (const spec of TABLES) {
+        await c.run(`CREATE TABLE ${spec.name}_v2 AS SELECT * FROM ${spec.name}`);
+        await c.run(`DROP TABLE ${spec.name}`);
+        await c.run(`ALTER TABLE ${spec.name}_v2 RENAME TO ${spec.name}`);
+      }
+      await c.run(`UPDATE raft_meta SET value = 2 WHERE key = 'schema_version'`);
+      await c.run('COMMIT');
+    }
     for (const spec of TABLES) {
       await c.run(createTableSql(spec));
       await c.run(`CREATE OR REPLACE TEMP TABLE stage_${spec.name} AS SELECT * FROM ${spec.name} LIMIT 0`);
@@ -51,11 +63,17 @@ export class DuckStore {
   async write(changes: readonly TableChanges[], appliedIndex: number): Promise<number> {
     const c = this.connection;
     let rows = 0;
+    // A staging table is emptied just before it is filled and read only in the flush that
+    // filled it, so tables without changes cost no statement at all (most flushes touch one or two).
     for (const { spec, upserts, deletes } of changes) {
-      await c.run(`DELETE FROM stage_${spec.name}`);
-      await c.run(`DELETE FROM drop_${spec.name}`);
-      if (upserts.length > 0) await this.#stage(`stage_${spec.name}`, (a) => upserts.forEach(([k, row]) => appendRow(a, spec, k, row)));
-      if (deletes.length > 0) await this.#stage(`drop_${spec.name}`, (a) => deletes.forEach((k) => { a.appendVarchar(k); a.endRow(); }));
+      if (upserts.length > 0) {
+        await c.run(`DELETE FROM stage_${spec.name}`);
+        await this.#stage(`stage_${spec.name}`, (a) => upserts.forEach(([k, row]) => appendRow(a, spec, k, row)));
+      }
+      if (deletes.length > 0) {
+        await c.run(`DELETE FROM drop_${spec.name}`);
+        await this.#stage(`drop_${spec.name}`, (a) => deletes.forEach((k) => { a.appendVarchar(k); a.endRow(); }));
+      }
       rows += upserts.length + deletes.length;
     }
     await c.run('BEGIN TRANSACTION');
@@ -63,8 +81,9 @@ export class DuckStore {
       for (const { spec, upserts, deletes } of changes) {
         if (deletes.length > 0) await c.run(`DELETE FROM ${spec.name} WHERE k IN (SELECT k FROM drop_${spec.name})`);
         if (upserts.length > 0) {
-          const set = spec.columns.map((col) => `"${col.name}" = excluded."${col.name}"`).join(', ');
-          await c.run(`INSERT INTO ${spec.name} SELECT * FROM stage_${spec.name} ON CONFLICT (k) DO UPDATE SET ${set}`);
+          // Upsert without a key index: drop the old versions, insert the new ones.
+          await c.run(`DELETE FROM ${spec.name} WHERE k IN (SELECT k FROM stage_${spec.name})`);
+          await c.run(`INSERT INTO ${spec.name} SELECT * FROM stage_${spec.name}`);
         }
       }
       await c.run(`INSERT INTO raft_meta VALUES ('applied_index', ${Math.floor(appliedIndex)}) ON CONFLICT (key) DO UPDATE SET value = excluded.value`);
@@ -86,31 +105,37 @@ export class DuckStore {
     }
   }
 
-  /** Bulk-load every table into a fresh model. */
+  /** Bulk-load every table into a fresh model, streaming one vector (2,048 rows) at a time. */
   async load(model: Model): Promise<void> {
     for (const spec of TABLES) {
       const table = spec.table(model);
-      const reader = await this.connection.runAndReadAll(`SELECT * FROM ${spec.name} ORDER BY k`);
-      for (const values of reader.getRowObjects()) table.load(String(values.k), rowFromColumns(spec, values));
+      await this.#scan(spec, (key, row) => table.load(key, row));
     }
   }
 
   /** The model checksum recomputed from the database's rows. */
   async checksum(): Promise<string> {
     let total = 0n;
-    for (const spec of TABLES) {
-      const reader = await this.connection.runAndReadAll(`SELECT * FROM ${spec.name}`);
-      for (const values of reader.getRowObjects()) total ^= rowHash(spec.name, String(values.k), rowFromColumns(spec, values));
-    }
+    for (const spec of TABLES) await this.#scan(spec, (key, row) => { total ^= rowHash(spec.name, key, row); });
     return total.toString(16).padStart(16, '0');
+  }
+
+  async #scan(spec: TableSpec, visit: (key: string, row: unknown) => void): Promise<void> {
+    const names = ['k', ...spec.columns.map((c) => c.name)];
+    const result = await this.connection.stream(`SELECT ${names.map((n) => `"${n}"`).join(', ')} FROM ${spec.name}`);
+    for (;;) {
+      const chunk = await result.fetchChunk();
+      if (chunk === null || chunk.rowCount === 0) break;
+      for (const values of chunk.getRowObjects(names)) visit(String(values.k), rowFromColumns(spec, values));
+    }
   }
 
   async checkpoint(): Promise<void> {
     await this.connection.run('CHECKPOINT');
   }
 
-  async query(sql: string): Promise<Record<string, unknown>[]> {
-    const reader = await this.connection.runAndReadAll(sql);
+  async query(sql: string, values?: Record<string, string>): Promise<Record<string, unknown>[]> {
+    const reader = await this.connection.runAndReadAll(sql, values);
     return reader.getRowObjects() as Record<string, unknown>[];
   }
 

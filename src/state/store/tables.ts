@@ -2,7 +2,13 @@
 // column `k` (primary key) and one plain column per row field, in the row's own
 // field order, so a row read back rebuilds exactly (same JSON, same checksum).
 import type { Model } from '../model.js';
-import type { HashedTable } from '../hashed-table.js';
+
+/** What the store needs of a model table: its changes, bulk load and checksum. */
+export interface SyncedTable {
+  readonly changeCount: number;
+  takeChanges(): { upserts: [string, unknown][]; deletes: string[] };
+  load(key: string, row: unknown): void;
+}
 
 export type ColumnKind = 'text' | 'int' | 'json';
 
@@ -15,7 +21,7 @@ export interface ColumnSpec {
 export interface TableSpec {
   readonly name: string;
   readonly columns: readonly ColumnSpec[];
-  readonly table: (model: Model) => HashedTable<unknown>;
+  readonly table: (model: Model) => SyncedTable;
 }
 
 const text = (name: string, nullable = false): ColumnSpec => ({ name, kind: 'text', nullable });
@@ -23,23 +29,23 @@ const int = (name: string, nullable = false): ColumnSpec => ({ name, kind: 'int'
 const json = (name: string): ColumnSpec => ({ name, kind: 'json' });
 
 export const TABLES: readonly TableSpec[] = [
-  { name: 'nodes', table: (m) => m.nodes as HashedTable<unknown>, columns: [text('id'), json('addresses'), int('capacity'), int('used'),
+  { name: 'nodes', table: (m) => m.nodes, columns: [text('id'), json('addresses'), int('capacity'), int('used'),
     json('capabilities'), text('zone', true), text('status'), int('registered_at'), int('last_heartbeat')] },
-  { name: 'files', table: (m) => m.files as HashedTable<unknown>, columns: [text('id'), text('name'), int('size'), int('chunk_size', true),
+  { name: 'files', table: (m) => m.files, columns: [text('id'), text('name'), int('size'), int('chunk_size', true),
     int('replication_factor'), int('created_at'), json('chunks')] },
-  { name: 'replicas', table: (m) => m.replicas as HashedTable<unknown>, columns: [text('chunk_hash'), text('node_id'), text('state'), int('size')] },
-  { name: 'tasks', table: (m) => m.tasks as HashedTable<unknown>, columns: [text('id'), text('kind'), json('payload'), text('status'),
+  { name: 'replicas', table: (m) => m.replicas, columns: [text('chunk_hash'), text('node_id'), text('state'), int('size')] },
+  { name: 'tasks', table: (m) => m.tasks, columns: [text('id'), text('kind'), json('payload'), text('status'),
     int('priority'), json('required_capabilities'), text('worker_id', true), int('lease_expires_at', true), int('attempts'),
     int('max_attempts'), json('result'), text('error', true), int('created_at'), int('updated_at')] },
-  { name: 'meta', table: (m) => m.meta as HashedTable<unknown>, columns: [text('key'), json('value')] },
-  { name: 'requests', table: (m) => m.requests as HashedTable<unknown>, columns: [text('key'), json('result'), int('ts')] },
+  { name: 'meta', table: (m) => m.meta, columns: [text('key'), json('value')] },
+  { name: 'requests', table: (m) => m.requests, columns: [text('key'), json('result'), int('ts')] },
 ];
 
 const SQL_TYPE: Record<ColumnKind, string> = { text: 'VARCHAR', int: 'BIGINT', json: 'VARCHAR' };
 
 export function createTableSql(spec: TableSpec): string {
   const columns = spec.columns.map((c) => `"${c.name}" ${SQL_TYPE[c.kind]}${c.nullable === true || c.kind === 'json' ? '' : ' NOT NULL'}`);
-  return `CREATE TABLE IF NOT EXISTS ${spec.name} (k VARCHAR PRIMARY KEY, ${columns.join(', ')})`;
+  return `CREATE TABLE IF NOT EXISTS ${spec.name} (k VARCHAR NOT NULL, ${columns.join(', ')})`;
 }
 
 /** Rebuild a model row from a DuckDB row (field order = column order). */

@@ -98,6 +98,33 @@ describe('tasks', () => {
 });
 
 describe('sweep, idempotency and bad entries', () => {
+  it('a lost replica makes its chunk under-replicated at the next sweep, without a full scan', () => {
+    const model = new Model();
+    register(model, 'a');
+    register(model, 'b');
+    register(model, 'c');
+    value(run(model, { type: 'file.register', file_id: 'f', name: 'n', size: 10, replication_factor: 2, chunks: [{ hash: 'h', size: 10 }] }));
+    expect(value(run(model, { type: 'sweep' }, 1001))).toMatchObject({ replicate_tasks: 0 });
+    const holder = model.replicasOf('h')[0].node_id;
+    value(run(model, { type: 'replica.report', node_id: holder, stored: [], lost: ['h'] }, 1002));
+    expect(model.fullScan).toBe(false);
+    expect(value(run(model, { type: 'sweep' }, 1003))).toMatchObject({ replicate_tasks: 1 });
+    expect(value(run(model, { type: 'sweep' }, 1004))).toMatchObject({ replicate_tasks: 0 }); // one open task per chunk
+  });
+
+  it('refuses a chunk known with another size, and a file that does not fit leaves no pending replica', () => {
+    const model = new Model();
+    register(model, 'a', 100);
+    value(run(model, { type: 'file.register', file_id: 'f', name: 'n', size: 10, replication_factor: 1, chunks: [{ hash: 'h', size: 10 }] }));
+    expect(run(model, { type: 'file.register', file_id: 'g', name: 'm', size: 11, chunks: [{ hash: 'h', size: 11 }] }))
+      .toMatchObject({ ok: false, error: { code: 'CONCORD_ERR_CONFLICT' } });
+    const before = model.checksum();
+    expect(run(model, { type: 'file.register', file_id: 'g', name: 'm', size: 500, chunks: [{ hash: 'x', size: 50 }, { hash: 'y', size: 500 }] }))
+      .toMatchObject({ ok: false, error: { code: 'CONCORD_ERR_NO_CAPACITY' } });
+    expect(model.checksum()).toBe(before);
+    expect(model.pendingBytes('a')).toBe(10);
+  });
+
   it('moves nodes by heartbeat age, expires leases and queues one replicate task per under-replicated chunk', () => {
     const model = new Model({ nodeTimeoutMs: 100, nodeInactiveAfterMs: 100, replicationFactor: 2, taskMaxAttempts: 2, idempotencyRetentionMs: 1000 });
     for (const id of ['a', 'b', 'c']) register(model, id, 1000, undefined, 0);

@@ -1,0 +1,59 @@
+// Lists and statistics answered by DuckDB SQL (DESIGN §3/§4): the caller has passed its
+// read barrier; flushing first makes the database hold at least that index. Each
+// answer is one statement, so it sees one committed flush, and reports that flush's
+// applied_index.
+import type { CoordinatorState } from './coordinator-state.js';
+import type { NodeRow, TaskRow } from './model.js';
+import { TABLES, rowFromColumns } from './store/tables.js';
+
+const spec = (name: string) => TABLES.find((t) => t.name === name)!;
+const APPLIED = `(SELECT value FROM raft_meta WHERE key = 'applied_index')`;
+
+async function listWhere<T>(state: CoordinatorState, table: 'nodes' | 'tasks', status: string | undefined, order: string): Promise<{ rows: T[]; applied: number }> {
+  await state.flush();
+  const where = status === undefined ? '' : 'WHERE status = $status';
+  const columns = ['k', ...spec(table).columns.map((c) => `"${c.name}"`)].join(', ');
+  const rows = await state.query(`SELECT ${columns}, ${APPLIED} AS __applied FROM ${table} ${where} ORDER BY ${order}`,
+    status === undefined ? undefined : { status });
+  const applied = rows.length > 0 ? Number(rows[0].__applied) : state.durableIndex();
+  return { rows: rows.map((r) => rowFromColumns(spec(table), r) as T), applied };
+}
+
+export const listNodes = (state: CoordinatorState, status?: string) => listWhere<NodeRow>(state, 'nodes', status, 'id');
+export const listTasks = (state: CoordinatorState, status?: string) => listWhere<TaskRow>(state, 'tasks', status, 'created_at, id');
+
+export interface NetworkStats {
+  capacity_bytes: number; used_bytes: number; nodes: Record<string, number>; files: number; chunks: number; replicas: number;
+  under_replicated_chunks: number; tasks: Record<string, number>; applied_index: number;
+}
+
+const STATS_SQL = `
+WITH file_chunks AS (
+  SELECT c.hash AS hash, max(f.replication_factor) AS factor
+  FROM files f, unnest(from_json(f.chunks, '[{"hash":"VARCHAR","size":"BIGINT"}]')) AS t(c) GROUP BY 1),
+live AS (
+  SELECT r.chunk_hash AS hash, count(*) AS n FROM replicas r JOIN nodes n ON n.id = r.node_id AND n.status = 'active' GROUP BY 1)
+SELECT
+  (SELECT coalesce(sum(capacity), 0) FROM nodes WHERE status = 'active') AS capacity_bytes,
+  (SELECT coalesce(sum(used), 0) FROM nodes WHERE status = 'active') AS used_bytes,
+  (SELECT coalesce(to_json(map(list(status), list(n))), '{}') FROM (SELECT status, count(*) AS n FROM nodes GROUP BY 1)) AS nodes,
+  (SELECT count(*) FROM files) AS files,
+  (SELECT count(*) FROM file_chunks) AS chunks,
+  (SELECT count(*) FROM replicas) AS replicas,
+  (SELECT count(*) FROM file_chunks fc LEFT JOIN live USING (hash) WHERE coalesce(live.n, 0) < fc.factor) AS under_replicated_chunks,
+  (SELECT coalesce(to_json(map(list(status), list(n))), '{}') FROM (SELECT status, count(*) AS n FROM tasks GROUP BY 1)) AS tasks,
+  ${APPLIED} AS applied_index`;
+
+export async function networkStats(state: CoordinatorState): Promise<NetworkStats> {
+  await state.flush();
+  const [row] = await state.query(STATS_SQL);
+  const counts = (value: unknown): Record<string, number> => {
+    const parsed = JSON.parse(String(value ?? '{}')) as Record<string, number> | null;
+    return Object.fromEntries(Object.entries(parsed ?? {}).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => [k, Number(v)]));
+  };
+  return {
+    capacity_bytes: Number(row.capacity_bytes), used_bytes: Number(row.used_bytes), nodes: counts(row.nodes), files: Number(row.files),
+    chunks: Number(row.chunks), replicas: Number(row.replicas), under_replicated_chunks: Number(row.under_replicated_chunks),
+    tasks: counts(row.tasks), applied_index: Number(row.applied_index ?? 0),
+  };
+}

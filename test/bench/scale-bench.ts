@@ -1,0 +1,97 @@
+// State machine at scale (issue 4): 10,000 nodes, 100,000 files, 1,000,000 replicas.
+// Phase "build" (a child process) applies the commands that create that state and
+// flushes it to DuckDB; phase "load" (a fresh child, so RSS is not the builder's)
+// opens the database, reports load time and RSS, takes a snapshot and installs it
+// on a second state. Run: npm run build && node dist/test/bench/scale-bench.js
+// Sizes scale with SCALE (default 1; 0.1 for a quick look).
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Entry } from '../../raft/core/types.js';
+import { CoordinatorState, encodeCommand, type CommandInput } from '../../src/state/index.js';
+import { round } from './stats.js';
+
+type Cmd = CommandInput['cmd'];
+const scale = Number(process.env.SCALE ?? 1);
+const NODES = Math.round(10_000 * scale);
+const FILES = Math.round(100_000 * scale);
+const memoryLimitMb = Number(process.env.DB_MEMORY_LIMIT ?? 64);
+
+async function build(dbPath: string): Promise<Record<string, number>> {
+  const state = await CoordinatorState.open({ dbPath, memoryLimitMb, flushIntervalMs: 3_600_000, flushRowsMax: 200_000 });
+  let index = 0;
+  let batch: Entry[] = [];
+  const push = async (cmd: Cmd, ts: number) => {
+    batch.push({ index: ++index, term: 1, type: 'normal', data: encodeCommand({ v: 1, ts, cmd }) });
+    if (batch.length >= 1000) {
+      await state.apply(batch);
+      batch = [];
+    }
+  };
+  const started = performance.now();
+  for (let i = 0; i < NODES; i++) {
+    await push({ type: 'node.register', id: `node-${i}`, addresses: [`10.${(i >> 8) & 255}.${i & 255}.1:7000`], storage_capacity: 4e12,
+      capabilities: { version: '1.0.0' }, zone: `zone-${i % 5}` }, 1_000);
+  }
+  const nodesDone = performance.now();
+  // 3 or 4 chunks per file (3.33 on average) with factor 3: 1,000,000 replicas.
+  for (let f = 0; f < FILES; f++) {
+    const chunks = Array.from({ length: f % 3 === 0 ? 4 : 3 }, (_, c) => ({ hash: `${f.toString(16).padStart(8, '0')}${c}`.padEnd(64, 'a'), size: 4_194_304 }));
+    await push({ type: 'file.register', file_id: `file-${f}`, name: `/data/set-${f % 100}/object-${f}`, size: chunks.length * 4_194_304, chunks }, 2_000 + f);
+  }
+  if (batch.length > 0) await state.apply(batch);
+  const filesDone = performance.now();
+  await state.flush();
+  const flushed = performance.now();
+  const counts = { nodes: state.model.nodes.size, files: state.model.files.size, replicas: state.model.replicas.size };
+  await state.close();
+  return {
+    ...counts, node_register_per_s: round(NODES / ((nodesDone - started) / 1000)),
+    file_register_per_s: round(FILES / ((filesDone - nodesDone) / 1000)), final_flush_s: round((flushed - filesDone) / 1000, 2),
+  };
+}
+
+async function load(dbPath: string, dir: string): Promise<Record<string, number | string>> {
+  const started = performance.now();
+  const state = await CoordinatorState.open({ dbPath, memoryLimitMb, flushIntervalMs: 3_600_000 });
+  const loadSeconds = (performance.now() - started) / 1000;
+  (globalThis as { gc?: () => void }).gc?.();
+  const rss = process.memoryUsage().rss;
+  const heap = process.memoryUsage().heapUsed;
+  const snapStarted = performance.now();
+  const snapshot = await state.createSnapshot(join(dir, 'snapshot.duckdb'));
+  const snapshotSeconds = (performance.now() - snapStarted) / 1000;
+  const checksum = state.checksum().checksum;
+  await state.close();
+  const other = await CoordinatorState.open({ dbPath: join(dir, 'other.duckdb'), memoryLimitMb, flushIntervalMs: 3_600_000 });
+  const installStarted = performance.now();
+  await other.restoreSnapshot(snapshot.path, snapshot.index);
+  const installSeconds = (performance.now() - installStarted) / 1000;
+  const same = other.checksum().checksum === checksum;
+  await other.close();
+  if (!same) throw new Error('installed snapshot has a different checksum');
+  return {
+    load_seconds: round(loadSeconds, 2), rss_mb_after_load: round(rss / 2 ** 20), heap_mb_after_load: round(heap / 2 ** 20),
+    snapshot_create_seconds: round(snapshotSeconds, 2), snapshot_bytes: snapshot.bytes, snapshot_install_seconds: round(installSeconds, 2),
+  };
+}
+
+const [phase, dbPath, dir] = process.argv.slice(2);
+if (phase === 'build') {
+  process.stdout.write(JSON.stringify(await build(dbPath)));
+} else if (phase === 'load') {
+  process.stdout.write(JSON.stringify(await load(dbPath, dir)));
+} else {
+  const work = mkdtempSync(join(tmpdir(), 'concord-scale-'));
+  try {
+    const db = join(work, 'state.duckdb');
+    const self = new URL(import.meta.url).pathname;
+    const run = (args: string[]) => JSON.parse(execFileSync(process.execPath, ['--expose-gc', self, ...args], { encoding: 'utf8', maxBuffer: 1 << 20 })) as Record<string, unknown>;
+    const built = run(['build', db]);
+    const loaded = run(['load', db, work]);
+    console.log(JSON.stringify({ bench: 'state-machine-scale', scale, db_memory_limit_mb: memoryLimitMb, ...built, ...loaded }, null, 2));
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
