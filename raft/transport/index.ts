@@ -1,4 +1,4 @@
-export { PeerTransport, type PeerAddress, type PeerStats, type PeerTransportOptions } from './peer-client.js';
+export { PeerTransport, type PeerAddress, type PeerStats, type PeerTransportOptions, type PeerTls } from './peer-client.js';
 export { registerRaftRoutes, type RaftRouteOptions } from './routes.js';
 export { encodeMessages, decodeMessages, decodeMessage } from './codec.js';
 export { sign, verify, SIGNATURE_HEADER } from './auth.js';

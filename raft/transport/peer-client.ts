@@ -12,6 +12,13 @@ import { SNAPSHOT_HEADER } from './routes.js';
 
 export interface PeerAddress { readonly id: NodeId; readonly host: string; readonly port: number }
 
+/** TLS towards peers: `ca` verifies their certificates; `cert`/`key` are presented for mutual TLS. */
+export interface PeerTls {
+  readonly ca?: Buffer | string;
+  readonly cert?: Buffer | string;
+  readonly key?: Buffer | string;
+}
+
 export interface PeerTransportOptions {
   readonly selfId: NodeId;
   readonly peers: readonly PeerAddress[];
@@ -21,6 +28,8 @@ export interface PeerTransportOptions {
   readonly backoffMsMax?: number;
   readonly snapshotChunkBytes?: number;
   readonly queueMessagesMax?: number;
+  /** Reach peers over https (verified with `tls.ca`) instead of http. */
+  readonly tls?: PeerTls;
   readonly onUnreachable: (peer: NodeId) => void;
 }
 
@@ -42,10 +51,10 @@ class PeerChannel {
   retryAt = 0;
   snapshotBusy = false;
 
-  constructor(readonly address: PeerAddress, timeoutMs: number) {
-    this.pool = new Pool(`http://${address.host}:${address.port}`, {
+  constructor(readonly address: PeerAddress, timeoutMs: number, tls: PeerTls | undefined) {
+    this.pool = new Pool(`${tls === undefined ? 'http' : 'https'}://${address.host}:${address.port}`, {
       connections: 4, pipelining: 1, headersTimeout: timeoutMs, bodyTimeout: timeoutMs, connectTimeout: timeoutMs,
-      keepAliveTimeout: 30_000,
+      keepAliveTimeout: 30_000, ...(tls === undefined ? {} : { connect: { ...tls } }),
     });
   }
 }
@@ -72,7 +81,7 @@ export class PeerTransport {
       const existing = this.#channels.get(peer.id);
       if (existing !== undefined && existing.address.host === peer.host && existing.address.port === peer.port) continue;
       if (existing !== undefined) void existing.pool.close();
-      this.#channels.set(peer.id, new PeerChannel(peer, this.#timeoutMs));
+      this.#channels.set(peer.id, new PeerChannel(peer, this.#timeoutMs, this.#options.tls));
     }
     for (const [id, channel] of this.#channels) {
       if (!peers.some((p) => p.id === id)) {

@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, open, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { TLSSocket } from 'node:tls';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Message, NodeId, SnapshotMessage } from '../core/types.js';
@@ -18,6 +19,8 @@ export interface RaftRouteOptions {
   readonly onMessages: (messages: Message[]) => void;
   readonly onSnapshot: (message: SnapshotMessage, filePath: string) => Promise<void>;
   readonly bodyLimitBytes?: number;
+  /** Mutual TLS: refuse a peer whose TLS client certificate the CA did not verify. */
+  readonly requireClientCert?: boolean;
 }
 
 export const SNAPSHOT_HEADER = 'x-concord-snapshot';
@@ -30,6 +33,10 @@ export function registerRaftRoutes(app: FastifyInstance, options: RaftRouteOptio
   app.register(async (scope) => {
     scope.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit }, (_req, body, done) => done(null, body));
     scope.addHook('preHandler', async (request, reply) => {
+      if (options.requireClientCert === true && !hasVerifiedClientCert(request.raw.socket as TLSSocket)) {
+        options.logger.warn({ source: request.ip, path: request.url }, 'refused peer request without a verified TLS client certificate');
+        return reply.code(401).send({ error: { code: 'CONCORD_ERR_PEER_UNAUTHORIZED', message: 'a TLS client certificate signed by the cluster CA is required' } });
+      }
       const body = (request.body as Buffer | undefined) ?? Buffer.alloc(0);
       if (!verify(options.clusterSecret, request.method, request.url, body, request.headers[SIGNATURE_HEADER], Date.now())) {
         options.logger.warn({ source: request.ip, path: request.url }, 'refused peer request without a valid cluster signature');
@@ -52,6 +59,17 @@ export function registerRaftRoutes(app: FastifyInstance, options: RaftRouteOptio
     for (const path of ['/raft/append', '/raft/vote', '/raft/timeout-now']) scope.post(path, messageRoute);
     scope.post('/raft/snapshot', (request, reply) => receiveChunk(request, reply, options));
   });
+}
+
+/**
+ * True when the TLS peer presented a certificate the CA verified. `authorized` alone is
+ * not enough: Node reports a resumed TLS 1.3 session as authorized even when the
+ * client never sent a certificate (PSK resumption looks the same), so the certificate
+ * itself must be there too (it is kept in the session, so resumed peers still pass).
+ */
+export function hasVerifiedClientCert(socket: TLSSocket): boolean {
+  if (socket.authorized !== true || typeof socket.getPeerCertificate !== 'function') return false;
+  return socket.getPeerCertificate().raw !== undefined;
 }
 
 function refuse(reply: FastifyReply, logger: Logger, request: FastifyRequest, error: unknown) {
