@@ -28,10 +28,15 @@ export class AddressBook {
     return true;
   }
 
-  /** Endpoints of every member other than this node, for the transport. */
+  /**
+   * Endpoints of every member other than this node, for the transport. A node that
+   * joins knows no configuration yet: it must still answer the leader, so it gets every
+   * endpoint it was told about.
+   */
   peersOf(conf: ConfState): PeerEndpoint[] {
     const out: PeerEndpoint[] = [];
-    for (const id of [...conf.voters, ...conf.learners]) {
+    const ids = conf.voters.length === 0 && conf.learners.length === 0 ? [...this.#endpoints.keys()] : [...conf.voters, ...conf.learners];
+    for (const id of ids) {
       if (id === this.#self.id) continue;
       const endpoint = this.#endpoints.get(id);
       if (endpoint !== undefined) out.push(endpoint);

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { RaftConfigInput } from '../core/config.js';
 import type { NodeId } from '../core/types.js';
 import type { PeerEndpoint } from '../node-api.js';
+import type { PeerTls } from '../transport/index.js';
 import type { StorageFs } from '../storage/index.js';
 import type { StateMachine } from '../state-machine.js';
 
@@ -15,6 +16,13 @@ export interface RaftNodeOptions {
   readonly port: number;
   /** Every other member at bootstrap (voters). Empty for a single-node cluster. */
   readonly peers: readonly PeerEndpoint[];
+  /**
+   * Join an existing cluster instead of founding one: start with no configuration and
+   * wait for the leader to add this node (as a learner, then a voter). `peers` must then
+   * be the cluster's current voters: the founders' configuration is not in the log, so
+   * this is how the node learns it (a snapshot, if one is sent, overrides it).
+   */
+  readonly join?: boolean;
   /** Directory for the WAL and snapshots (created if missing). */
   readonly dataDir: string;
   readonly stateMachine: StateMachine;
@@ -35,6 +43,8 @@ export interface RaftNodeOptions {
   readonly randomSeed?: number;
   /** Length of one core tick. */
   readonly tickMs?: number;
+  /** Peer RPC over https; with `ca`, peers must also present a certificate it verifies (mutual TLS). */
+  readonly tls?: PeerTls;
   /** File-system layer for the WAL (tests inject failures); default node:fs. */
   readonly storageFs?: StorageFs;
 }

@@ -36,7 +36,7 @@ export interface LogStoreOptions {
   fs?: StorageFs;
 }
 
-interface Pending { buffers: Buffer[]; update: LogUpdate; resolve: () => void; reject: (e: Error) => void }
+interface Pending { buffers: Buffer[]; update: LogUpdate; sync: boolean; resolve: () => void; reject: (e: Error) => void }
 
 const SEGMENT_BYTES_DEFAULT = 64 * 1024 * 1024;
 const SEGMENT_PATTERN = /^wal-[0-9a-f]{16}\.log$/;
@@ -55,6 +55,8 @@ export class RaftLogStore {
   #sealedBytes: number;
   #fileHardState: HardState;
   #queue: Pending[] = [];
+  /** The newest hard state handed to persist(), for the sync decision. */
+  #queuedHardState: HardState;
   /** Serializes flushes and compactions: each link runs after the previous one settles. */
   #chain: Promise<void> = Promise.resolve();
   #flushScheduled = false;
@@ -74,6 +76,7 @@ export class RaftLogStore {
     this.#sealedBytes = sizes.sealed;
     this.#fileBytes = sizes.last;
     this.#fileHardState = image.hardState;
+    this.#queuedHardState = image.hardState;
     this.#loaded = { hardState: image.hardState, snapshot: image.snapshot, entries: [...image.entries], tornTailBytes: sizes.torn };
   }
 
@@ -114,7 +117,12 @@ export class RaftLogStore {
     return this.#loaded;
   }
 
-  /** Persist one Ready's durable parts; resolves once fdatasync'd (shared with concurrent calls). */
+  /**
+   * Persist one Ready's durable parts; resolves once fdatasync'd (shared with concurrent
+   * calls). An update that only moves the commit index is written but not synced (etcd's
+   * MustSync rule): a lost commit index is learned again from the leader, and the next
+   * synced record covers it.
+   */
   persist(update: LogUpdate): Promise<void> {
     if (this.#closed) return Promise.reject(new StorageError('CONCORD_ERR_STORAGE_IO', 'log store is closed'));
     if (this.#error !== null) return Promise.reject(this.#error);
@@ -124,8 +132,12 @@ export class RaftLogStore {
     if (update.snapshot !== null) buffers.push(encodeSnapshotMarker(update.snapshot));
     for (const entry of update.entries) buffers.push(encodeEntry(entry));
     if (update.hardState !== null) buffers.push(encodeHardState(update.hardState));
+    const last = this.#queuedHardState;
+    const sync = update.entries.length > 0 || update.snapshot !== null ||
+      (update.hardState !== null && (update.hardState.term !== last.term || update.hardState.vote !== last.vote));
+    if (update.hardState !== null) this.#queuedHardState = update.hardState;
     return new Promise((resolve, reject) => {
-      this.#queue.push({ buffers, update, resolve, reject });
+      this.#queue.push({ buffers, update, sync, resolve, reject });
       if (!this.#flushScheduled) {
         this.#flushScheduled = true;
         this.#chain = this.#chain.then(() => this.#flush());
@@ -140,7 +152,7 @@ export class RaftLogStore {
       this.#queue = [];
       try {
         if (this.#error !== null) throw this.#error;
-        await this.#append(batch.flatMap((b) => b.buffers));
+        await this.#append(batch.flatMap((b) => b.buffers), batch.some((b) => b.sync));
         for (const item of batch) this.#image.apply(item.update);
         this.#entriesSynced += batch.reduce((n, b) => n + b.update.entries.length, 0);
         await this.#saveHardStateFile();
@@ -170,7 +182,7 @@ export class RaftLogStore {
   }
 
   /** Append `buffers` to the current segment (rotating first if full) and fdatasync. */
-  async #append(buffers: Buffer[]): Promise<void> {
+  async #append(buffers: Buffer[], sync = true): Promise<void> {
     if (buffers.length === 0) return;
     const data = Buffer.concat(buffers);
     if (this.#file === null || (this.#fileBytes > 0 && this.#fileBytes + data.length > this.#segmentBytesMax)) {
@@ -183,8 +195,9 @@ export class RaftLogStore {
       if (bytesWritten <= 0) throw new StorageError('CONCORD_ERR_STORAGE_IO', 'write made no progress', { file: this.#currentPath() });
       written += bytesWritten;
     }
-    await file.datasync();
+    if (sync) await file.datasync();
     this.#fileBytes += data.length;
+    if (!sync) return;
     this.#fsyncs++;
     this.#lastFsyncMs = performance.now() - started;
   }

@@ -1,8 +1,9 @@
 // Shared pieces of the HTTP layer: the parts routes use, JSON Schema from zod, coded answers.
 import type { FastifyReply } from 'fastify';
+import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { RaftNodeHandle } from '../../raft/node-api.js';
-import type { ConcordConfig } from '../config/index.js';
+import type { ConcordConfig, TlsMaterial } from '../config/index.js';
 import type { CoordinatorState } from '../state/coordinator-state.js';
 import type { CommandResult } from '../state/index.js';
 import { errorBody, statusOf } from './errors.js';
@@ -13,6 +14,12 @@ export interface AppParts {
   readonly state: CoordinatorState;
   /** Leader-side heartbeat batching; without it each heartbeat is its own entry. */
   readonly heartbeats?: { add(id: string, usedBytes: number): Promise<CommandResult> };
+  /** Where refused requests are logged (never with the token). */
+  readonly logger?: Logger;
+  /** Certificate, key and CA read from `tls`: the API serves https and forwards over https. */
+  readonly tls?: TlsMaterial;
+  /** Signs follower→leader forwards so the leader's rate limiter does not count them twice. */
+  readonly clusterSecret?: string;
 }
 
 export function jsonSchema(schema: z.ZodType): Record<string, unknown> {

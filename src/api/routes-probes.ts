@@ -1,8 +1,13 @@
 // Cluster status, probes and the state checksum.
+import { stat, statfs } from 'node:fs/promises';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RaftError } from '../../raft/node-api.js';
 import { errorBody, statusOf } from './errors.js';
 import type { AppParts } from './http.js';
+
+const loopDelay = monitorEventLoopDelay({ resolution: 20 });
+loopDelay.enable();
 
 export function registerProbes(app: FastifyInstance, { config, raft, state }: AppParts): void {
   app.get('/api/status', async () => {
@@ -56,5 +61,29 @@ export function registerProbes(app: FastifyInstance, { config, raft, state }: Ap
       return reply.code(400).send(errorBody('CONCORD_ERR_VALIDATION', 'from and limit must be positive integers'));
     }
     return { entries: raft.logEntries(from, limit) };
+  });
+  app.get('/api/health/db', async (_request, reply) => {
+    const db = await state.checksumFromDatabase();
+    const consistent = db.checksum === db.modelChecksum;
+    const size = await stat(config.db_path).then((s) => s.size, () => null);
+    return reply.code(consistent ? 200 : 503).send({ status: consistent ? 'healthy' : 'diverged', model_checksum: db.modelChecksum,
+      db_checksum: db.checksum, flushed_index: db.flushedIndex, applied_index: state.appliedIndex(), db_bytes: size });
+  });
+  app.get('/api/health/log', async (_request, reply) => {
+    const s = raft.status();
+    return reply.code(s.storage.healthy ? 200 : 503).send({ status: s.storage.healthy ? 'healthy' : 'unhealthy', error: s.storage.error,
+      first_index: s.firstIndex, last_index: s.lastIndex, commit_index: s.commit, snapshot_index: s.snapshotIndex, log_bytes: s.storage.logBytes });
+  });
+  app.get('/api/health/resources', async () => {
+    const memory = process.memoryUsage();
+    const disk = await statfs(config.data_dir).catch(() => null);
+    return { rss_bytes: memory.rss, heap_used_bytes: memory.heapUsed, event_loop_delay_ms: loopDelay.mean / 1e6,
+      event_loop_delay_p99_ms: loopDelay.percentile(99) / 1e6, disk_free_bytes: disk === null ? null : disk.bavail * disk.bsize,
+      log_bytes: raft.status().storage.logBytes, db_bytes: await stat(config.db_path).then((s) => s.size, () => null) };
+  });
+  app.get('/api/health/operations', async () => {
+    const s = raft.status();
+    return { pending_proposals: s.pendingProposals, pending_reads: s.pendingReads, snapshot_in_progress: s.snapshotInProgress,
+      membership_change_pending: s.pendingConfIndex > s.applied, leadership_transfer: s.transferee };
   });
 }

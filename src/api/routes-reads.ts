@@ -1,15 +1,35 @@
 // Reads: linearizable through ReadIndex unless ?consistency=stale.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RaftError } from '../../raft/node-api.js';
-import { chunkFactorOf } from '../state/apply-files.js';
-import type { CoordinatorState } from '../state/coordinator-state.js';
+import { listNodes, listTasks, networkStats } from '../state/queries.js';
 import { type AppParts, sendError } from './http.js';
 
-async function readable(parts: AppParts, request: FastifyRequest, reply: FastifyReply): Promise<boolean> {
+const CONSISTENCY = new Set(['linearizable', 'lease', 'stale']);
+
+/**
+ * Wait until this node may answer a read at the asked consistency. `linearizable`
+ * (default) and `lease` both take a ReadIndex barrier today (lease reads without the
+ * round are not implemented yet, so `lease` is never weaker than asked); `stale` reads
+ * local state at once. Every answer says what it is: `x-concord-consistency`,
+ * `x-concord-applied-index`, and for stale reads `x-concord-staleness-entries`
+ * (entries this node knows are committed but has not applied).
+ */
+export async function readable(parts: AppParts, request: FastifyRequest, reply: FastifyReply): Promise<boolean> {
   const consistency = (request.query as Record<string, string>).consistency ?? 'linearizable';
-  if (consistency === 'stale') return true;
+  if (!CONSISTENCY.has(consistency)) {
+    await sendError(reply, 'CONCORD_ERR_VALIDATION', 'consistency must be linearizable, lease or stale');
+    return false;
+  }
+  reply.header('x-concord-consistency', consistency);
+  if (consistency === 'stale') {
+    const applied = parts.state.appliedIndex();
+    reply.header('x-concord-applied-index', String(applied));
+    reply.header('x-concord-staleness-entries', String(Math.max(0, parts.raft.status().commit - applied)));
+    return true;
+  }
   try {
     await parts.raft.readBarrier({ timeoutMs: parts.config.request_timeout_ms });
+    reply.header('x-concord-applied-index', String(parts.state.appliedIndex()));
     return true;
   } catch (error) {
     const code = error instanceof RaftError ? error.code : 'CONCORD_ERR_INTERNAL';
@@ -29,7 +49,7 @@ export function registerReads(app: FastifyInstance, parts: AppParts): void {
   app.get<{ Params: { hash: string } }>('/api/v1/chunks/:hash/locations', async (request, reply) => {
     if (!(await readable(parts, request, reply))) return reply;
     const replicas = state.model.replicasOf(request.params.hash);
-    if (replicas.length === 0 && !state.model.chunkFactor.has(request.params.hash)) {
+    if (replicas.length === 0 && state.model.replicas.chunk(request.params.hash) === undefined) {
       return sendError(reply, 'CONCORD_ERR_NOT_FOUND', `chunk ${request.params.hash} is unknown`);
     }
     return { hash: request.params.hash, replicas: replicas.map((r) => ({ node_id: r.node_id, state: r.state,
@@ -38,13 +58,15 @@ export function registerReads(app: FastifyInstance, parts: AppParts): void {
   const taskList = async (request: FastifyRequest, reply: FastifyReply) => {
     if (!(await readable(parts, request, reply))) return reply;
     const status = (request.query as Record<string, string>).status;
-    return { tasks: [...state.model.tasks.values()].filter((t) => status === undefined || t.status === status), applied_index: state.appliedIndex() };
+    const { rows, applied } = await listTasks(state, status);
+    return { tasks: rows, applied_index: applied };
   };
   app.get('/api/tasks', taskList);
   app.get('/api/v1/tasks', taskList);
   app.get('/api/v1/nodes/active', async (request, reply) => {
     if (!(await readable(parts, request, reply))) return reply;
-    return { nodes: [...state.model.nodes.values()].filter((n) => n.status === 'active'), applied_index: state.appliedIndex() };
+    const { rows, applied } = await listNodes(state, 'active');
+    return { nodes: rows, applied_index: applied };
   });
   app.get('/api/v1/network/stats', async (request, reply) => {
     if (!(await readable(parts, request, reply))) return reply;
@@ -58,33 +80,12 @@ export function registerReads(app: FastifyInstance, parts: AppParts): void {
   app.get('/api/v1/nodes', async (request, reply) => {
     if (!(await readable(parts, request, reply))) return reply;
     const status = (request.query as Record<string, string>).status;
-    return { nodes: [...state.model.nodes.values()].filter((n) => status === undefined || n.status === status), applied_index: state.appliedIndex() };
+    const { rows, applied } = await listNodes(state, status);
+    return { nodes: rows, applied_index: applied };
   });
   app.get<{ Params: { id: string } }>('/api/v1/tasks/:id', async (request, reply) => {
     if (!(await readable(parts, request, reply))) return reply;
     const task = state.model.tasks.get(request.params.id);
     return task === undefined ? sendError(reply, 'CONCORD_ERR_NOT_FOUND', `task ${request.params.id} does not exist`) : task;
   });
-}
-
-/** Capacity, usage, counts by status and under-replicated chunks, from the model. */
-function networkStats(state: CoordinatorState): Record<string, unknown> {
-  const model = state.model;
-  const nodesByStatus: Record<string, number> = {};
-  let capacity = 0;
-  let used = 0;
-  for (const node of model.nodes.values()) {
-    nodesByStatus[node.status] = (nodesByStatus[node.status] ?? 0) + 1;
-    if (node.status === 'active') { capacity += node.capacity; used += node.used; }
-  }
-  const tasksByStatus: Record<string, number> = {};
-  for (const task of model.tasks.values()) tasksByStatus[task.status] = (tasksByStatus[task.status] ?? 0) + 1;
-  let underReplicated = 0;
-  for (const [hash] of model.chunkFactor) {
-    const factor = chunkFactorOf(model, hash);
-    const live = model.replicasOf(hash).filter((r) => model.nodes.get(r.node_id)?.status === 'active').length;
-    if (live < factor) underReplicated++;
-  }
-  return { capacity_bytes: capacity, used_bytes: used, nodes: nodesByStatus, files: model.files.size, chunks: model.chunkFactor.size,
-    replicas: model.replicas.size, under_replicated_chunks: underReplicated, tasks: tasksByStatus, applied_index: state.appliedIndex() };
 }

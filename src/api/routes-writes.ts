@@ -1,20 +1,19 @@
 // Writes: stamped and proposed on the leader, forwarded from followers.
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { request as httpRequest } from 'undici';
 import type { z } from 'zod';
 import { RaftError } from '../../raft/node-api.js';
 import { encodeCommand, type CommandInput, type CommandResult } from '../state/index.js';
-import { errorBody } from './errors.js';
+import { type Forwarder, noLeader } from './forward.js';
 import { type AppParts, jsonSchema, sendError, sendResult } from './http.js';
 import { schemas } from './schemas.js';
 
 type Cmd = CommandInput['cmd'];
 
 /** Run a write on the leader: forward from a follower, stamp and propose on the leader. */
-async function write(parts: AppParts, request: FastifyRequest, reply: FastifyReply, build: () => Cmd, okStatus = 200) {
+async function write(parts: AppParts, forwarder: Forwarder, request: FastifyRequest, reply: FastifyReply, build: () => Cmd, okStatus = 200) {
   const { raft } = parts;
-  if (!raft.isLeader()) return forward(parts, request, reply);
+  if (!raft.isLeader()) return forwardToLeader(parts, forwarder, request, reply);
   const key = request.headers['idempotency-key'];
   const envelope: CommandInput = { v: 1, ts: Date.now(), cmd: build(), ...(typeof key === 'string' && key.length > 0 ? { idempotency_key: key.slice(0, 256) } : {}) };
   try {
@@ -22,42 +21,29 @@ async function write(parts: AppParts, request: FastifyRequest, reply: FastifyRep
     return sendResult(reply, result as CommandResult, okStatus);
   } catch (error) {
     if (error instanceof RaftError) {
-      if (error.code === 'CONCORD_ERR_NOT_LEADER') return forward(parts, request, reply);
+      if (error.code === 'CONCORD_ERR_NOT_LEADER') return forwardToLeader(parts, forwarder, request, reply);
       return sendError(reply, error.code, error.message);
     }
     throw error;
   }
 }
 
-async function forward({ raft, config }: AppParts, request: FastifyRequest, reply: FastifyReply) {
+export function forwardToLeader({ raft, config }: AppParts, forwarder: Forwarder, request: FastifyRequest, reply: FastifyReply) {
   const leader = raft.leader();
-  if (leader === null || leader.id === config.node_id) {
-    return reply.header('retry-after', '1').code(503).send(errorBody('CONCORD_ERR_NO_LEADER', 'no leader is known; retry shortly'));
-  }
-  const url = `http://${leader.host}:${leader.port}${request.url}`;
-  if ((request.query as Record<string, string>).redirect === 'true') return reply.redirect(url, 307);
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
-  const key = request.headers['idempotency-key'];
-  if (typeof key === 'string') headers['idempotency-key'] = key;
-  try {
-    const res = await httpRequest(url, { method: request.method as 'POST', headers, body: JSON.stringify(request.body ?? {}),
-      headersTimeout: config.request_timeout_ms, bodyTimeout: config.request_timeout_ms });
-    return reply.code(res.statusCode).header('content-type', 'application/json').send(await res.body.text());
-  } catch (error) {
-    return sendError(reply, 'CONCORD_ERR_OUTCOME_UNKNOWN', `forwarding to the leader failed: ${(error as Error).message}`);
-  }
+  if (leader === null || leader.id === config.node_id) return noLeader(reply);
+  return forwarder.forward(leader, request, reply);
 }
 
-export function registerWrites(app: FastifyInstance, parts: AppParts): void {
+export function registerWrites(app: FastifyInstance, parts: AppParts, forwarder: Forwarder): void {
   app.post('/api/v1/nodes/register', { schema: { body: jsonSchema(schemas.registerNode) } }, (request, reply) => {
     const body = request.body as z.infer<typeof schemas.registerNode>;
-    return write(parts, request, reply, () => ({ type: 'node.register', id: randomUUID(), addresses: body.addresses,
+    return write(parts, forwarder, request, reply, () => ({ type: 'node.register', id: randomUUID(), addresses: body.addresses,
       storage_capacity: body.storage_capacity, capabilities: body.capabilities ?? {}, ...(body.zone ? { zone: body.zone } : {}) }), 201);
   });
   app.post<{ Params: { id: string } }>('/api/v1/nodes/:id/heartbeat', { schema: { body: jsonSchema(schemas.heartbeat) } }, async (request, reply) => {
     const used = (request.body as { used_bytes: number }).used_bytes;
     if (parts.heartbeats === undefined || !parts.raft.isLeader()) {
-      return write(parts, request, reply, () => ({ type: 'node.heartbeat_batch', beats: [{ id: request.params.id, used_bytes: used }] }));
+      return write(parts, forwarder, request, reply, () => ({ type: 'node.heartbeat_batch', beats: [{ id: request.params.id, used_bytes: used }] }));
     }
     try {
       return sendResult(reply, await parts.heartbeats.add(request.params.id, used));
@@ -67,50 +53,50 @@ export function registerWrites(app: FastifyInstance, parts: AppParts): void {
     }
   });
   app.post<{ Params: { id: string } }>('/api/v1/nodes/:id/unregister', (request, reply) =>
-    write(parts, request, reply, () => ({ type: 'node.unregister', id: request.params.id })));
+    write(parts, forwarder, request, reply, () => ({ type: 'node.unregister', id: request.params.id })));
   app.post('/api/v1/tasks', { schema: { body: jsonSchema(schemas.submitTask) } }, (request, reply) => {
     const body = request.body as z.infer<typeof schemas.submitTask>;
-    return write(parts, request, reply, () => ({ type: 'task.submit', id: randomUUID(), kind: body.kind, payload: body.payload ?? null,
+    return write(parts, forwarder, request, reply, () => ({ type: 'task.submit', id: randomUUID(), kind: body.kind, payload: body.payload ?? null,
       priority: body.priority ?? 0, required_capabilities: body.required_capabilities ?? [], ...(body.max_attempts ? { max_attempts: body.max_attempts } : {}) }), 201);
   });
   app.post('/api/v1/tasks/claim', { schema: { body: jsonSchema(schemas.claim) } }, (request, reply) => {
     const body = request.body as z.infer<typeof schemas.claim>;
-    return write(parts, request, reply, () => ({ type: 'task.claim', worker_id: body.worker_id, capabilities: body.capabilities ?? [], lease_ms: body.lease_ms }));
+    return write(parts, forwarder, request, reply, () => ({ type: 'task.claim', worker_id: body.worker_id, capabilities: body.capabilities ?? [], lease_ms: body.lease_ms }));
   });
-  registerTaskLifecycle(app, parts);
-  registerFileWrites(app, parts);
+  registerTaskLifecycle(app, parts, forwarder);
+  registerFileWrites(app, parts, forwarder);
   app.post('/api/maintenance/enable', { schema: { body: jsonSchema(schemas.maintenance) } }, (request, reply) =>
-    write(parts, request, reply, () => ({ type: 'maintenance.enable', ...((request.body as { reason?: string } | undefined)?.reason ? { reason: (request.body as { reason: string }).reason } : {}) })));
-  app.post('/api/maintenance/disable', (request, reply) => write(parts, request, reply, () => ({ type: 'maintenance.disable' })));
+    write(parts, forwarder, request, reply, () => ({ type: 'maintenance.enable', ...((request.body as { reason?: string } | undefined)?.reason ? { reason: (request.body as { reason: string }).reason } : {}) })));
+  app.post('/api/maintenance/disable', (request, reply) => write(parts, forwarder, request, reply, () => ({ type: 'maintenance.disable' })));
 }
 
-function registerTaskLifecycle(app: FastifyInstance, parts: AppParts): void {
+function registerTaskLifecycle(app: FastifyInstance, parts: AppParts, forwarder: Forwarder): void {
   type P = { Params: { id: string } };
   app.post<P>('/api/v1/tasks/:id/renew', { schema: { body: jsonSchema(schemas.renew) } }, (request, reply) => {
     const body = request.body as z.infer<typeof schemas.renew>;
-    return write(parts, request, reply, () => ({ type: 'task.renew', id: request.params.id, worker_id: body.worker_id, lease_ms: body.lease_ms }));
+    return write(parts, forwarder, request, reply, () => ({ type: 'task.renew', id: request.params.id, worker_id: body.worker_id, lease_ms: body.lease_ms }));
   });
   app.post<P>('/api/v1/tasks/:id/complete', { schema: { body: jsonSchema(schemas.complete) } }, (request, reply) => {
     const body = request.body as z.infer<typeof schemas.complete>;
-    return write(parts, request, reply, () => ({ type: 'task.complete', id: request.params.id, worker_id: body.worker_id, result: body.result ?? null }));
+    return write(parts, forwarder, request, reply, () => ({ type: 'task.complete', id: request.params.id, worker_id: body.worker_id, result: body.result ?? null }));
   });
   app.post<P>('/api/v1/tasks/:id/fail', { schema: { body: jsonSchema(schemas.failTask) } }, (request, reply) => {
     const body = request.body as z.infer<typeof schemas.failTask>;
-    return write(parts, request, reply, () => ({ type: 'task.fail', id: request.params.id, worker_id: body.worker_id, error: body.error, retry: body.retry ?? true }));
+    return write(parts, forwarder, request, reply, () => ({ type: 'task.fail', id: request.params.id, worker_id: body.worker_id, error: body.error, retry: body.retry ?? true }));
   });
-  app.post<P>('/api/v1/tasks/:id/cancel', (request, reply) => write(parts, request, reply, () => ({ type: 'task.cancel', id: request.params.id })));
+  app.post<P>('/api/v1/tasks/:id/cancel', (request, reply) => write(parts, forwarder, request, reply, () => ({ type: 'task.cancel', id: request.params.id })));
 }
 
-function registerFileWrites(app: FastifyInstance, parts: AppParts): void {
+function registerFileWrites(app: FastifyInstance, parts: AppParts, forwarder: Forwarder): void {
   app.post('/api/v1/files/register', { schema: { body: jsonSchema(schemas.registerFile) } }, (request, reply) => {
     const body = request.body as z.infer<typeof schemas.registerFile>;
-    return write(parts, request, reply, () => ({ type: 'file.register', file_id: randomUUID(), name: body.name, size: body.size,
+    return write(parts, forwarder, request, reply, () => ({ type: 'file.register', file_id: randomUUID(), name: body.name, size: body.size,
       ...(body.chunk_size ? { chunk_size: body.chunk_size } : {}), ...(body.replication_factor ? { replication_factor: body.replication_factor } : {}),
       chunks: body.chunks }), 201);
   });
-  app.delete<{ Params: { id: string } }>('/api/v1/files/:id', (request, reply) => write(parts, request, reply, () => ({ type: 'file.delete', file_id: request.params.id })));
+  app.delete<{ Params: { id: string } }>('/api/v1/files/:id', (request, reply) => write(parts, forwarder, request, reply, () => ({ type: 'file.delete', file_id: request.params.id })));
   app.post('/api/v1/chunks/locations', { schema: { body: jsonSchema(schemas.replicaReport) } }, (request, reply) => {
     const body = request.body as z.infer<typeof schemas.replicaReport>;
-    return write(parts, request, reply, () => ({ type: 'replica.report', node_id: body.node_id, stored: body.stored, lost: body.lost }));
+    return write(parts, forwarder, request, reply, () => ({ type: 'replica.report', node_id: body.node_id, stored: body.stored, lost: body.lost }));
   });
 }

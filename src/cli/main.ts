@@ -1,11 +1,17 @@
 #!/usr/bin/env node
 // The `concord` command: `server --config FILE` runs one node; `cluster --nodes N`
 // runs a local cluster on 127.0.0.1 for trying it out.
-import { Command } from 'commander';
-import { formatProblems, loadConfig } from '../config/index.js';
+import { readFileSync } from 'node:fs';
+import { Command, Option } from 'commander';
+import { Agent } from 'undici';
+import { ConfigError, formatProblems, loadConfig } from '../config/index.js';
 import { startServer } from '../server/start.js';
+import { BackupError } from '../backup/errors.js';
+import { checkBackupOptions, runBackup } from './backup.js';
 import { runLocalCluster } from './local-cluster.js';
+import { runRestore } from './restore.js';
 import { parseEndpoints, probe, renderTable } from './status.js';
+import { generateToken, TOKEN_ROLES, tokenInstructions, type TokenRole } from './token.js';
 
 const program = new Command();
 program.name('concord').description('Raft-replicated coordinator on DuckDB');
@@ -19,7 +25,11 @@ program.command('server')
       process.stderr.write(`${formatProblems(loaded.problems)}\n`);
       process.exit(2);
     }
-    const server = await startServer(loaded.config);
+    const server = await startServer(loaded.config).catch((error: unknown) => {
+      if (!(error instanceof ConfigError)) throw error;
+      process.stderr.write(`${formatProblems(error.problems)}\n`);
+      process.exit(2);
+    });
     const stop = () => {
       server.logger.info('stopping: handing leadership over first');
       server.close().then(() => process.exit(0), () => process.exit(1));
@@ -47,17 +57,67 @@ program.command('status')
   .description('one-shot status table of the given nodes')
   .requiredOption('--nodes <endpoints...>', 'host:port list, space- or comma-separated')
   .option('--json', 'print JSON instead of a table')
-  .action(async (options: { nodes: string[]; json?: boolean }) => {
+  .option('--ca <file>', 'the nodes serve https: verify them with this CA bundle (PEM)')
+  .option('--token <token>', 'bearer token when auth is enabled (default: $CONCORD_TOKEN; any role)')
+  .action(async (options: { nodes: string[]; json?: boolean; ca?: string; token?: string }) => {
     let endpoints: string[];
+    let dispatcher: Agent | undefined;
     try {
       endpoints = parseEndpoints(options.nodes);
+      if (options.ca !== undefined) dispatcher = new Agent({ connect: { ca: readFileSync(options.ca) } });
     } catch (error) {
       process.stderr.write(`${(error as Error).message}\n`);
       process.exit(2);
     }
-    const rows = await Promise.all(endpoints.map((e) => probe(e)));
+    const token = options.token ?? (process.env.CONCORD_TOKEN || undefined);
+    const access = { https: dispatcher !== undefined, ...(dispatcher === undefined ? {} : { dispatcher }), ...(token === undefined ? {} : { token }) };
+    const rows = await Promise.all(endpoints.map((e) => probe(e, 2000, access)));
+    await dispatcher?.close();
     process.stdout.write(options.json ? `${JSON.stringify(rows, null, 2)}\n` : `${renderTable(rows)}\n`);
     process.exitCode = rows.every((r) => r.reachable) ? 0 : 1;
+  });
+
+program.command('token')
+  .description('generate a random bearer token and the auth.tokens entry for it')
+  .addOption(new Option('--role <role>', 'what the token may do').choices(TOKEN_ROLES).makeOptionMandatory())
+  .action((options: { role: TokenRole }) => {
+    process.stdout.write(`${tokenInstructions(generateToken(), options.role)}\n`);
+  });
+
+/** Bad input (arguments, config, a corrupt or unreadable backup file) exits 2; other failures 1. */
+function fail(error: unknown): never {
+  const code = error instanceof BackupError ? error.code : 'CONCORD_ERR_INTERNAL';
+  process.stderr.write(`error ${code}: ${(error as Error).message}\n`);
+  process.exit(code === 'CONCORD_ERR_VALIDATION' || code === 'CONCORD_ERR_BACKUP_CORRUPT' ? 2 : 1);
+}
+
+program.command('backup')
+  .description('download a consistent backup of the state from one node (GET /api/backup)')
+  .requiredOption('--node <host:port>', 'the node to back up')
+  .requiredOption('--out <file>', 'where to write the backup (replaced atomically)')
+  .option('--consistency <mode>', 'linearizable (default) or stale', 'linearizable')
+  .option('--timeout <ms>', 'give up when the node is silent this long', '60000')
+  .action(async (options: { node: string; out: string; consistency: string; timeout: string }) => {
+    try {
+      const { header, bytes, path } = await runBackup(checkBackupOptions(options));
+      process.stdout.write(`backup written to ${path}: index ${header.index} (term ${header.term ?? 'unknown'}), ${bytes} bytes, ` +
+        `sha256 ${header.db_sha256}, from node ${header.node_id}\n`);
+    } catch (error) {
+      fail(error);
+    }
+  });
+
+program.command('restore')
+  .description('offline: build a node\'s data dir from a backup file (every member of the new cluster from the same file)')
+  .requiredOption('--from <file>', 'a file written by `concord backup`')
+  .requiredOption('--config <file>', 'the node config (data_dir, db_path, node_id and peers come from it)')
+  .option('--force', 'move existing data aside to <data_dir>.pre-restore-<time> instead of refusing')
+  .action(async (options: { from: string; config: string; force?: boolean }) => {
+    try {
+      process.stdout.write(`${await runRestore(options)}\n`);
+    } catch (error) {
+      fail(error);
+    }
   });
 
 await program.parseAsync(process.argv);

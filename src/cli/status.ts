@@ -1,6 +1,6 @@
 // `concord status --nodes h:p,…`: one table like `etcdctl endpoint status -w table`.
 import Table from 'cli-table3';
-import { request } from 'undici';
+import { type Dispatcher, request } from 'undici';
 
 export interface EndpointStatus {
   endpoint: string; reachable: boolean; node_id?: string; role?: string; term?: number; leader?: string | null;
@@ -15,10 +15,19 @@ export function parseEndpoints(values: readonly string[]): string[] {
   return out;
 }
 
-export async function probe(endpoint: string, timeoutMs = 2000): Promise<EndpointStatus> {
+/** How to reach nodes that use TLS (`dispatcher` trusting their CA) or auth (`token`, any role). */
+export interface ProbeAccess { readonly https?: boolean; readonly dispatcher?: Dispatcher; readonly token?: string }
+
+export async function probe(endpoint: string, timeoutMs = 2000, access: ProbeAccess = {}): Promise<EndpointStatus> {
   const started = performance.now();
   try {
-    const res = await request(`http://${endpoint}/api/status`, { headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+    const res = await request(`${access.https === true ? 'https' : 'http'}://${endpoint}/api/status`, { headersTimeout: timeoutMs, bodyTimeout: timeoutMs,
+      ...(access.dispatcher === undefined ? {} : { dispatcher: access.dispatcher }),
+      ...(access.token === undefined ? {} : { headers: { authorization: `Bearer ${access.token}` } }) });
+    if (res.statusCode !== 200) {
+      const answer = (await res.body.json().catch(() => ({}))) as { error?: { code?: string } };
+      return { endpoint, reachable: false, error: `HTTP ${res.statusCode} ${answer.error?.code ?? ''}`.trim() };
+    }
     const s = (await res.body.json()) as { node_id: string; role: string; term: number; current_leader: string | null;
       commit_index: number; applied_index: number; storage?: { healthy: boolean } };
     return { endpoint, reachable: true, node_id: s.node_id, role: s.role, term: s.term, leader: s.current_leader,

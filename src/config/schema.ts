@@ -17,7 +17,8 @@ export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', '
 export const authSchema = z.object({
   enabled: z.boolean().default(false),
   tokens: z.array(z.object({
-    token: z.string().min(16, 'tokens must be at least 16 characters'),
+    token: z.string().min(16, 'tokens must be at least 16 characters').max(512)
+      .regex(/^[A-Za-z0-9._~+/=-]+$/, 'token characters: letters, digits, ".", "_", "~", "+", "/", "=" or "-" (concord token makes one)'),
     role: z.enum(['admin', 'node', 'client', 'read']),
   }).strict()).default([]),
 }).strict();
@@ -28,6 +29,13 @@ export const tlsSchema = z.object({
   ca_file: z.string().min(1).optional(),
 }).strict();
 
+/** Per-client request limit (token if known, else IP); off by default, see README. */
+export const rateLimitSchema = z.object({
+  enabled: z.boolean().default(false),
+  max: z.number().int().min(1).default(1000),
+  window_ms: z.number().int().min(100).max(3_600_000).default(1000),
+}).strict();
+
 export const configSchema = z.object({
   node_id: id,
   host: z.string().min(1).max(253).default('127.0.0.1'),
@@ -36,6 +44,8 @@ export const configSchema = z.object({
   db_path: z.string().min(1).optional(),
   log_level: z.string().transform((s) => s.toLowerCase()).pipe(z.enum(LOG_LEVELS)).default('info'),
   enable_redundancy: z.boolean().default(true),
+  /** Start with no configuration and wait to be added (POST /api/cluster/members on the leader). */
+  join: z.boolean().default(false),
   peers: z.array(peerSchema).default([]),
   election_timeout_min: positiveMs.default(150),
   election_timeout_max: positiveMs.default(300),
@@ -52,6 +62,7 @@ export const configSchema = z.object({
   body_limit_bytes: z.number().int().min(1024).default(1024 * 1024),
   cluster_secret: z.string().min(16, 'cluster_secret must be at least 16 characters').optional(),
   auth: authSchema.default({ enabled: false, tokens: [] }),
+  rate_limit: rateLimitSchema.default({ enabled: false, max: 1000, window_ms: 1000 }),
   tls: tlsSchema.optional(),
 }).strict().superRefine((c, ctx) => {
   const problem = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
@@ -73,7 +84,11 @@ export const configSchema = z.object({
     if (c.peers.findIndex((q) => q.host === p.host && q.port === p.port) !== i) problem(['peers', i], `duplicate address ${p.host}:${p.port}`);
     if (p.host === c.host && p.port === c.port) problem(['peers', i], 'a peer cannot listen on this node\'s own address');
   });
+  if (c.join && !c.enable_redundancy) problem(['join'], 'a node that joins a cluster needs enable_redundancy');
   if (c.auth.enabled && c.auth.tokens.length === 0) problem(['auth', 'tokens'], 'auth is enabled but no token is configured');
+  c.auth.tokens.forEach((t, i) => {
+    if (c.auth.tokens.findIndex((u) => u.token === t.token) !== i) problem(['auth', 'tokens', i, 'token'], 'each token must be unique');
+  });
   if (c.max_log_size < c.snapshot_threshold) problem(['max_log_size'], `must be ≥ snapshot_threshold (${c.snapshot_threshold})`);
 });
 

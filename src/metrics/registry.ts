@@ -45,7 +45,7 @@ export function createMetrics(): NodeMetrics {
     for (const [status, n] of Object.entries(counts)) g.set({ status }, n);
   }, ['status']);
   gauge('coordinator_files', 'Registered files.', (g) => g.set(state!.model.files.size));
-  gauge('coordinator_chunks', 'Distinct chunks of live files.', (g) => g.set(state!.model.chunkFactor.size));
+  gauge('coordinator_chunks', 'Distinct chunks of live files.', (g) => g.set(state!.model.replicas.chunkCount));
   gauge('coordinator_tasks', 'Tasks by status.', (g) => {
     const counts: Record<string, number> = { queued: 0, running: 0, succeeded: 0, failed: 0, cancelled: 0 };
     for (const t of state!.model.tasks.values()) counts[t.status]++;

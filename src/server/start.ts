@@ -3,12 +3,13 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 import { createRaftNode } from '../../raft/server.js';
 import { buildApp } from '../api/app.js';
 import { HeartbeatBatcher } from './heartbeat-batcher.js';
+import { raftDataDir } from './paths.js';
 import { createMetrics } from '../metrics/registry.js';
-import type { ConcordConfig } from '../config/index.js';
+import { readTlsMaterial, type ConcordConfig } from '../config/index.js';
 import { CoordinatorState } from '../state/coordinator-state.js';
 import { encodeCommand } from '../state/index.js';
 
@@ -18,15 +19,28 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export function createLogger(config: Pick<ConcordConfig, 'node_id' | 'log_level'>): Logger {
-  return pino({
-    level: config.log_level, base: { node_id: config.node_id },
-    redact: { paths: ['cluster_secret', 'config.cluster_secret', 'auth.tokens', 'req.headers.authorization', 'headers["x-concord-signature"]'], censor: '[redacted]' },
-  });
+export interface StartOptions {
+  /** Where log lines go (default stdout); tests capture them here. */
+  readonly logDestination?: DestinationStream;
 }
 
-export async function startServer(config: Readonly<ConcordConfig>): Promise<RunningServer> {
-  const logger = createLogger(config);
+/** Secrets that must never reach a log line, wherever they would sit in a logged object. */
+export const REDACTED_PATHS: readonly string[] = [
+  'cluster_secret', 'config.cluster_secret', '*.cluster_secret', 'clusterSecret', '*.clusterSecret',
+  'auth.tokens', 'config.auth.tokens', 'token', '*.token', 'authorization', '*.authorization',
+  'headers.authorization', '*.headers.authorization', 'req.headers.authorization',
+  'headers["x-concord-signature"]', '*.headers["x-concord-signature"]', 'headers["x-concord-forwarded"]', '*.headers["x-concord-forwarded"]',
+  'tls.key', '*.tls.key',
+];
+
+export function createLogger(config: Pick<ConcordConfig, 'node_id' | 'log_level'>, destination?: DestinationStream): Logger {
+  const options = { level: config.log_level, base: { node_id: config.node_id }, redact: { paths: [...REDACTED_PATHS], censor: '[redacted]' } };
+  return destination === undefined ? pino(options) : pino(options, destination);
+}
+
+export async function startServer(config: Readonly<ConcordConfig>, options: StartOptions = {}): Promise<RunningServer> {
+  const tls = readTlsMaterial(config.tls); // first: a bad certificate is a config error before anything opens
+  const logger = createLogger(config, options.logDestination);
   mkdirSync(config.data_dir, { recursive: true });
   mkdirSync(dirname(config.db_path), { recursive: true });
   const state = await CoordinatorState.open({
@@ -36,16 +50,18 @@ export async function startServer(config: Readonly<ConcordConfig>): Promise<Runn
       replicationFactor: config.replication_factor, taskMaxAttempts: 3, idempotencyRetentionMs: 24 * 3_600_000 },
   });
   const metrics = createMetrics();
+  const clusterSecret = config.cluster_secret ?? randomBytes(32).toString('hex');
   const raft = await createRaftNode({
-    id: config.node_id, host: config.host, port: config.port, dataDir: `${config.data_dir}/raft`, stateMachine: state,
-    peers: config.enable_redundancy ? config.peers : [],
-    clusterSecret: config.cluster_secret ?? randomBytes(32).toString('hex'), logger,
+    id: config.node_id, host: config.host, port: config.port, dataDir: raftDataDir(config.data_dir), stateMachine: state,
+    peers: config.enable_redundancy ? config.peers : [], join: config.join,
+    clusterSecret, logger, ...(tls === undefined ? {} : { tls }),
     electionTimeoutMinMs: config.election_timeout_min, electionTimeoutMaxMs: config.election_timeout_max,
     heartbeatIntervalMs: config.heartbeat_interval, snapshotThreshold: config.snapshot_threshold,
     snapshotTailEntries: Math.max(0, config.max_log_size - config.snapshot_threshold),
     requestTimeoutMs: config.request_timeout_ms, peerTimeoutMs: Math.max(500, config.election_timeout_min * 2),
   }, metrics.observer);
-  const app = buildApp({ config, raft, state, heartbeats: new HeartbeatBatcher(raft, config.heartbeat_interval) });
+  const app = buildApp({ config, raft, state, heartbeats: new HeartbeatBatcher(raft, config.heartbeat_interval), logger, clusterSecret,
+    ...(tls === undefined ? {} : { tls }) });
   metrics.bind(raft, state);
   metrics.instrument(app);
   raft.mount(app);
@@ -58,7 +74,8 @@ export async function startServer(config: Readonly<ConcordConfig>): Promise<Runn
       logger.debug({ err: error }, 'sweep proposal failed'));
   }, sweepMs);
   sweeper.unref();
-  logger.info({ host: config.host, port: config.port, peers: config.peers.map((p) => p.id) }, 'concord node listening');
+  logger.info({ host: config.host, port: config.port, peers: config.peers.map((p) => p.id), tls: tls !== undefined, mutual_tls: tls?.ca !== undefined,
+    auth: config.auth.enabled, rate_limit: config.rate_limit.enabled }, 'concord node listening');
   return {
     logger,
     port: config.port,

@@ -23,10 +23,17 @@ export function simulate(voters: number, seed: number, commands: readonly Comman
 /** After healing with every member up, a leader appears and everyone catches up. */
 export function checkLiveness(cluster: SimCluster): void {
   cluster.heal();
+  // Bring back every node a configuration still counts on: initial voters, nodes that
+  // persisted a term, and members (e.g. a spare promoted, then crashed before it wrote anything).
+  const counted = new Set<NodeId>();
+  for (const node of cluster.nodes.values()) {
+    const conf = node.core?.status().confState;
+    for (const id of [...(conf?.voters ?? []), ...(conf?.learners ?? [])]) counted.add(id);
+  }
   for (const id of cluster.ids) {
     const node = cluster.nodes.get(id)!;
     node.rate = 1;
-    if (node.core === null && (cluster.initialVoters.includes(id) || node.disk.hardState.term > 0)) cluster.restart(id);
+    if (node.core === null && (cluster.initialVoters.includes(id) || node.disk.hardState.term > 0 || counted.has(id))) cluster.restart(id);
   }
   const timeout = cluster.options.electionTicksMax;
   const budget = 10 * timeout;

@@ -18,7 +18,7 @@ async function call(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unkn
   const res = await request(`${base}${path}`, { method, headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) });
   const text = await res.body.text();
-  return { status: res.statusCode, body: text.length > 0 ? JSON.parse(text) : null };
+  return { status: res.statusCode, body: text.length > 0 ? JSON.parse(text) : null, headers: res.headers };
 }
 
 beforeAll(async () => {
@@ -42,6 +42,12 @@ describe('HTTP API', () => {
     expect(status.body).toMatchObject({ node_id: 'solo', role: 'leader', current_leader: 'solo', voters: ['solo'] });
     expect((await call('GET', '/live')).status).toBe(200);
     expect((await call('GET', '/health')).body).toMatchObject({ status: 'healthy' });
+    expect((await call('GET', '/api/health/db')).body).toMatchObject({ status: 'healthy' });
+    expect((await call('GET', '/api/health/log')).body).toMatchObject({ status: 'healthy', error: null });
+    const resources = (await call('GET', '/api/health/resources')).body;
+    expect(resources.rss_bytes).toBeGreaterThan(0);
+    expect(resources.disk_free_bytes).toBeGreaterThan(0);
+    expect((await call('GET', '/api/health/operations')).body).toMatchObject({ snapshot_in_progress: false, membership_change_pending: false });
   });
 
   it('registers a node and reads it back linearizably', async () => {
@@ -51,6 +57,15 @@ describe('HTTP API', () => {
     expect(read.body).toMatchObject({ id: created.body.id, status: 'active', capacity: 1_000_000 });
     expect((await call('GET', '/api/v1/nodes?status=active')).body.nodes.length).toBeGreaterThan(0);
     expect((await call('GET', '/api/v1/nodes/nope?consistency=stale')).status).toBe(404);
+    const stale = await call('GET', `/api/v1/nodes/${created.body.id}?consistency=stale`);
+    expect(stale.headers['x-concord-consistency']).toBe('stale');
+    expect(Number(stale.headers['x-concord-applied-index'])).toBeGreaterThan(0);
+    expect(Number(stale.headers['x-concord-staleness-entries'])).toBeGreaterThanOrEqual(0);
+    expect((await call('GET', `/api/v1/nodes/${created.body.id}?consistency=lease`)).headers['x-concord-consistency']).toBe('lease');
+    expect(read.headers['x-concord-consistency']).toBe('linearizable');
+    const bad = await call('GET', `/api/v1/nodes/${created.body.id}?consistency=eventual`);
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.code).toBe('CONCORD_ERR_VALIDATION');
   });
 
   it('refuses bad input with a coded 400 or 413 and changes nothing', async () => {

@@ -23,6 +23,21 @@ describe('RaftLogStore', () => {
     await again.close();
   }));
 
+  it('syncs entries and term/vote changes but only writes a commit-index-only update (MustSync)', () => withTempDir(async (dir) => {
+    const store = await RaftLogStore.open({ dir });
+    await store.persist({ hardState: { term: 1, vote: 'a', commit: 0 }, entries: entries(1, 3, 1), snapshot: null });
+    const synced = store.stats().fsyncs;
+    await store.persist({ hardState: { term: 1, vote: 'a', commit: 2 }, entries: [], snapshot: null });
+    expect(store.stats().fsyncs).toBe(synced);
+    await store.persist({ hardState: { term: 2, vote: null, commit: 2 }, entries: [], snapshot: null });
+    expect(store.stats().fsyncs).toBe(synced + 1);
+    await store.persist({ hardState: { term: 2, vote: null, commit: 3 }, entries: [], snapshot: null });
+    await store.close();
+    const again = await RaftLogStore.open({ dir });
+    expect(again.loaded().hardState).toEqual({ term: 2, vote: null, commit: 3 });
+    await again.close();
+  }));
+
   it('rotates segments at segmentBytesMax and replays across them', () => withTempDir(async (dir) => {
     const store = await RaftLogStore.open({ dir, segmentBytesMax: 1024 });
     for (let i = 1; i <= 40; i++) await store.persist({ hardState: null, entries: [entry(i, 1, 'x'.repeat(100))], snapshot: null });

@@ -1,0 +1,43 @@
+// Membership changes (DESIGN §4): POST /api/cluster/members adds a node as a learner,
+// waits for it to catch up and promotes it to voter; DELETE removes one. Both run on
+// the leader (a follower forwards them) and go through the log, one at a time.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { RaftError } from '../../raft/node-api.js';
+import { peerSchema } from '../config/schema.js';
+import type { Forwarder } from './forward.js';
+import { type AppParts, jsonSchema, sendError } from './http.js';
+import { forwardToLeader } from './routes-writes.js';
+
+async function onLeader(parts: AppParts, forwarder: Forwarder, request: FastifyRequest, reply: FastifyReply, change: () => Promise<void>) {
+  if (!parts.raft.isLeader()) return forwardToLeader(parts, forwarder, request, reply);
+  try {
+    await change();
+  } catch (error) {
+    if (error instanceof RaftError) {
+      if (error.code === 'CONCORD_ERR_NOT_LEADER') return forwardToLeader(parts, forwarder, request, reply);
+      return sendError(reply, error.code, error.message);
+    }
+    throw error;
+  }
+  const conf = parts.raft.status().confState;
+  return reply.send({ voters: conf.voters, learners: conf.learners });
+}
+
+export function registerMembers(app: FastifyInstance, parts: AppParts, forwarder: Forwarder): void {
+  const timeoutMs = parts.config.request_timeout_ms * 4;
+  app.post<{ Body: { id: string; host: string; port: number } }>('/api/cluster/members', { schema: { body: jsonSchema(peerSchema) } },
+    async (request, reply) => onLeader(parts, forwarder, request, reply, async () => {
+      parts.logger?.info({ member: request.body.id, address: `${request.body.host}:${request.body.port}` }, 'adding member');
+      await parts.raft.addMember(request.body, { timeoutMs });
+    }));
+  app.delete<{ Params: { id: string } }>('/api/cluster/members/:id', async (request, reply) => {
+    const conf = parts.raft.status().confState;
+    if (parts.raft.isLeader() && !conf.voters.includes(request.params.id) && !conf.learners.includes(request.params.id)) {
+      return sendError(reply, 'CONCORD_ERR_NOT_FOUND', `${request.params.id} is not a member`);
+    }
+    return onLeader(parts, forwarder, request, reply, async () => {
+      parts.logger?.info({ member: request.params.id }, 'removing member');
+      await parts.raft.removeMember(request.params.id, { timeoutMs });
+    });
+  });
+}
