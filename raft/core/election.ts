@@ -11,9 +11,12 @@ export type CampaignKind = 'preElection' | 'election' | 'transfer';
 
 export function tickElection(n: NodeState): void {
   n.electionElapsed++;
-  if (n.electionElapsed < n.randomizedElectionTimeout) return;
+  // Only a node that may campaign restarts the count. A non-promotable follower (a
+  // learner, or a new voter still on a stale configuration) keeps counting, so its
+  // leader lease runs out and it can vote for the real voters' candidates again.
+  if (!promotable(n) || n.electionElapsed < n.randomizedElectionTimeout) return;
   n.electionElapsed = 0;
-  if (promotable(n)) campaign(n, 'preElection');
+  campaign(n, 'preElection');
 }
 
 /**

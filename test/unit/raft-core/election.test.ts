@@ -117,6 +117,27 @@ describe('elections', () => {
     expect(net.node('n1').status()).toMatchObject({ role: 'follower', term: 2, leader: 'n2' });
   });
 
+  it('a node that cannot campaign still lets its leader lease run out (simulator seed 372650869)', () => {
+    // n3 is a voter of the real configuration but still on one where it is a learner,
+    // so it never campaigns. Its last leader went silent; after an election timeout
+    // it must answer the remaining voter's pre-vote, or that voter never wins.
+    for (const seed of [1, 2, 3, 4, 5]) {
+      const node = new RawNode(testConfig('n3', {}, seed), {
+        hardState: EMPTY_HARD_STATE, snapshot: null, entries: [], applied: 0,
+        bootstrapConfState: { voters: ['n1', 'n2'], learners: ['n3'] },
+      });
+      node.step({ type: 'heartbeat', from: 'n1', to: 'n3', term: 1, commit: 0, context: null });
+      node.ready();
+      node.advance();
+      node.step({ type: 'preVote', from: 'n2', to: 'n3', term: 2, lastIndex: 0, lastTerm: 0, transfer: false });
+      expect(node.hasReady() && node.ready().messages.length, 'in lease: ignored').toBeFalsy();
+      for (let i = 0; i < 100; i++) node.tick();
+      node.step({ type: 'preVote', from: 'n2', to: 'n3', term: 2, lastIndex: 0, lastTerm: 0, transfer: false });
+      const answers = node.ready().messages.map((m) => [m.type, m.to, m.term, 'reject' in m && m.reject]);
+      expect(answers).toEqual([['preVoteResponse', 'n2', 2, false]]);
+    }
+  });
+
   it('a learner or removed node never campaigns', () => {
     const net = new Net({ voters: ['n1'], learners: ['n2'] });
     net.tick('n2', 200);
