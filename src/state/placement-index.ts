@@ -1,7 +1,10 @@
 // Active nodes kept sorted by free space (most first, ties by id), updated whenever
 // a node's row or its pending bytes change, so placing a chunk reads the top of the
-// order instead of sorting every node. Gives exactly placeReplicas' answer.
+// order instead of sorting every node. Gives exactly placeReplicas' answer. The order
+// is a SortedBlocks: each placement re-ranks its targets, which in one flat array
+// moved every other node's entry (with 16,000 nodes, most of a file registration).
 import type { NodeRow } from './model.js';
+import { SortedBlocks } from './sorted-blocks.js';
 
 export interface Candidate { readonly node: NodeRow; readonly free: number }
 
@@ -9,20 +12,20 @@ const zoneOf = (node: NodeRow): string => node.zone ?? `node:${node.id}`;
 const before = (a: Candidate, b: Candidate): boolean => a.free > b.free || (a.free === b.free && a.node.id < b.node.id);
 
 export class PlacementIndex {
-  readonly #sorted: Candidate[] = [];
+  readonly #sorted = new SortedBlocks<Candidate>(before);
   readonly #entries = new Map<string, Candidate>();
   /** Active nodes per zone key, to stop the one-per-zone pass once every zone is seen. */
   readonly #zones = new Map<string, number>();
 
   get size(): number {
-    return this.#sorted.length;
+    return this.#sorted.size;
   }
 
   /** Re-rank a node after its row or pending bytes changed (row undefined: gone). */
   update(id: string, row: NodeRow | undefined, pendingBytes: number): void {
     const old = this.#entries.get(id);
     if (old !== undefined) {
-      this.#sorted.splice(this.#position(old), 1);
+      this.#sorted.remove(old);
       this.#entries.delete(id);
       const zone = zoneOf(old.node);
       const left = (this.#zones.get(zone) ?? 1) - 1;
@@ -31,27 +34,15 @@ export class PlacementIndex {
     }
     if (row === undefined || row.status !== 'active') return;
     const entry: Candidate = { node: row, free: row.capacity - row.used - pendingBytes };
-    this.#sorted.splice(this.#position(entry), 0, entry);
+    this.#sorted.insert(entry);
     this.#entries.set(id, entry);
     this.#zones.set(zoneOf(row), (this.#zones.get(zoneOf(row)) ?? 0) + 1);
   }
 
   clear(): void {
-    this.#sorted.length = 0;
+    this.#sorted.clear();
     this.#entries.clear();
     this.#zones.clear();
-  }
-
-  /** First position whose entry does not come before `c` (binary search). */
-  #position(c: Candidate): number {
-    let lo = 0;
-    let hi = this.#sorted.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (before(this.#sorted[mid], c)) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
   }
 
   /**
@@ -63,18 +54,21 @@ export class PlacementIndex {
     const chosen: NodeRow[] = [];
     if (count <= 0) return chosen;
     const zones = new Set<string>();
-    for (const c of this.#sorted) {
-      if (c.free < size || chosen.length >= count || zones.size >= this.#zones.size) break;
-      if (exclude.has(c.node.id)) continue;
+    const zoneCount = this.#zones.size;
+    this.#sorted.forEachUntil((c) => {
+      if (c.free < size || chosen.length >= count || zones.size >= zoneCount) return false;
+      if (exclude.has(c.node.id)) return true;
       const zone = zoneOf(c.node);
-      if (zones.has(zone)) continue;
+      if (zones.has(zone)) return true;
       zones.add(zone);
       chosen.push(c.node);
-    }
-    for (const c of this.#sorted) {
-      if (c.free < size || chosen.length >= count) break;
+      return true;
+    });
+    this.#sorted.forEachUntil((c) => {
+      if (c.free < size || chosen.length >= count) return false;
       if (!exclude.has(c.node.id) && !chosen.includes(c.node)) chosen.push(c.node);
-    }
+      return true;
+    });
     return chosen;
   }
 }
