@@ -96,7 +96,7 @@ export class RaftNode implements RaftNodeHandle {
       logger: this.#options.logger,
       snapshotDir: join(this.#options.dataDir, 'snapshots-incoming'),
       onMessages: (messages) => this.#receive(messages),
-      onSnapshot: (message, path) => this.#receiveSnapshot(message, path),
+      onSnapshot: (message, path, addresses) => this.#receiveSnapshot(message, path, addresses),
       requireClientCert: this.#options.tls?.ca !== undefined,
     });
   }
@@ -372,7 +372,7 @@ export class RaftNode implements RaftNodeHandle {
       return;
     }
     this.#options.logger.info({ peer: message.to, index: latest.meta.index, bytes: latest.bytes }, 'sending snapshot');
-    void this.#transport.sendSnapshot(message, { path: latest.path, bytes: latest.bytes, checksum: latest.checksum })
+    void this.#transport.sendSnapshot(message, { path: latest.path, bytes: latest.bytes, checksum: latest.checksum, addresses: latest.addresses })
       .catch(() => false)
       .then((ok) => {
         this.#core.reportSnapshot(message.to, ok);
@@ -416,7 +416,7 @@ export class RaftNode implements RaftNodeHandle {
       return;
     }
     const meta = this.#core.compact(file.index, this.#policy.tailEntries);
-    await this.#snapshots.commit(temp, meta);
+    await this.#snapshots.commit(temp, meta, this.#book.addressesOf(meta.confState));
     const through = Math.min(file.index - this.#policy.tailEntries, this.#options.stateMachine.durableIndex());
     if (through > 0) await this.#storage.compact(through, meta);
     this.#policy.taken(file.index);
@@ -424,8 +424,9 @@ export class RaftNode implements RaftNodeHandle {
     this.#options.logger.info({ index: file.index, bytes: file.bytes, compactedThrough: through }, 'snapshot taken');
   }
 
-  async #receiveSnapshot(message: SnapshotMessage, path: string): Promise<void> {
-    await this.#snapshots.commit(path, message.snapshot);
+  async #receiveSnapshot(message: SnapshotMessage, path: string, addresses: Readonly<Record<string, string>>): Promise<void> {
+    await this.#snapshots.commit(path, message.snapshot, addresses);
+    this.#book.learnMissing(addresses);
     this.#options.logger.info({ from: message.from, index: message.snapshot.index }, 'snapshot received');
     this.#core.step(message);
     this.#schedule();
@@ -538,6 +539,8 @@ export async function createRaftNode(options: RaftNodeOptions, observer: RaftObs
   const book = new AddressBook(self, options.peers);
   const loaded = storage.loaded();
   const latest = snapshots.latest();
+  // Members added by entries the snapshot replaced; the configured peers take precedence.
+  if (latest !== null) book.learnMissing(latest.addresses);
   const initial = await recoverInitialState({
     log: loaded,
     latestSnapshot: latest === null ? null : { meta: latest.meta, path: latest.path },

@@ -1,5 +1,7 @@
 // Where each member listens. Seeded from the configured peers and extended by
-// membership changes that carry an address (ConfChange.address, "host:port").
+// membership changes that carry an address (ConfChange.address, "host:port"). Snapshots
+// keep the members' addresses, so a member added by an entry that was compacted away
+// is still reachable after a restart or on a node that caught up by snapshot.
 
 import type { ConfState, NodeId } from '../core/types.js';
 import type { PeerEndpoint } from '../node-api.js';
@@ -26,6 +28,25 @@ export class AddressBook {
     if (port < 1 || port > 65535) return false;
     this.#endpoints.set(id, { id, host: match[1], port });
     return true;
+  }
+
+  /** Record the addresses of ids not known yet (from a snapshot); returns how many were taken. */
+  learnMissing(addresses: Readonly<Record<NodeId, string>>): number {
+    let learned = 0;
+    for (const [id, address] of Object.entries(addresses)) {
+      if (!this.#endpoints.has(id) && this.learn(id, address)) learned++;
+    }
+    return learned;
+  }
+
+  /** "host:port" of every member of `conf` whose address is known (kept with snapshots). */
+  addressesOf(conf: ConfState): Record<NodeId, string> {
+    const out: Record<NodeId, string> = {};
+    for (const id of [...conf.voters, ...conf.learners].sort()) {
+      const endpoint = this.#endpoints.get(id);
+      if (endpoint !== undefined) out[id] = `${endpoint.host}:${endpoint.port}`;
+    }
+    return out;
   }
 
   /**

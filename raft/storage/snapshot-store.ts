@@ -16,6 +16,24 @@ export interface SnapshotRecord {
   readonly path: string;
   readonly bytes: number;
   readonly checksum: string;
+  /** "host:port" of the configuration's members when the snapshot was taken. */
+  readonly addresses: Readonly<Record<string, string>>;
+}
+
+const ADDRESS = /^[^:\s]{1,253}:\d{1,5}$/;
+const ADDRESSES_MAX = 1000;
+
+/** The member addresses of a snapshot, or null if `value` is not a map of id → "host:port". */
+export function parseAddresses(value: unknown): Record<string, string> | null {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return null;
+  const entries = Object.entries(value as Record<string, unknown>);
+  if (entries.length > ADDRESSES_MAX) return null;
+  const out: Record<string, string> = {};
+  for (const [id, address] of entries) {
+    if (id.length === 0 || id.length > 128 || typeof address !== 'string' || !ADDRESS.test(address)) return null;
+    out[id] = address;
+  }
+  return out;
 }
 
 // Index first, so that name order is snapshot order.
@@ -73,19 +91,21 @@ export class SnapshotStore {
     return this.#latest;
   }
 
-  /** Adopt the file at `tempPath` as the snapshot described by `meta`. */
-  async commit(tempPath: string, meta: SnapshotMeta): Promise<SnapshotRecord> {
+  /** Adopt the file at `tempPath` as the snapshot described by `meta`, with the members' addresses. */
+  async commit(tempPath: string, meta: SnapshotMeta, addresses: Readonly<Record<string, string>> = {}): Promise<SnapshotRecord> {
     if (!Number.isSafeInteger(meta.index) || meta.index < 0 || !Number.isSafeInteger(meta.term) || meta.term < 0) {
       throw new RangeError(`snapshot meta has an invalid index or term: ${meta.index}/${meta.term}`);
     }
+    const checked = parseAddresses(addresses);
+    if (checked === null) throw new RangeError('snapshot member addresses must map ids to "host:port"');
     try {
-      return await this.#commit(tempPath, meta);
+      return await this.#commit(tempPath, meta, checked);
     } catch (error) {
       throw error instanceof StorageError || error instanceof RangeError ? error : fromFsError(error, tempPath);
     }
   }
 
-  async #commit(tempPath: string, meta: SnapshotMeta): Promise<SnapshotRecord> {
+  async #commit(tempPath: string, meta: SnapshotMeta, addresses: Record<string, string>): Promise<SnapshotRecord> {
     const info = await stat(tempPath).catch(() => null);
     if (info === null) throw new StorageError('CONCORD_ERR_STORAGE_IO', 'snapshot file does not exist', { file: tempPath });
     const checksum = await fileChecksum(tempPath);
@@ -93,9 +113,9 @@ export class SnapshotStore {
     const base = nameOf(meta);
     const path = join(this.#dir, `${base}.snap`);
     await rename(tempPath, path);
-    const record: SnapshotRecord = { meta, path, bytes: info.size, checksum };
+    const record: SnapshotRecord = { meta, path, bytes: info.size, checksum, addresses };
     const metaTemp = join(this.#dir, `${base}.meta.json.tmp`);
-    await writeFile(metaTemp, JSON.stringify({ meta, bytes: info.size, checksum }));
+    await writeFile(metaTemp, JSON.stringify({ meta, bytes: info.size, checksum, addresses }));
     await fsyncPath(metaTemp);
     await rename(metaTemp, join(this.#dir, `${base}.meta.json`));
     await fsyncPath(this.#dir).catch(() => undefined);
@@ -129,10 +149,13 @@ export class SnapshotStore {
 
 async function loadRecord(dir: string, name: string): Promise<SnapshotRecord | null> {
   try {
-    const parsed = JSON.parse(await readFile(join(dir, name), 'utf8')) as { meta: SnapshotMeta; bytes: number; checksum: string };
+    const parsed = JSON.parse(await readFile(join(dir, name), 'utf8')) as { meta: SnapshotMeta; bytes: number; checksum: string; addresses?: unknown };
     const meta = parsed.meta;
     if (!Number.isInteger(meta?.index) || !Number.isInteger(meta?.term) || typeof parsed.checksum !== 'string') return null;
-    return { meta, path: join(dir, `${name.slice(0, -'.meta.json'.length)}.snap`), bytes: parsed.bytes, checksum: parsed.checksum };
+    // Files written before addresses were kept have none; a malformed map makes the record unusable.
+    const addresses = parsed.addresses === undefined ? {} : parseAddresses(parsed.addresses);
+    if (addresses === null) return null;
+    return { meta, path: join(dir, `${name.slice(0, -'.meta.json'.length)}.snap`), bytes: parsed.bytes, checksum: parsed.checksum, addresses };
   } catch {
     return null;
   }

@@ -162,7 +162,7 @@ export class PeerTransport {
     this.#options.onUnreachable(channel.address.id);
   }
 
-  async sendSnapshot(message: SnapshotMessage, file: { path: string; bytes: number; checksum: string }): Promise<boolean> {
+  async sendSnapshot(message: SnapshotMessage, file: { path: string; bytes: number; checksum: string; addresses?: Readonly<Record<string, string>> }): Promise<boolean> {
     const channel = this.#channels.get(message.to);
     if (channel === undefined || channel.snapshotBusy || this.#closed) return false;
     channel.snapshotBusy = true;
@@ -174,7 +174,7 @@ export class PeerTransport {
         const length = Math.min(chunkBytes, file.bytes - offset);
         const chunk = Buffer.alloc(length);
         await handle.read(chunk, 0, length, offset);
-        const header = Buffer.from(JSON.stringify({ message, offset, total: file.bytes, checksum: file.checksum })).toString('base64');
+        const header = Buffer.from(JSON.stringify({ message, offset, total: file.bytes, checksum: file.checksum, addresses: file.addresses ?? {} })).toString('base64');
         const response = await channel.pool.request({
           path: '/raft/snapshot', method: 'POST', body: chunk,
           headers: { 'content-type': 'application/octet-stream', [SNAPSHOT_HEADER]: header,

@@ -7,6 +7,7 @@ import type { TLSSocket } from 'node:tls';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Message, NodeId, SnapshotMessage } from '../core/types.js';
+import { parseAddresses } from '../storage/snapshot-store.js';
 import { SIGNATURE_HEADER, verify } from './auth.js';
 import { decodeMessage, decodeMessages } from './codec.js';
 import { TransportError } from './errors.js';
@@ -17,7 +18,8 @@ export interface RaftRouteOptions {
   readonly logger: Logger;
   readonly snapshotDir: string;
   readonly onMessages: (messages: Message[]) => void;
-  readonly onSnapshot: (message: SnapshotMessage, filePath: string) => Promise<void>;
+  /** A complete, checksum-verified snapshot file, with the members' addresses the sender kept with it. */
+  readonly onSnapshot: (message: SnapshotMessage, filePath: string, addresses: Readonly<Record<string, string>>) => Promise<void>;
   readonly bodyLimitBytes?: number;
   /** Mutual TLS: refuse a peer whose TLS client certificate the CA did not verify. */
   readonly requireClientCert?: boolean;
@@ -26,7 +28,7 @@ export interface RaftRouteOptions {
 export const SNAPSHOT_HEADER = 'x-concord-snapshot';
 const BODY_LIMIT_DEFAULT = 64 * 1024 * 1024;
 
-interface ChunkHeader { message: SnapshotMessage; offset: number; total: number; checksum: string }
+interface ChunkHeader { message: SnapshotMessage; offset: number; total: number; checksum: string; addresses: Record<string, string> }
 
 export function registerRaftRoutes(app: FastifyInstance, options: RaftRouteOptions): void {
   const bodyLimit = options.bodyLimitBytes ?? BODY_LIMIT_DEFAULT;
@@ -93,7 +95,10 @@ function parseChunkHeader(raw: unknown, selfId: NodeId): ChunkHeader {
     throw new TransportError('CONCORD_ERR_PEER_MALFORMED', 'chunk offset/total are invalid');
   }
   if (typeof checksum !== 'string' || !/^[0-9a-f]{64}$/.test(checksum)) throw new TransportError('CONCORD_ERR_PEER_MALFORMED', 'checksum must be sha256 hex');
-  return { message, offset: offset as number, total: total as number, checksum };
+  // Senders before member addresses travelled with snapshots send none.
+  const addresses = parsed.addresses === undefined ? {} : parseAddresses(parsed.addresses);
+  if (addresses === null) throw new TransportError('CONCORD_ERR_PEER_MALFORMED', 'addresses must map member ids to "host:port"');
+  return { message, offset: offset as number, total: total as number, checksum, addresses };
 }
 
 async function receiveChunk(request: FastifyRequest, reply: FastifyReply, options: RaftRouteOptions) {
@@ -125,7 +130,7 @@ async function receiveChunk(request: FastifyRequest, reply: FastifyReply, option
     options.logger.warn({ from: header.message.from, index: meta.index }, 'snapshot checksum mismatch; discarded');
     return reply.code(422).send({ error: { code: 'CONCORD_ERR_PEER_MALFORMED', message: 'snapshot checksum mismatch' } });
   }
-  await options.onSnapshot(header.message, path);
+  await options.onSnapshot(header.message, path, header.addresses);
   return reply.code(200).send({ have: size, done: true });
 }
 

@@ -25,7 +25,8 @@ export interface ServerClusterOptions {
 
 export interface ServerStatus {
   node_id: string; role: string; term: number; current_leader: string | null;
-  commit_index: number; applied_index: number; last_log_index: number;
+  commit_index: number; applied_index: number; last_log_index: number; snapshot_index: number;
+  peers: { id: string; address: string; match_index: number | null; last_contact_ms: number | null }[];
 }
 
 export interface Answer { status: number; body: any } // eslint-disable-line @typescript-eslint/no-explicit-any

@@ -1,6 +1,7 @@
 // Membership through the API with real processes: a fourth node started with
 // `join: true` is added through a follower (forwarded to the leader) as a learner,
-// catches up, is promoted, serves linearizable reads, and is removed again.
+// catches up, is promoted, serves linearizable reads, survives a founder's restart
+// from a snapshot that replaced the entry carrying its address, and is removed again.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ServerCluster } from '../helpers/server-cluster.js';
@@ -48,6 +49,18 @@ describe('membership changes through /api/cluster/members', () => {
     const after = await call('m4', 'POST', '/api/v1/tasks', { kind: 'via-m4' });
     expect(after.status).toBe(201);
     for (const id of cluster.ids) expect((await call(id, 'GET', `/api/v1/tasks/${after.body.id}`)).status).toBe(200);
+
+    // m4's address came in a conf change entry. Once a founder's snapshot has replaced
+    // that entry, the founder (whose config file does not list m4) must still know
+    // where m4 is after a restart: snapshots keep the members' addresses.
+    const snapshot = await call(follower, 'POST', '/api/cluster/snapshot', undefined, 30_000);
+    expect(snapshot.status).toBe(200);
+    await cluster.stop(follower);
+    cluster.start(follower);
+    await cluster.caughtUp(follower);
+    const restarted = await cluster.status(follower);
+    expect(restarted!.snapshot_index).toBeGreaterThanOrEqual(snapshot.body.index);
+    expect(restarted!.peers.find((p) => p.id === 'm4')?.address).toBe(`127.0.0.1:${cluster.port('m4')}`);
 
     expect((await call(leader, 'DELETE', '/api/cluster/members/nobody')).status).toBe(404);
     const removed = await call(follower, 'DELETE', '/api/cluster/members/m4', undefined, 30_000);

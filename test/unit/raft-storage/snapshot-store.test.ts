@@ -25,6 +25,20 @@ describe('SnapshotStore', () => {
     expect(again.latest()).toEqual(record);
   }));
 
+  it('keeps the members\' addresses with a snapshot; older meta files without them load with none', () => withTempDir(async (dir) => {
+    const store = await SnapshotStore.open({ dir });
+    const addresses = { a: '127.0.0.1:8081', d: 'node-d.internal:8084' };
+    const record = await store.commit(await produce(store, 'with addresses'), meta(7), addresses);
+    expect((await SnapshotStore.open({ dir })).latest()?.addresses).toEqual(addresses);
+    await expect(store.commit(await produce(store, 'bad'), meta(8), { d: 'node-d' })).rejects.toThrow(/host:port/);
+    const metaPath = record.path.replace(/\.snap$/, '.meta.json');
+    const { addresses: _dropped, ...older } = JSON.parse(await readFile(metaPath, 'utf8')) as Record<string, unknown>;
+    await writeFile(metaPath, JSON.stringify(older));
+    expect((await SnapshotStore.open({ dir })).latest()).toEqual({ ...record, addresses: {} });
+    await writeFile(metaPath, JSON.stringify({ ...older, addresses: { d: 42 } }));
+    expect((await SnapshotStore.open({ dir })).latest()).toBeNull();
+  }));
+
   it('keeps the newest `keep` snapshots and prunes the rest', () => withTempDir(async (dir) => {
     const store = await SnapshotStore.open({ dir, keep: 2 });
     for (const index of [5, 20, 12, 30]) await store.commit(await produce(store, `s${index}`), meta(index, 2));

@@ -14,7 +14,7 @@ import { PeerTransport, SIGNATURE_HEADER, encodeMessages, registerRaftRoutes, si
 const SECRET = 'test-secret-123';
 const logger = pino({ level: 'silent' });
 
-interface Node { app: FastifyInstance; port: number; received: Message[]; snapshots: { message: SnapshotMessage; bytes: Buffer }[]; dir: string }
+interface Node { app: FastifyInstance; port: number; received: Message[]; snapshots: { message: SnapshotMessage; bytes: Buffer; addresses: Readonly<Record<string, string>> }[]; dir: string }
 
 async function startNode(id: string): Promise<Node> {
   const dir = mkdtempSync(join(tmpdir(), 'concord-transport-'));
@@ -23,7 +23,7 @@ async function startNode(id: string): Promise<Node> {
   registerRaftRoutes(app, {
     selfId: id, clusterSecret: SECRET, logger, snapshotDir: dir,
     onMessages: (messages) => node.received.push(...messages),
-    onSnapshot: async (message, path) => { node.snapshots.push({ message, bytes: readFileSync(path) }); },
+    onSnapshot: async (message, path, addresses) => { node.snapshots.push({ message, bytes: readFileSync(path), addresses }); },
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   node.port = (app.server.address() as { port: number }).port;
@@ -107,9 +107,14 @@ describe('peer transport', () => {
     // Leave a partial file as if an earlier transfer broke after 3 chunks; the sender resumes from it.
     const partial = join(receiver.dir, `incoming-3-42-${checksum.slice(0, 16)}.part`);
     writeFileSync(partial, content.subarray(0, 3072));
-    expect(await transport.sendSnapshot(message, { path: file, bytes: content.length, checksum })).toBe(true);
+    // Member addresses travel with the snapshot; a malformed map is refused before any byte is kept.
+    const addresses = { n1: '127.0.0.1:9001', n2: '127.0.0.1:9002', n4: '10.0.0.4:7000' };
+    expect(await transport.sendSnapshot(message, { path: file, bytes: content.length, checksum, addresses: { n4: 'no-port' } })).toBe(false);
+    expect(receiver.snapshots).toEqual([]);
+    expect(await transport.sendSnapshot(message, { path: file, bytes: content.length, checksum, addresses })).toBe(true);
     expect(receiver.snapshots).toHaveLength(1);
     expect(receiver.snapshots[0].message.snapshot.index).toBe(42);
     expect(receiver.snapshots[0].bytes.equals(content)).toBe(true);
+    expect(receiver.snapshots[0].addresses).toEqual(addresses);
   });
 });
