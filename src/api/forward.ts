@@ -44,7 +44,7 @@ export class Forwarder {
     return verify(secret, request.method, request.url, Buffer.from(request.headers.authorization ?? '', 'utf8'), header, Date.now());
   }
 
-  async forward(leader: { host: string; port: number }, request: FastifyRequest, reply: FastifyReply) {
+  async forward(leader: { host: string; port: number }, request: FastifyRequest, reply: FastifyReply, timeoutMs?: number) {
     const url = `${this.scheme}://${leader.host}:${leader.port}${request.url}`;
     if ((request.query as Record<string, string>).redirect === 'true') return reply.redirect(url, 307);
     const headers: Record<string, string> = { 'content-type': 'application/json' };
@@ -55,7 +55,8 @@ export class Forwarder {
     const proof = this.#proof(request.method, request.url, request.headers.authorization);
     if (proof !== undefined) headers[FORWARDED_HEADER] = proof;
     try {
-      const res = await httpRequest(url, { method: request.method as 'POST', headers, body: JSON.stringify(request.body ?? {}), dispatcher: this.#agent });
+      const res = await httpRequest(url, { method: request.method as 'POST', headers, body: JSON.stringify(request.body ?? {}), dispatcher: this.#agent,
+        ...(timeoutMs === undefined ? {} : { headersTimeout: timeoutMs, bodyTimeout: timeoutMs }) });
       for (const name of ['retry-after', 'www-authenticate']) {
         const value = res.headers[name];
         if (typeof value === 'string') reply.header(name, value);

@@ -8,13 +8,18 @@ import type { Forwarder } from './forward.js';
 import { type AppParts, jsonSchema, sendError } from './http.js';
 import { forwardToLeader } from './routes-writes.js';
 
+// The leader may spend up to 4 × request_timeout_ms on a change (a learner catching up);
+// a follower forwarding it waits as long, plus a second for the answer to travel.
+const changeTimeoutMs = (parts: AppParts) => parts.config.request_timeout_ms * 4;
+
 async function onLeader(parts: AppParts, forwarder: Forwarder, request: FastifyRequest, reply: FastifyReply, change: () => Promise<void>) {
-  if (!parts.raft.isLeader()) return forwardToLeader(parts, forwarder, request, reply);
+  const forwardTimeoutMs = changeTimeoutMs(parts) + 1000;
+  if (!parts.raft.isLeader()) return forwardToLeader(parts, forwarder, request, reply, forwardTimeoutMs);
   try {
     await change();
   } catch (error) {
     if (error instanceof RaftError) {
-      if (error.code === 'CONCORD_ERR_NOT_LEADER') return forwardToLeader(parts, forwarder, request, reply);
+      if (error.code === 'CONCORD_ERR_NOT_LEADER') return forwardToLeader(parts, forwarder, request, reply, forwardTimeoutMs);
       return sendError(reply, error.code, error.message);
     }
     throw error;
@@ -24,7 +29,7 @@ async function onLeader(parts: AppParts, forwarder: Forwarder, request: FastifyR
 }
 
 export function registerMembers(app: FastifyInstance, parts: AppParts, forwarder: Forwarder): void {
-  const timeoutMs = parts.config.request_timeout_ms * 4;
+  const timeoutMs = changeTimeoutMs(parts);
   app.post<{ Body: { id: string; host: string; port: number } }>('/api/cluster/members', { schema: { body: jsonSchema(peerSchema) } },
     async (request, reply) => onLeader(parts, forwarder, request, reply, async () => {
       parts.logger?.info({ member: request.body.id, address: `${request.body.host}:${request.body.port}` }, 'adding member');

@@ -28,10 +28,11 @@ async function write(parts: AppParts, forwarder: Forwarder, request: FastifyRequ
   }
 }
 
-export function forwardToLeader({ raft, config }: AppParts, forwarder: Forwarder, request: FastifyRequest, reply: FastifyReply) {
+/** Forward to the leader; `timeoutMs` for requests the leader may take longer than request_timeout_ms on. */
+export function forwardToLeader({ raft, config }: AppParts, forwarder: Forwarder, request: FastifyRequest, reply: FastifyReply, timeoutMs?: number) {
   const leader = raft.leader();
   if (leader === null || leader.id === config.node_id) return noLeader(reply);
-  return forwarder.forward(leader, request, reply);
+  return forwarder.forward(leader, request, reply, timeoutMs);
 }
 
 export function registerWrites(app: FastifyInstance, parts: AppParts, forwarder: Forwarder): void {

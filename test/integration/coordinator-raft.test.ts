@@ -26,7 +26,7 @@ describe('coordinator state machine under Raft', () => {
       const raft = await createRaftNode({
         id, host: '127.0.0.1', port: ports[i], dataDir: join(dir, id), stateMachine: state, clusterSecret: 'integration-secret',
         peers: ids.filter((p) => p !== id).map((p) => ({ id: p, host: '127.0.0.1', port: ports[ids.indexOf(p)] })),
-        logger: pino({ level: 'silent' }), electionTimeoutMinMs: 150, electionTimeoutMaxMs: 300, heartbeatIntervalMs: 50,
+        logger: pino({ level: 'silent' }), electionTimeoutMinMs: 1000, electionTimeoutMaxMs: 2000, heartbeatIntervalMs: 100,
         snapshotThreshold: 1000, snapshotTailEntries: 100, requestTimeoutMs: 10_000, peerTimeoutMs: 1000,
       });
       const app = Fastify({ logger: false });

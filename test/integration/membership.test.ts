@@ -5,10 +5,10 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ServerCluster } from '../helpers/server-cluster.js';
-import { waitUntil } from '../helpers/wait.js';
+import { CALM_ELECTIONS, settled, waitUntil } from '../helpers/wait.js';
 
 describe('membership changes through /api/cluster/members', () => {
-  const cluster = new ServerCluster(4, { idPrefix: 'm' });
+  const cluster = new ServerCluster(4, { idPrefix: 'm', config: { ...CALM_ELECTIONS } });
   const founders = ['m1', 'm2', 'm3'];
   const call = cluster.call.bind(cluster);
 
@@ -45,15 +45,15 @@ describe('membership changes through /api/cluster/members', () => {
     expect(added.body.voters).toEqual(['m1', 'm2', 'm3', 'm4']);
     await waitUntil(async () => (await call('m4', 'GET', '/ready')).status === 200, { timeoutMs: 15_000, what: 'm4 to be ready' });
     // Linearizable reads on the new member see writes from before and after the join.
-    expect((await call('m4', 'GET', `/api/v1/tasks/${before.body.id}`)).status).toBe(200);
-    const after = await call('m4', 'POST', '/api/v1/tasks', { kind: 'via-m4' });
+    expect((await settled(() => call('m4', 'GET', `/api/v1/tasks/${before.body.id}`), 'the first task on m4')).status).toBe(200);
+    const after = await settled(() => call('m4', 'POST', '/api/v1/tasks', { kind: 'via-m4' }), 'a write through m4');
     expect(after.status).toBe(201);
-    for (const id of cluster.ids) expect((await call(id, 'GET', `/api/v1/tasks/${after.body.id}`)).status).toBe(200);
+    for (const id of cluster.ids) expect((await settled(() => call(id, 'GET', `/api/v1/tasks/${after.body.id}`), `the task on ${id}`)).status).toBe(200);
 
     // m4's address came in a conf change entry. Once a founder's snapshot has replaced
     // that entry, the founder (whose config file does not list m4) must still know
     // where m4 is after a restart: snapshots keep the members' addresses.
-    const snapshot = await call(follower, 'POST', '/api/cluster/snapshot', undefined, 30_000);
+    const snapshot = await settled(() => call(follower, 'POST', '/api/cluster/snapshot', undefined, 30_000), 'a snapshot', 30_000);
     expect(snapshot.status).toBe(200);
     await cluster.stop(follower);
     cluster.start(follower);
@@ -62,11 +62,12 @@ describe('membership changes through /api/cluster/members', () => {
     expect(restarted!.snapshot_index).toBeGreaterThanOrEqual(snapshot.body.index);
     expect(restarted!.peers.find((p) => p.id === 'm4')?.address).toBe(`127.0.0.1:${cluster.port('m4')}`);
 
-    expect((await call(leader, 'DELETE', '/api/cluster/members/nobody')).status).toBe(404);
-    const removed = await call(follower, 'DELETE', '/api/cluster/members/m4', undefined, 30_000);
+    const current = await cluster.leader();
+    expect((await call(current, 'DELETE', '/api/cluster/members/nobody')).status).toBe(404);
+    const removed = await settled(() => call(founders.find((id) => id !== current)!, 'DELETE', '/api/cluster/members/m4', undefined, 30_000), 'removing m4', 30_000);
     expect(removed.status).toBe(200);
     expect(removed.body.voters).toEqual(['m1', 'm2', 'm3']);
-    const members = await call(leader, 'GET', '/api/cluster/members');
+    const members = await call(await cluster.leader(), 'GET', '/api/cluster/members');
     expect(members.body.voters).toEqual(['m1', 'm2', 'm3']);
   });
 });

@@ -19,13 +19,20 @@ describe('raft driver with real processes', () => {
     await cluster.close();
   });
 
-  async function writeThrough(id: string, prefix: string, count: number): Promise<void> {
+  /** Write through the leader, following it if it changes (the fixture answers 421 elsewhere); returns the last leader used. */
+  async function writeThrough(id: string, prefix: string, count: number): Promise<string> {
+    let target = id;
     for (let i = 0; i < count; i++) {
       const key = `${prefix}-${i}`;
       const value = `${prefix}:${i}`;
-      const ok = await waitUntil(() => cluster.put(id, key, value), { timeoutMs: 15_000, what: `write ${key}` });
-      if (ok) acknowledged.set(key, value);
+      await waitUntil(async () => {
+        if (await cluster.put(target, key, value)) return true;
+        target = await cluster.waitLeader(5_000).catch(() => target);
+        return false;
+      }, { timeoutMs: 20_000, what: `write ${key}` });
+      acknowledged.set(key, value);
     }
+    return target;
   }
 
   async function caughtUp(id: string, leader: string): Promise<boolean> {
@@ -43,31 +50,31 @@ describe('raft driver with real processes', () => {
 
   it(`survives ${KILL_ROUNDS} kill -9s of the leader without losing an acknowledged write`, async () => {
     for (let round = 0; round < KILL_ROUNDS; round++) {
-      const leader = await cluster.waitLeader();
-      await writeThrough(leader, `r${round}-before`, 3);
+      const leader = await writeThrough(await cluster.waitLeader(), `r${round}-before`, 3);
       await cluster.kill(leader);
       const next = await cluster.waitLeader();
       expect(next).not.toBe(leader);
       await writeThrough(next, `r${round}-after`, 3);
       cluster.start(leader);
-      await waitUntil(() => caughtUp(leader, next), { timeoutMs: 20_000, what: `${leader} to catch up in round ${round}` });
+      await waitUntil(async () => caughtUp(leader, await cluster.waitLeader()), { timeoutMs: 20_000, what: `${leader} to catch up in round ${round}` });
     }
     const leader = await cluster.waitLeader();
     for (const id of cluster.ids) {
       await waitUntil(() => caughtUp(id, leader), { timeoutMs: 20_000, what: `${id} to hold every acknowledged write` });
     }
-  });
+  }, 60_000 + KILL_ROUNDS * 6_000);
 
   it('catches a restarted follower up by snapshot after the leader compacted its log', async () => {
-    const leader = await cluster.waitLeader();
-    const follower = cluster.ids.find((id) => id !== leader)!;
+    const first = await cluster.waitLeader();
+    const follower = cluster.ids.find((id) => id !== first)!;
     await cluster.kill(follower);
-    await writeThrough(leader, 'compacted', 120);
-    const status = await cluster.status(leader);
-    expect(status?.snapshotIndex ?? 0).toBeGreaterThan(0);
+    const leader = await writeThrough(first, 'compacted', 120);
+    const status = await waitUntil(() => cluster.status(leader), { timeoutMs: 10_000, what: 'the leader status' });
+    expect(status.snapshotIndex).toBeGreaterThan(0);
     const child = cluster.start(follower);
-    await waitUntil(() => caughtUp(follower, leader), { timeoutMs: 30_000, what: 'the follower to catch up by snapshot' });
-    expect(child.output.join('')).toContain('snapshot installed');
+    await waitUntil(async () => caughtUp(follower, await cluster.waitLeader()), { timeoutMs: 30_000, what: 'the follower to catch up by snapshot' });
+    // The log line travels on stdout, not ordered with the HTTP answers: wait for it.
+    await waitUntil(() => child.output.join('').includes('snapshot installed'), { timeoutMs: 10_000, what: 'the snapshot-installed log line' });
   });
 
   it('serves linearizable reads on followers that include every acknowledged write', async () => {

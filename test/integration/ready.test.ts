@@ -14,7 +14,13 @@ describe('/ready on an isolated node', () => {
     cluster.startAll();
   });
   afterAll(async () => {
-    for (const pid of paused) process.kill(pid, 'SIGCONT');
+    for (const pid of paused) {
+      try {
+        process.kill(pid, 'SIGCONT');
+      } catch {
+        // already gone; close() below still stops the rest
+      }
+    }
     await cluster.close();
   });
 

@@ -3,7 +3,7 @@
 // of the leader, restart and catch-up, and equal state checksums once quiet.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ServerCluster } from '../helpers/server-cluster.js';
-import { waitUntil } from '../helpers/wait.js';
+import { settled, waitUntil } from '../helpers/wait.js';
 
 describe('concord server cluster', () => {
   const cluster = new ServerCluster(3);
@@ -29,7 +29,7 @@ describe('concord server cluster', () => {
       created.push(res.body.id);
     }
     for (const id of ids) {
-      for (const task of created) expect((await call(id, 'GET', `/api/v1/tasks/${task}`)).status).toBe(200);
+      for (const task of created) expect((await settled(() => call(id, 'GET', `/api/v1/tasks/${task}`), `${task} on ${id}`)).status).toBe(200);
     }
     const old = await cluster.leader();
     await cluster.stop(old, 'SIGKILL');

@@ -14,7 +14,7 @@ import { loadConfig } from '../../src/config/index.js';
 import { startServer, type RunningServer } from '../../src/server/start.js';
 import { makeTestCerts, type TestCerts } from '../helpers/certs.js';
 import { freePorts } from '../helpers/ports.js';
-import { waitUntil } from '../helpers/wait.js';
+import { CALM_ELECTIONS, settled, waitUntil } from '../helpers/wait.js';
 
 const here = import.meta.dirname;
 const root = here.includes('/dist/') ? here.slice(0, here.lastIndexOf('/dist/')) : resolve(here, '../..');
@@ -51,7 +51,7 @@ beforeAll(async () => {
       peers: ids.filter((p) => p !== id).map((p) => ({ id: p, host: '127.0.0.1', port: ports[ids.indexOf(p)] })),
       tls: { cert_file: certs.cert, key_file: certs.key, ca_file: certs.ca },
       auth: { enabled: true, tokens: [{ token: clientToken, role: 'client' }, { token: readToken, role: 'read' }] },
-      rate_limit: { enabled: true, max: 10_000, window_ms: 1000 },
+      rate_limit: { enabled: true, max: 10_000, window_ms: 1000 }, ...CALM_ELECTIONS,
     }));
     const loaded = loadConfig({ file });
     if (!loaded.ok) throw new Error(JSON.stringify(loaded.problems));
@@ -83,7 +83,8 @@ describe('TLS cluster', () => {
       return r.status === 201 ? r : null;
     }, { timeoutMs: 15_000, what: 'a write through a follower' });
     for (const id of ids) {
-      expect((await call(id, 'GET', `/api/v1/tasks/${created.body.id}`, { token: readToken })).body.kind).toBe('over-tls');
+      const read = await settled(() => call(id, 'GET', `/api/v1/tasks/${created.body.id}`, { token: readToken }), `the task on ${id}`);
+      expect(read.body.kind).toBe('over-tls');
     }
     // The follower authenticates too, and the leader sees the same caller.
     expect((await call(follower, 'POST', '/api/v1/tasks', { token: readToken, body: { kind: 'x' } })).status).toBe(403);

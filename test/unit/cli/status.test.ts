@@ -2,7 +2,6 @@
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseEndpoints, probe, renderTable } from '../../../src/cli/status.js';
-import { freePort } from '../../helpers/ports.js';
 
 const app = Fastify();
 let live = '';
@@ -12,7 +11,7 @@ beforeAll(async () => {
   app.get('/api/status', async () => ({ node_id: 'n1', role: 'leader', term: 4, current_leader: 'n1', commit_index: 10, applied_index: 9, storage: { healthy: true } }));
   await app.listen({ host: '127.0.0.1', port: 0 });
   live = `127.0.0.1:${(app.server.address() as { port: number }).port}`;
-  dead = `127.0.0.1:${await freePort()}`;
+  dead = '127.0.0.1:1'; // nothing listens on port 1 (tcpmux); a free port picked now could be taken later
 });
 afterAll(() => app.close());
 
