@@ -33,7 +33,10 @@ export function registerProbes(app: FastifyInstance, { config, raft, state }: Ap
   };
   app.get('/health', health);
   app.get('/api/health', health);
-  app.get('/api/health/state_checksum', async () => ({ ...state.checksum(), checkpoints: state.checkpoints }));
+  app.get('/api/health/state_checksum', async () => {
+    const { checksum, appliedIndex } = state.checksum();
+    return { checksum, applied_index: appliedIndex, checkpoints: state.checkpoints };
+  });
   app.get('/api/cluster/members', async () => {
     const s = raft.status();
     return { leader: s.leader, voters: s.confState.voters, learners: s.confState.learners,

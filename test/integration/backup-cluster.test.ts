@@ -127,7 +127,7 @@ describe('backup and restore of a 3-node cluster', () => {
     }
     const sums = await waitUntil(async () => {
       const all = await Promise.all(newIds.map(async (id) => (await call(id, 'GET', '/api/health/state_checksum')).body));
-      return all.every((s) => s.checksum === all[0].checksum && s.appliedIndex === all[0].appliedIndex) ? all : null;
+      return all.every((s) => s.checksum === all[0].checksum && s.applied_index === all[0].applied_index) ? all : null;
     }, { timeoutMs: 20_000, what: 'equal checksums on the new cluster' });
     expect(sums[0].checksum).toBe(header.state_checksum);
     const after = await settled(() => call(newIds.find((id) => id !== leader)!, 'POST', '/api/v1/tasks', { kind: 'new-cluster' }), 'a write on the new cluster');

@@ -102,10 +102,10 @@ describe('backup and restore of one node', () => {
     await startNode('restored', ports[1]);
     // The restored node elects itself and applies its leader's empty entry past the
     // snapshot; /ready can answer before that entry is applied, so wait for it.
-    let after = { checksum: '', appliedIndex: 0 };
+    let after = { checksum: '', applied_index: 0 };
     await waitUntil(async () => {
       after = (await call(ports[1], 'GET', '/api/health/state_checksum')).body;
-      return after.appliedIndex > header.index;
+      return after.applied_index > header.index;
     }, { timeoutMs: 20_000, what: 'the restored node to apply past the snapshot' });
     expect(after.checksum).toBe(header.state_checksum);
     for (const path of [...written.nodes.map((id) => `/api/v1/nodes/${id}`), ...written.tasks.map((id) => `/api/v1/tasks/${id}`),

@@ -44,7 +44,7 @@ describe('concord server cluster', () => {
       { timeoutMs: 30_000, what: 'the restarted node to catch up' });
     const checksums = await waitUntil(async () => {
       const sums = await Promise.all(ids.map(async (id) => (await call(id, 'GET', '/api/health/state_checksum')).body));
-      const same = sums.every((s) => s.checksum === sums[0].checksum && s.appliedIndex === sums[0].appliedIndex);
+      const same = sums.every((s) => s.checksum === sums[0].checksum && s.applied_index === sums[0].applied_index);
       return same ? sums : null;
     }, { timeoutMs: 30_000, what: 'equal checksums' });
     expect(new Set(checksums.map((s: { checksum: string }) => s.checksum)).size).toBe(1);

@@ -69,7 +69,10 @@ describe('HTTP API', () => {
   });
 
   it('refuses bad input with a coded 400 or 413 and changes nothing', async () => {
-    const before = (await call('GET', '/api/health/state_checksum')).body.checksum;
+    const sums = (await call('GET', '/api/health/state_checksum')).body;
+    expect(Object.keys(sums).sort()).toEqual(['applied_index', 'checkpoints', 'checksum']); // DESIGN §4 field names
+    expect(sums.applied_index).toBeGreaterThan(0);
+    const before = sums.checksum;
     for (const body of [{}, { addresses: [], storage_capacity: 1 }, { addresses: ['a'], storage_capacity: '1' }, { addresses: ['a'], storage_capacity: 1, extra: 1 }]) {
       const res = await call('POST', '/api/v1/nodes/register', body);
       expect(res.status).toBe(400);
