@@ -64,6 +64,11 @@ export interface NodeStatus extends RaftStatus {
   readonly pendingProposals: number;
   readonly pendingReads: number;
   readonly durableIndex: number;
+  /**
+   * How long ago this node last heard from its leader, in ms: 0 on the leader, null
+   * when no leader is known. What a stale read reports as its age.
+   */
+  readonly leaderContactAgeMs: number | null;
 }
 
 export interface MemberChange {

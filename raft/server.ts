@@ -52,6 +52,8 @@ export class RaftNode implements RaftNodeHandle {
   readonly #storage: RaftLogStore;
   readonly #snapshots: SnapshotStore;
   readonly #transport: PeerTransport;
+  /** When a leader's append, heartbeat or snapshot last arrived (ms since the epoch; 0: never). */
+  #leaderContactAt = 0;
   readonly #book: AddressBook;
   readonly #proposals = new PendingProposals();
   readonly #reads: ReadBarriers;
@@ -172,6 +174,7 @@ export class RaftNode implements RaftNodeHandle {
       pendingProposals: this.#proposals.size,
       pendingReads: this.#reads.pending,
       durableIndex: this.#options.stateMachine.durableIndex(),
+      leaderContactAgeMs: core.role === 'leader' ? 0 : core.leader === null || this.#leaderContactAt === 0 ? null : Date.now() - this.#leaderContactAt,
     };
   }
 
@@ -450,7 +453,10 @@ export class RaftNode implements RaftNodeHandle {
 
   #receive(messages: readonly Message[]): void {
     if (this.#stopped) return;
-    for (const message of messages) this.#core.step(message);
+    for (const message of messages) {
+      if (message.type === 'append' || message.type === 'heartbeat' || message.type === 'snapshot') this.#leaderContactAt = Date.now();
+      this.#core.step(message);
+    }
     this.#schedule();
   }
 

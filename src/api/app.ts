@@ -28,6 +28,7 @@ export function buildApp(parts: AppParts): FastifyInstance {
     if (error.statusCode === 429) return sendError(reply, 'CONCORD_ERR_RATE_LIMITED', error.message);
     return sendError(reply, 'CONCORD_ERR_INTERNAL', error.message);
   });
+  app.setNotFoundHandler((request, reply) => sendError(reply, 'CONCORD_ERR_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`));
   const forwarder = new Forwarder({ clusterSecret: parts.clusterSecret, tls, timeoutMs: config.request_timeout_ms });
   installForwarding(app, forwarder);
   installAuth(app, config.auth, parts.logger);

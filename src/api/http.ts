@@ -28,8 +28,11 @@ export function jsonSchema(schema: z.ZodType): Record<string, unknown> {
   return out;
 }
 
+/** A coded error answer; a 503 the client should simply retry (no leader, busy, moving) says when. */
 export function sendError(reply: FastifyReply, code: string, message: string) {
-  return reply.code(statusOf(code)).send(errorBody(code, message));
+  const status = statusOf(code);
+  if (status === 503 && code !== 'CONCORD_ERR_MAINTENANCE' && !reply.hasHeader('retry-after')) reply.header('retry-after', '1');
+  return reply.code(status).send(errorBody(code, message));
 }
 
 export function sendResult(reply: FastifyReply, result: CommandResult, okStatus = 200) {

@@ -1,8 +1,10 @@
 // Membership changes (DESIGN §4): POST /api/cluster/members adds a node as a learner,
 // waits for it to catch up and promotes it to voter; DELETE removes one. Both run on
-// the leader (a follower forwards them) and go through the log, one at a time.
+// the leader (a follower forwards them) and go through the log, one at a time. So
+// does POST /api/cluster/transfer-leadership.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RaftError } from '../../raft/node-api.js';
+import { z } from 'zod';
 import { peerSchema } from '../config/schema.js';
 import type { Forwarder } from './forward.js';
 import { type AppParts, jsonSchema, sendError } from './http.js';
@@ -28,7 +30,25 @@ async function onLeader(parts: AppParts, forwarder: Forwarder, request: FastifyR
   return reply.send({ voters: conf.voters, learners: conf.learners });
 }
 
+const transferBody = z.object({ target: z.string().min(1).max(128).optional() }).strict();
+
 export function registerMembers(app: FastifyInstance, parts: AppParts, forwarder: Forwarder): void {
+  // Leadership transfer runs on the leader; a follower forwards it like any write.
+  // (The body is optional, so zod checks it here rather than a fastify body schema.)
+  app.post('/api/cluster/transfer-leadership', async (request, reply) => {
+    const body = transferBody.safeParse(request.body ?? {});
+    if (!body.success) return sendError(reply, 'CONCORD_ERR_VALIDATION', `target: ${body.error.issues[0]?.message ?? 'invalid'}`);
+    if (!parts.raft.isLeader()) return forwardToLeader(parts, forwarder, request, reply);
+    try {
+      return { leader: await parts.raft.transferLeadership(body.data.target) };
+    } catch (error) {
+      if (error instanceof RaftError) {
+        if (error.code === 'CONCORD_ERR_NOT_LEADER') return forwardToLeader(parts, forwarder, request, reply);
+        return sendError(reply, error.code, error.message);
+      }
+      throw error;
+    }
+  });
   const timeoutMs = changeTimeoutMs(parts);
   app.post<{ Body: { id: string; host: string; port: number } }>('/api/cluster/members', { schema: { body: jsonSchema(peerSchema) } },
     async (request, reply) => onLeader(parts, forwarder, request, reply, async () => {

@@ -2,34 +2,52 @@
 import { stat, statfs } from 'node:fs/promises';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { RaftError } from '../../raft/node-api.js';
-import { errorBody, statusOf } from './errors.js';
+import type { NodeStatus } from '../../raft/node-api.js';
+import { errorBody } from './errors.js';
 import type { AppParts } from './http.js';
 
 const loopDelay = monitorEventLoopDelay({ resolution: 20 });
 loopDelay.enable();
 
+/** /ready allows this many committed entries not yet applied. */
+const READY_LAG_ENTRIES_MAX = 100;
+
+/** Roles as the API spells them (snake_case, like every other field). */
+export function roleName(role: NodeStatus['role']): string {
+  return role === 'preCandidate' ? 'pre_candidate' : role;
+}
+
+function storageView(storage: NodeStatus['storage']) {
+  return { healthy: storage.healthy, error: storage.error, log_bytes: storage.logBytes };
+}
+
 export function registerProbes(app: FastifyInstance, { config, raft, state }: AppParts): void {
   app.get('/api/status', async () => {
     const s = raft.status();
     return {
-      node_id: config.node_id, role: s.role, term: s.term, current_leader: s.leader, commit_index: s.commit,
+      node_id: config.node_id, role: roleName(s.role), term: s.term, current_leader: s.leader, commit_index: s.commit,
       applied_index: state.appliedIndex(), last_log_index: s.lastIndex, snapshot_index: s.snapshotIndex,
       voters: s.confState.voters, learners: s.confState.learners,
       peers: s.peers.map((p) => ({ id: p.id, address: `${p.host}:${p.port}`, match_index: p.matchIndex, last_contact_ms: p.lastContactMs })),
-      storage: s.storage, durable_index: state.durableIndex(),
+      storage: storageView(s.storage), durable_index: state.durableIndex(),
     };
   });
-  app.get('/live', async () => ({ status: 'ok' }));
+  // Liveness: the event loop answered (else the probe times out) and the log store works.
+  app.get('/live', async (_request, reply) => {
+    const { storage } = raft.status();
+    return storage.healthy ? { status: 'ok' } : reply.code(503).send({ status: 'storage failing', storage: storageView(storage) });
+  });
+  // Readiness: a member (voter or learner) that knows a leader, has a working disk and has caught up.
   app.get('/ready', async (_request, reply) => {
     const s = raft.status();
-    const ready = s.leader !== null && s.storage.healthy && s.commit - state.appliedIndex() <= 100;
-    return reply.code(ready ? 200 : 503).send({ ready, leader: s.leader, commit_index: s.commit, applied_index: state.appliedIndex() });
+    const member = s.confState.voters.includes(config.node_id) || s.confState.learners.includes(config.node_id);
+    const ready = member && s.leader !== null && s.storage.healthy && s.commit - state.appliedIndex() <= READY_LAG_ENTRIES_MAX;
+    return reply.code(ready ? 200 : 503).send({ ready, member, leader: s.leader, commit_index: s.commit, applied_index: state.appliedIndex() });
   });
   const health = async (_request: FastifyRequest, reply: FastifyReply) => {
     const s = raft.status();
     const healthy = s.storage.healthy && s.leader !== null;
-    return reply.code(healthy ? 200 : 503).send({ status: healthy ? 'healthy' : 'unhealthy', leader: s.leader, storage: s.storage });
+    return reply.code(healthy ? 200 : 503).send({ status: healthy ? 'healthy' : 'unhealthy', leader: s.leader, storage: storageView(s.storage) });
   };
   app.get('/health', health);
   app.get('/api/health', health);
@@ -41,16 +59,6 @@ export function registerProbes(app: FastifyInstance, { config, raft, state }: Ap
     const s = raft.status();
     return { leader: s.leader, voters: s.confState.voters, learners: s.confState.learners,
       members: [{ id: config.node_id, host: config.host, port: config.port }, ...s.peers.map((p) => ({ id: p.id, host: p.host, port: p.port, voter: p.voter }))] };
-  });
-  app.post('/api/cluster/transfer-leadership', async (request, reply) => {
-    const target = (request.body as { target?: unknown } | undefined)?.target;
-    if (target !== undefined && typeof target !== 'string') return reply.code(400).send(errorBody('CONCORD_ERR_VALIDATION', 'target must be a node id'));
-    try {
-      return { leader: await raft.transferLeadership(target) };
-    } catch (error) {
-      const code = error instanceof RaftError ? error.code : 'CONCORD_ERR_INTERNAL';
-      return reply.code(statusOf(code)).send(errorBody(code, (error as Error).message));
-    }
   });
   app.post('/api/cluster/snapshot', async () => {
     const taken = await raft.snapshotNow();

@@ -57,3 +57,13 @@ export async function networkStats(state: CoordinatorState): Promise<NetworkStat
     tasks: counts(row.tasks), applied_index: Number(row.applied_index ?? 0),
   };
 }
+
+/** Nodes by status (every status present, zeros included) at one flushed index: `network/status`. */
+export async function nodeCounts(state: CoordinatorState): Promise<{ nodes: Record<string, number>; applied_index: number }> {
+  await state.flush();
+  const rows = await state.query(`SELECT status, count(*) AS n, ${APPLIED} AS applied FROM nodes GROUP BY status`);
+  const nodes: Record<string, number> = { active: 0, inactive: 0, dead: 0, unregistered: 0 };
+  for (const row of rows) nodes[String(row.status)] = Number(row.n);
+  const applied = rows.length > 0 ? Number(rows[0].applied ?? 0) : Number((await state.query(`SELECT ${APPLIED} AS applied`))[0]?.applied ?? 0);
+  return { nodes, applied_index: applied };
+}

@@ -48,6 +48,30 @@ describe('HTTP API', () => {
     expect(resources.rss_bytes).toBeGreaterThan(0);
     expect(resources.disk_free_bytes).toBeGreaterThan(0);
     expect((await call('GET', '/api/health/operations')).body).toMatchObject({ snapshot_in_progress: false, membership_change_pending: false });
+    // snake_case all the way down (DESIGN §4), and /ready says it is a member.
+    expect(status.body.storage).toEqual({ healthy: true, error: null, log_bytes: expect.any(Number) });
+    expect((await call('GET', '/ready')).body).toMatchObject({ ready: true, member: true, leader: 'solo' });
+  });
+
+  it('answers network status: nodes by status, leader and health', async () => {
+    const before = (await call('GET', '/api/v1/network/status')).body;
+    expect(before).toMatchObject({ leader: { id: 'solo', address: expect.stringMatching(/^127\.0\.0\.1:\d+$/) }, health: 'healthy', voters: ['solo'] });
+    expect(Object.keys(before.nodes).sort()).toEqual(['active', 'dead', 'inactive', 'unregistered']);
+    await call('POST', '/api/v1/nodes/register', { addresses: ['10.1.1.1:1'], storage_capacity: 10 });
+    const after = (await call('GET', '/api/v1/network/status')).body;
+    expect(after.nodes.active).toBe(before.nodes.active + 1);
+    expect(after.applied_index).toBeGreaterThan(before.applied_index);
+  });
+
+  it('validates query strings and answers unknown routes in the error format', async () => {
+    const badStatus = await call('GET', '/api/v1/nodes?status=sleeping');
+    expect(badStatus.status).toBe(400);
+    expect(badStatus.body.error).toMatchObject({ code: 'CONCORD_ERR_VALIDATION', message: expect.stringContaining('status') });
+    expect((await call('GET', '/api/tasks?status=done')).status).toBe(400);
+    expect((await call('GET', '/api/v1/network/stats?consistency=eventual')).status).toBe(400);
+    const missing = await call('GET', '/api/v1/nowhere');
+    expect(missing.status).toBe(404);
+    expect(missing.body.error.code).toBe('CONCORD_ERR_NOT_FOUND');
   });
 
   it('registers a node and reads it back linearizably', async () => {
@@ -61,6 +85,7 @@ describe('HTTP API', () => {
     expect(stale.headers['x-concord-consistency']).toBe('stale');
     expect(Number(stale.headers['x-concord-applied-index'])).toBeGreaterThan(0);
     expect(Number(stale.headers['x-concord-staleness-entries'])).toBeGreaterThanOrEqual(0);
+    expect(stale.headers['x-concord-staleness-ms']).toBe('0'); // the leader is its own leader
     expect((await call('GET', `/api/v1/nodes/${created.body.id}?consistency=lease`)).headers['x-concord-consistency']).toBe('lease');
     expect(read.headers['x-concord-consistency']).toBe('linearizable');
     const bad = await call('GET', `/api/v1/nodes/${created.body.id}?consistency=eventual`);
@@ -147,6 +172,8 @@ describe('cluster and debug routes', () => {
     const transfer = await call('POST', '/api/cluster/transfer-leadership', {});
     expect(transfer.status).toBe(400);
     expect(transfer.body.error.code).toBe('CONCORD_ERR_INVALID_CONF_CHANGE');
+    expect((await call('POST', '/api/cluster/transfer-leadership')).body.error.code).toBe('CONCORD_ERR_INVALID_CONF_CHANGE'); // no body at all
+    expect((await call('POST', '/api/cluster/transfer-leadership', { target: 7 })).body.error.code).toBe('CONCORD_ERR_VALIDATION');
   });
 });
 
