@@ -64,33 +64,44 @@ export const configSchema = z.object({
   auth: authSchema.default({ enabled: false, tokens: [] }),
   rate_limit: rateLimitSchema.default({ enabled: false, max: 1000, window_ms: 1000 }),
   tls: tlsSchema.optional(),
-}).strict().superRefine((c, ctx) => {
+}).strict().superRefine((c, ctx) => crossFieldProblems(c as unknown as Record<string, unknown>, ctx), {
+  // Also when some fields are already wrong, so one run lists every problem; the checks
+  // below look only at fields that have the right type.
+  when: (payload) => typeof payload.value === 'object' && payload.value !== null,
+});
+
+/** Checks between fields, on a config whose individual fields may not all be valid. */
+function crossFieldProblems(c: Record<string, unknown>, ctx: z.RefinementCtx): void {
   const problem = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
-  if (c.election_timeout_max < c.election_timeout_min) {
-    problem(['election_timeout_max'], `must be ≥ election_timeout_min (${c.election_timeout_min})`);
-  }
-  if (c.election_timeout_min < 2 * c.heartbeat_interval + 1) {
-    problem(['election_timeout_min'], `must exceed twice heartbeat_interval (${c.heartbeat_interval} ms)`);
-  }
-  if (c.enable_redundancy && c.peers.length === 0) {
-    problem(['peers'], 'at least one peer is required unless enable_redundancy is false');
-  }
-  if (c.enable_redundancy && c.cluster_secret === undefined && c.peers.length > 0) {
+  const num = (key: string): number | null => (typeof c[key] === 'number' ? c[key] as number : null);
+  const min = num('election_timeout_min');
+  const max = num('election_timeout_max');
+  const beat = num('heartbeat_interval');
+  if (min !== null && max !== null && max < min) problem(['election_timeout_max'], `must be ≥ election_timeout_min (${min})`);
+  if (min !== null && beat !== null && min < 2 * beat + 1) problem(['election_timeout_min'], `must exceed twice heartbeat_interval (${beat} ms)`);
+  const redundant = c.enable_redundancy === true;
+  const peers = Array.isArray(c.peers) ? (c.peers as unknown[]).filter((p): p is { id: unknown; host: unknown; port: unknown } => typeof p === 'object' && p !== null) : null;
+  if (redundant && peers !== null && peers.length === 0) problem(['peers'], 'at least one peer is required unless enable_redundancy is false');
+  if (redundant && c.cluster_secret === undefined && peers !== null && peers.length > 0) {
     problem(['cluster_secret'], 'required when the node has peers (or set CLUSTER_SECRET)');
   }
-  c.peers.forEach((p, i) => {
-    if (p.id === c.node_id) problem(['peers', i, 'id'], `must not be this node's id (${c.node_id})`);
-    if (c.peers.findIndex((q) => q.id === p.id) !== i) problem(['peers', i, 'id'], `duplicate peer id ${p.id}`);
-    if (c.peers.findIndex((q) => q.host === p.host && q.port === p.port) !== i) problem(['peers', i], `duplicate address ${p.host}:${p.port}`);
+  peers?.forEach((p, i) => {
+    if (p.id === c.node_id) problem(['peers', i, 'id'], `must not be this node's id (${String(c.node_id)})`);
+    if (peers.findIndex((q) => q.id === p.id) !== i) problem(['peers', i, 'id'], `duplicate peer id ${String(p.id)}`);
+    if (peers.findIndex((q) => q.host === p.host && q.port === p.port) !== i) problem(['peers', i], `duplicate address ${String(p.host)}:${String(p.port)}`);
     if (p.host === c.host && p.port === c.port) problem(['peers', i], 'a peer cannot listen on this node\'s own address');
   });
-  if (c.join && !c.enable_redundancy) problem(['join'], 'a node that joins a cluster needs enable_redundancy');
-  if (c.auth.enabled && c.auth.tokens.length === 0) problem(['auth', 'tokens'], 'auth is enabled but no token is configured');
-  c.auth.tokens.forEach((t, i) => {
-    if (c.auth.tokens.findIndex((u) => u.token === t.token) !== i) problem(['auth', 'tokens', i, 'token'], 'each token must be unique');
+  if (c.join === true && !redundant) problem(['join'], 'a node that joins a cluster needs enable_redundancy');
+  const auth = typeof c.auth === 'object' && c.auth !== null ? c.auth as { enabled?: unknown; tokens?: unknown } : null;
+  const tokens = Array.isArray(auth?.tokens) ? (auth.tokens as { token?: unknown }[]) : null;
+  if (auth?.enabled === true && tokens !== null && tokens.length === 0) problem(['auth', 'tokens'], 'auth is enabled but no token is configured');
+  tokens?.forEach((t, i) => {
+    if (tokens.findIndex((u) => u?.token === t?.token) !== i) problem(['auth', 'tokens', i, 'token'], 'each token must be unique');
   });
-  if (c.max_log_size < c.snapshot_threshold) problem(['max_log_size'], `must be ≥ snapshot_threshold (${c.snapshot_threshold})`);
-});
+  const threshold = num('snapshot_threshold');
+  const logSize = num('max_log_size');
+  if (threshold !== null && logSize !== null && logSize < threshold) problem(['max_log_size'], `must be ≥ snapshot_threshold (${threshold})`);
+}
 
 export type ConcordConfig = z.output<typeof configSchema> & { readonly db_path: string };
 export type PeerConfig = z.output<typeof peerSchema>;

@@ -53,7 +53,8 @@ describe('node configuration', () => {
     expect(result.ok).toBe(false);
     if (result.ok) return;
     const paths = result.problems.map((p) => p.path);
-    expect(paths).toEqual(expect.arrayContaining(['port', 'cluster_secret', '(root)']));
+    // Field problems and the checks between fields come together, in one run.
+    expect(paths).toEqual(expect.arrayContaining(['port', 'cluster_secret', '(root)', 'election_timeout_max', 'peers.0.id']));
     const text = formatProblems(result.problems);
     expect(text).toContain('port: expected');
     expect(text).toContain('70000');
