@@ -49,12 +49,13 @@ describe('node configuration', () => {
     const result = loadConfig({ file: file('bad.json', {
       node_id: 'a', data_dir: '/tmp/a', port: 70000, election_timeout_min: 300, election_timeout_max: 100,
       peers: [{ id: 'a', host: '127.0.0.1', port: 1 }, { id: 'b', host: '127.0.0.1', port: 1 }], cluster_secret: 'short', surprise: 1,
+      max_log_size: 'big', // a wrong type: zod stops checking the object's refinements unless told otherwise
     }), env: { PEERS: undefined } });
     expect(result.ok).toBe(false);
     if (result.ok) return;
     const paths = result.problems.map((p) => p.path);
     // Field problems and the checks between fields come together, in one run.
-    expect(paths).toEqual(expect.arrayContaining(['port', 'cluster_secret', '(root)', 'election_timeout_max', 'peers.0.id']));
+    expect(paths).toEqual(expect.arrayContaining(['port', 'cluster_secret', '(root)', 'max_log_size', 'election_timeout_max', 'peers.0.id']));
     const text = formatProblems(result.problems);
     expect(text).toContain('port: expected');
     expect(text).toContain('70000');
