@@ -106,6 +106,7 @@ export class RaftNode implements RaftNodeHandle {
   start(): void {
     this.#ticker = setInterval(() => {
       this.#core.tick();
+      this.#sendWhileBusy();
       this.#schedule();
     }, this.#plan.tickMs);
     this.#schedule();
@@ -272,6 +273,18 @@ export class RaftNode implements RaftNodeHandle {
         if (this.#core.hasReady()) this.#schedule();
       });
     });
+  }
+
+  /**
+   * On each tick while a Ready is being persisted or applied, a leader's heartbeats
+   * (and anything else it may send before persisting) go out at once instead of waiting
+   * for the loop: a slow fsync must not look like a dead leader. A disk that stays stuck still makes the leader
+   * step down (the core's persist-stall rule).
+   */
+  #sendWhileBusy(): void {
+    if (this.#running === null) return;
+    const early = this.#core.takeLeaderMessages();
+    if (early.length > 0) this.#send(early);
   }
 
   async #drain(): Promise<void> {

@@ -113,6 +113,8 @@ export interface RawNodeApi {
   reportUnreachable(peer: NodeId): void;
   /** The transport finished (or failed) streaming a snapshot to `peer`. */
   reportSnapshot(peer: NodeId, ok: boolean): void;
+  /** A leader's heartbeats and appends queued since the last ready(), to send while that Ready is still being persisted. */
+  takeLeaderMessages(): Message[];
   /**
    * The driver has a snapshot of the state machine at `index` (≤ applied):
    * remember its meta and drop log entries ≤ index − keepEntries.

@@ -32,6 +32,32 @@ describe('leadership depends on a live quorum and a working disk', () => {
     expect(net.node('n1').status().role).toBe('follower');
   });
 
+  it('heartbeats taken while a Ready is being persisted keep followers calm until the stall limit', () => {
+    const net = new Net({ voters: ['n1', 'n2', 'n3'], config: { persistStallTicksMax: 60 } });
+    net.elect('n1');
+    const n1 = net.node('n1');
+    net.propose('n1', 'slow');
+    n1.ready(); // handed to a driver whose fsync has not returned yet
+    expect(net.node('n2').takeLeaderMessages()).toEqual([]); // only a leader sends early
+    const step = () => {
+      n1.tick();
+      for (const m of n1.takeLeaderMessages()) net.node(m.to).step(m);
+      for (const id of ['n2', 'n3']) {
+        net.node(id).tick();
+        net.process(id);
+      }
+      net.deliver(); // the followers' answers reach n1 while its Ready is still out
+    };
+    // Without the early heartbeats both followers would campaign within electionTicksMax (20).
+    for (let tick = 0; tick < 50; tick++) step();
+    for (const id of ['n2', 'n3']) expect(net.node(id).status()).toMatchObject({ role: 'follower', leader: 'n1', term: 1 });
+    expect(n1.status().role).toBe('leader');
+    // A disk that stays stuck still costs the leadership (hashicorp/raft#503).
+    for (let tick = 0; tick < 15 && n1.status().role === 'leader'; tick++) step();
+    expect(n1.status().role).toBe('follower');
+    expect(n1.takeLeaderMessages()).toEqual([]);
+  });
+
   it('a leader that keeps persisting is not considered stalled', () => {
     const net = new Net({ voters: ['n1', 'n2', 'n3'], config: { persistStallTicksMax: 5 } });
     net.elect('n1');

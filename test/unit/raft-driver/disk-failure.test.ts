@@ -7,26 +7,14 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRaftNode, type RaftNode } from '../../../raft/server.js';
-import { nodeFs, type StorageFs } from '../../../raft/storage/index.js';
 import { MapStateMachine } from '../../integration/fixtures/map-state-machine.js';
+import { faultFs } from '../../helpers/fault-fs.js';
 import { waitUntil } from '../../helpers/wait.js';
 
-function failingFs(state: { failing: boolean }): StorageFs {
-  return {
-    ...nodeFs,
-    async openAppend(path) {
-      const file = await nodeFs.openAppend(path);
-      return {
-        write: (buffer, offset, length, position) => file.write(buffer, offset, length, position),
-        datasync: async () => {
-          if (state.failing) throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
-          await file.datasync();
-        },
-        truncate: (length) => file.truncate(length),
-        close: () => file.close(),
-      };
-    },
-  };
+function failingFs(state: { failing: boolean }) {
+  return faultFs(() => {
+    if (state.failing) throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
+  });
 }
 
 describe('raft driver on a failing disk', () => {
