@@ -10,15 +10,18 @@ import { HEADER_BYTES, RecordType, readRecord, type WalRecord } from './record.j
 export interface SegmentReplay {
   goodBytes: number;
   tornBytes: number;
+  /** The highest entry index written in this segment (0: none); decides when compaction may delete it. */
+  maxEntryIndex: number;
 }
 
 export async function replaySegment(path: string, image: LogImage, isLast: boolean): Promise<SegmentReplay> {
   const buffer = await readFile(path);
   let offset = 0;
+  let maxEntryIndex = 0;
   // Bounded: every record is at least HEADER_BYTES long.
   for (let n = 0; n <= buffer.length / HEADER_BYTES + 1; n++) {
     const outcome = readRecord(buffer, offset);
-    if (outcome.kind === 'end') return { goodBytes: offset, tornBytes: 0 };
+    if (outcome.kind === 'end') return { goodBytes: offset, tornBytes: 0, maxEntryIndex };
     if (outcome.kind !== 'record') {
       // The last write of a crashed process may be cut off anywhere or leave
       // garbage behind: tolerated only at the end of the last segment, and only
@@ -26,8 +29,9 @@ export async function replaySegment(path: string, image: LogImage, isLast: boole
       const reason = outcome.kind === 'torn' ? 'truncated record' : `record ${outcome.reason}`;
       if (!isLast) throw corrupt(`${reason} in a sealed segment`, path, offset);
       if (validRecordAfter(buffer, offset)) throw corrupt(`${reason} followed by valid records`, path, offset);
-      return { goodBytes: offset, tornBytes: buffer.length - offset };
+      return { goodBytes: offset, tornBytes: buffer.length - offset, maxEntryIndex };
     }
+    if (outcome.record.type === RecordType.Entry) maxEntryIndex = Math.max(maxEntryIndex, outcome.record.entry.index);
     const problem = applyRecord(image, outcome.record);
     if (problem !== null) throw corrupt(problem, path, offset);
     offset = outcome.next;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { crc32c } from '../../../raft/storage/crc32c.js';
+import { crc32c, crc32cBytewise } from '../../../raft/storage/crc32c.js';
 
 describe('crc32c', () => {
   it('matches the published check value and RFC 3720 vectors', () => {
@@ -10,6 +10,12 @@ describe('crc32c', () => {
     expect(crc32c(new Uint8Array(32).fill(0xff))).toBe(0x62a8ab43);
     expect(crc32c(Uint8Array.from({ length: 32 }, (_, i) => i))).toBe(0x46dd794e);
     expect(crc32c(Uint8Array.from({ length: 32 }, (_, i) => 31 - i))).toBe(0x113fdb5c);
+  });
+
+  it('slicing-by-8 equals the byte-wise definition at every length and seed', () => {
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 200 }), fc.nat({ max: 0xffffffff }), (bytes, seed) => {
+      expect(crc32c(bytes, seed)).toBe(crc32cBytewise(bytes, seed));
+    }), { numRuns: 500 });
   });
 
   it('chains: crc(a ++ b) = crc(b, seed crc(a))', () => {

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RaftLogStore, StorageError, nodeFs, type StorageFs } from '../../../raft/storage/index.js';
 import { encodeHardStateFile } from '../../../raft/storage/hard-state-file.js';
+import { encodeCompactMarker, encodeHardState } from '../../../raft/storage/record.js';
 import { entries, entry, plain, withTempDir } from './helpers.js';
 
 const conf = { voters: ['a', 'b', 'c'], learners: [] };
@@ -121,12 +122,18 @@ describe('RaftLogStore', () => {
     await store.close();
   }));
 
-  it('compacts the head exactly and keeps the snapshot meta', () => withTempDir(async (dir) => {
+  it('compacts the head exactly and keeps the snapshot meta, deleting old segments without rewriting any entry', () => withTempDir(async (dir) => {
     const store = await RaftLogStore.open({ dir, segmentBytesMax: 1024 });
+    // 132 bytes per persist (entry 106 + hard state 26): 7 per segment, 5 segments for 30.
     for (let i = 1; i <= 30; i++) await store.persist({ hardState: { term: 1, vote: 'a', commit: i }, entries: [entry(i, 1, 'w'.repeat(80))], snapshot: null });
+    const before = store.stats();
+    expect(before.segments).toBe(5);
     const meta = { index: 25, term: 1, confState: conf };
     await store.compact(20, meta);
-    expect(store.stats()).toMatchObject({ firstIndex: 21, lastIndex: 30, segments: 1 });
+    // Segments holding 1–7 and 8–14 are gone; 15–21 stays (it holds 21). The only bytes
+    // written are the marker and the hard state appended to the current segment.
+    const appended = encodeCompactMarker(20, meta).length + encodeHardState({ term: 1, vote: 'a', commit: 30 }).length;
+    expect(store.stats()).toMatchObject({ firstIndex: 21, lastIndex: 30, segments: 3, bytes: before.bytes - 2 * 7 * 132 + appended });
     await store.persist({ hardState: null, entries: [entry(31, 1)], snapshot: null });
     await store.close();
     const again = await RaftLogStore.open({ dir, segmentBytesMax: 1024 });
