@@ -36,9 +36,13 @@ export type { RaftNodeOptions } from './driver/options.js';
 /** Hooks for metrics; every field optional. */
 export interface RaftObserver {
   onPersist?(seconds: number, entries: number): void;
+  /** The core handed over `entries` newly committed entries (any proposer), before they are applied. */
+  onCommit?(entries: number): void;
   onApply?(seconds: number, entries: number): void;
   onCommitLatency?(seconds: number): void;
   onSnapshot?(seconds: number, bytes: number): void;
+  /** A snapshot from the leader replaced the state machine. */
+  onSnapshotInstalled?(index: number): void;
   onProposalFailed?(code: string): void;
 }
 
@@ -299,7 +303,10 @@ export class RaftNode implements RaftNodeHandle {
     if (ready.snapshot !== null) await this.#installSnapshot(ready.snapshot.index);
     await this.#persist(ready);
     this.#send(late);
-    if (ready.committedEntries.length > 0) await this.#apply(ready.committedEntries);
+    if (ready.committedEntries.length > 0) {
+      this.#observer.onCommit?.(ready.committedEntries.length);
+      await this.#apply(ready.committedEntries);
+    }
     const applied = this.#options.stateMachine.appliedIndex();
     for (const read of ready.readStates) this.#reads.granted(read.context, read.index, applied);
     this.#core.advance();
@@ -443,6 +450,7 @@ export class RaftNode implements RaftNodeHandle {
     for (const change of [latest.meta.confState]) {
       this.#transport.setPeers(this.#book.peersOf(change));
     }
+    this.#observer.onSnapshotInstalled?.(index);
     this.#options.logger.info({ index }, 'snapshot installed');
   }
 
