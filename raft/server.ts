@@ -541,7 +541,8 @@ export class RaftNode implements RaftNodeHandle {
 /** Open storage, recover state, build the core and transport; call mount() then start(). */
 export async function createRaftNode(options: RaftNodeOptions, observer: RaftObserver = {}): Promise<RaftNode> {
   const plan = planTicks(options);
-  const storage = await RaftLogStore.open({ dir: join(options.dataDir, WAL_DIR), logger: options.logger, fs: options.storageFs });
+  const storage = await RaftLogStore.open({ dir: join(options.dataDir, WAL_DIR), logger: options.logger, fs: options.storageFs,
+    syncAll: options.syncAll === true });
   const snapshots = await SnapshotStore.open({ dir: join(options.dataDir, SNAPSHOT_DIR), logger: options.logger });
   const self = { id: options.id, host: options.host, port: options.port };
   const book = new AddressBook(self, options.peers);
