@@ -36,9 +36,13 @@ export type { RaftNodeOptions } from './driver/options.js';
 /** Hooks for metrics; every field optional. */
 export interface RaftObserver {
   onPersist?(seconds: number, entries: number): void;
+  /** The core handed over `entries` newly committed entries (any proposer), before they are applied. */
+  onCommit?(entries: number): void;
   onApply?(seconds: number, entries: number): void;
   onCommitLatency?(seconds: number): void;
   onSnapshot?(seconds: number, bytes: number): void;
+  /** A snapshot from the leader replaced the state machine. */
+  onSnapshotInstalled?(index: number): void;
   onProposalFailed?(code: string): void;
 }
 
@@ -315,7 +319,10 @@ export class RaftNode implements RaftNodeHandle {
     if (ready.snapshot !== null) await this.#installSnapshot(ready.snapshot.index);
     await this.#persist(ready);
     this.#send(late);
-    if (ready.committedEntries.length > 0) await this.#apply(ready.committedEntries);
+    if (ready.committedEntries.length > 0) {
+      this.#observer.onCommit?.(ready.committedEntries.length);
+      await this.#apply(ready.committedEntries);
+    }
     const applied = this.#options.stateMachine.appliedIndex();
     for (const read of ready.readStates) this.#reads.granted(read.context, read.index, applied);
     this.#core.advance();
@@ -459,6 +466,7 @@ export class RaftNode implements RaftNodeHandle {
     for (const change of [latest.meta.confState]) {
       this.#transport.setPeers(this.#book.peersOf(change));
     }
+    this.#observer.onSnapshotInstalled?.(index);
     this.#options.logger.info({ index }, 'snapshot installed');
   }
 
@@ -552,7 +560,8 @@ export class RaftNode implements RaftNodeHandle {
 /** Open storage, recover state, build the core and transport; call mount() then start(). */
 export async function createRaftNode(options: RaftNodeOptions, observer: RaftObserver = {}): Promise<RaftNode> {
   const plan = planTicks(options);
-  const storage = await RaftLogStore.open({ dir: join(options.dataDir, WAL_DIR), logger: options.logger, fs: options.storageFs });
+  const storage = await RaftLogStore.open({ dir: join(options.dataDir, WAL_DIR), logger: options.logger, fs: options.storageFs,
+    syncAll: options.syncAll === true });
   const snapshots = await SnapshotStore.open({ dir: join(options.dataDir, SNAPSHOT_DIR), logger: options.logger });
   const self = { id: options.id, host: options.host, port: options.port };
   const book = new AddressBook(self, options.peers);

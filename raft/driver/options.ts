@@ -47,6 +47,8 @@ export interface RaftNodeOptions {
   readonly tls?: PeerTls;
   /** File-system layer for the WAL (tests inject failures); default node:fs. */
   readonly storageFs?: StorageFs;
+  /** fdatasync every WAL update, also those that only move the commit index (`--force-sync`). */
+  readonly syncAll?: boolean;
 }
 
 export interface TickPlan {

@@ -34,6 +34,8 @@ export interface LogStoreOptions {
   logger?: Logger;
   /** File-system layer; tests inject failures here. */
   fs?: StorageFs;
+  /** fdatasync every update, also those that only move the commit index (default false: etcd's MustSync rule). */
+  syncAll?: boolean;
 }
 
 interface Pending { buffers: Buffer[]; update: LogUpdate; sync: boolean; resolve: () => void; reject: (e: Error) => void }
@@ -50,6 +52,7 @@ export class RaftLogStore {
   readonly #segmentBytesMax: number;
   readonly #logger: Logger | undefined;
   readonly #fs: StorageFs;
+  readonly #syncAll: boolean;
   readonly #image: LogImage;
   readonly #loaded: LoadedLog;
   #segments: number[];
@@ -78,6 +81,7 @@ export class RaftLogStore {
     this.#segmentBytesMax = options.segmentBytesMax ?? SEGMENT_BYTES_DEFAULT;
     this.#logger = options.logger;
     this.#fs = options.fs ?? nodeFs;
+    this.#syncAll = options.syncAll === true;
     this.#image = image;
     this.#segments = segments;
     const current = segments[segments.length - 1];
@@ -134,7 +138,7 @@ export class RaftLogStore {
    * Persist one Ready's durable parts; resolves once fdatasync'd (shared with concurrent
    * calls). An update that only moves the commit index is written but not synced (etcd's
    * MustSync rule): a lost commit index is learned again from the leader, and the next
-   * synced record covers it.
+   * synced record covers it. With `syncAll` every update is synced.
    */
   persist(update: LogUpdate): Promise<void> {
     if (this.#closed) return Promise.reject(new StorageError('CONCORD_ERR_STORAGE_IO', 'log store is closed'));
@@ -146,7 +150,7 @@ export class RaftLogStore {
     for (const entry of update.entries) buffers.push(encodeEntry(entry));
     if (update.hardState !== null) buffers.push(encodeHardState(update.hardState));
     const last = this.#queuedHardState;
-    const sync = update.entries.length > 0 || update.snapshot !== null ||
+    const sync = this.#syncAll || update.entries.length > 0 || update.snapshot !== null ||
       (update.hardState !== null && (update.hardState.term !== last.term || update.hardState.vote !== last.vote));
     if (update.hardState !== null) this.#queuedHardState = update.hardState;
     return new Promise((resolve, reject) => {

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The `concord` command: `server --config FILE` runs one node; `cluster --nodes N`
+// The `concord` command: `server --config FILE [--force-sync]` runs one node; `cluster --nodes N`
 // runs a local cluster on 127.0.0.1 for trying it out.
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
@@ -19,8 +19,9 @@ program.name('concord').description('Raft-replicated coordinator on DuckDB');
 program.command('server')
   .description('run one Concord node')
   .requiredOption('--config <file>', 'node config (JSON); environment variables override it')
-  .action(async (options: { config: string }) => {
-    const loaded = loadConfig({ file: options.config, env: process.env });
+  .option('--force-sync', 'fdatasync every log update, commit-only ones too, and flush DuckDB after every applied batch (config force_sync)')
+  .action(async (options: { config: string; forceSync?: boolean }) => {
+    const loaded = loadConfig({ file: options.config, env: process.env, flags: options.forceSync === true ? { force_sync: true } : {} });
     if (!loaded.ok) {
       process.stderr.write(`${formatProblems(loaded.problems)}\n`);
       process.exit(2);

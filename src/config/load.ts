@@ -1,5 +1,5 @@
-// Load the node config: JSON file, then environment overrides, validated once by
-// the schema. Every problem is reported (path, expected, got); secrets are masked.
+// Load the node config: JSON file, then environment overrides, then command-line
+// flags, validated once by the schema. Every problem is reported (path, expected, got); secrets are masked.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { z } from 'zod';
@@ -69,7 +69,7 @@ function problemsOf(error: z.ZodError, input: unknown): ConfigProblem[] {
   });
 }
 
-export function loadConfig(options: { file?: string; env?: NodeJS.ProcessEnv }): LoadResult {
+export function loadConfig(options: { file?: string; env?: NodeJS.ProcessEnv; flags?: Record<string, unknown> }): LoadResult {
   const problems: ConfigProblem[] = [];
   let fromFile: Record<string, unknown> = {};
   if (options.file !== undefined) {
@@ -84,7 +84,7 @@ export function loadConfig(options: { file?: string; env?: NodeJS.ProcessEnv }):
       problems.push({ path: '(file)', expected: `a readable JSON file at ${options.file}`, got: (error as Error).message });
     }
   }
-  const input = { ...fromFile, ...environmentOverrides(options.env ?? {}, problems) };
+  const input = { ...fromFile, ...environmentOverrides(options.env ?? {}, problems), ...options.flags };
   const result = configSchema.safeParse(input);
   if (!result.success) problems.push(...problemsOf(result.error, input));
   if (problems.length > 0 || !result.success) return { ok: false, problems };

@@ -58,6 +58,8 @@ export const configSchema = z.object({
   db_memory_limit: z.number().int().min(16).default(256),
   flush_interval_ms: positiveMs.default(100),
   checksum_interval: z.number().int().min(1).default(1000),
+  /** fdatasync every WAL update (commit-only ones too) and flush DuckDB after every applied batch; `--force-sync`. */
+  force_sync: z.boolean().default(false),
   request_timeout_ms: positiveMs.default(5000),
   body_limit_bytes: z.number().int().min(1024).default(1024 * 1024),
   cluster_secret: z.string().min(16, 'cluster_secret must be at least 16 characters').optional(),

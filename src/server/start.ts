@@ -45,7 +45,7 @@ export async function startServer(config: Readonly<ConcordConfig>, options: Star
   mkdirSync(dirname(config.db_path), { recursive: true });
   const state = await CoordinatorState.open({
     dbPath: config.db_path, memoryLimitMb: config.db_memory_limit, flushIntervalMs: config.flush_interval_ms,
-    checksumInterval: config.checksum_interval, logger,
+    checksumInterval: config.checksum_interval, forceSync: config.force_sync, logger,
     limits: { nodeTimeoutMs: config.node_timeout, nodeInactiveAfterMs: config.node_inactive_after,
       replicationFactor: config.replication_factor, taskMaxAttempts: 3, idempotencyRetentionMs: 24 * 3_600_000 },
   });
@@ -59,6 +59,7 @@ export async function startServer(config: Readonly<ConcordConfig>, options: Star
     heartbeatIntervalMs: config.heartbeat_interval, snapshotThreshold: config.snapshot_threshold,
     snapshotTailEntries: Math.max(0, config.max_log_size - config.snapshot_threshold),
     requestTimeoutMs: config.request_timeout_ms, peerTimeoutMs: Math.max(500, config.election_timeout_min * 2),
+    syncAll: config.force_sync,
   }, metrics.observer);
   const app = buildApp({ config, raft, state, heartbeats: new HeartbeatBatcher(raft, config.heartbeat_interval), logger, clusterSecret,
     ...(tls === undefined ? {} : { tls }) });
@@ -75,7 +76,7 @@ export async function startServer(config: Readonly<ConcordConfig>, options: Star
   }, sweepMs);
   sweeper.unref();
   logger.info({ host: config.host, port: config.port, peers: config.peers.map((p) => p.id), tls: tls !== undefined, mutual_tls: tls?.ca !== undefined,
-    auth: config.auth.enabled, rate_limit: config.rate_limit.enabled }, 'concord node listening');
+    auth: config.auth.enabled, rate_limit: config.rate_limit.enabled, force_sync: config.force_sync }, 'concord node listening');
   return {
     logger,
     port: config.port,

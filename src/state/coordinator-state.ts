@@ -1,8 +1,9 @@
 // The coordinator state machine for the Raft driver: commands apply to the
 // in-memory model; a flusher writes the changes to DuckDB set-wise every
 // flushIntervalMs or flushRowsMax rows, together with applied_index, which is the
-// durable index the driver never compacts past. Start-up loads the model from
-// DuckDB; the driver replays the log from durableIndex() + 1.
+// durable index the driver never compacts past (with forceSync: after every applied
+// batch). Start-up loads the model from DuckDB; the driver replays the log from
+// durableIndex() + 1.
 import { copyFile, rename, rm, stat } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { Entry } from '../../raft/core/types.js';
@@ -18,6 +19,8 @@ export interface CoordinatorStateOptions {
   readonly flushIntervalMs?: number;
   readonly flushRowsMax?: number;
   readonly checksumInterval?: number;
+  /** Flush after every applied batch, so durableIndex() equals appliedIndex() when apply() resolves (`--force-sync`). */
+  readonly forceSync?: boolean;
   readonly limits?: DomainLimits;
   readonly logger?: Logger;
 }
@@ -75,7 +78,7 @@ export class CoordinatorState implements StateMachine {
         if (this.checkpoints.length > 16) this.checkpoints.shift();
       }
     }
-    if (this.#pendingRows() >= (this.#options.flushRowsMax ?? 50_000)) await this.flush();
+    if (this.#options.forceSync === true || this.#pendingRows() >= (this.#options.flushRowsMax ?? 50_000)) await this.flush();
     return results;
   }
 

@@ -121,6 +121,13 @@ export class Model {
     return this.replicas.replicasOf(chunkHash);
   }
 
+  /** Chunks of live files with fewer replicas on active nodes than their files' highest factor (as the sweep and stats count). */
+  underReplicatedChunks(): number {
+    const factor = (id: string) => this.files.get(id)?.replication_factor ?? 0;
+    return this.replicas.countUnderReplicated((id) => this.nodes.get(id)?.status === 'active',
+      (files) => (typeof files === 'string' ? factor(files) : files.reduce((max, id) => Math.max(max, factor(id)), 0)));
+  }
+
   /** Bytes promised to a node by pending replicas (not yet in its reported `used`). */
   pendingBytes(nodeId: string): number {
     return this.replicas.pendingBytes(nodeId);

@@ -12,7 +12,7 @@ import { CoordinatorState, encodeCommand, type CommandInput, type CommandResult 
 import { freePorts } from '../helpers/ports.js';
 import { waitUntil } from '../helpers/wait.js';
 
-interface Member { id: string; raft: RaftNode; state: CoordinatorState; app: FastifyInstance }
+interface Member { id: string; raft: RaftNode; state: CoordinatorState; app: FastifyInstance; seen: { committed: number; applied: number } }
 
 describe('coordinator state machine under Raft', () => {
   const dir = mkdtempSync(join(tmpdir(), 'concord-coord-'));
@@ -22,17 +22,18 @@ describe('coordinator state machine under Raft', () => {
     const ids = ['c1', 'c2', 'c3'];
     const ports = await freePorts(3);
     for (const [i, id] of ids.entries()) {
+      const seen = { committed: 0, applied: 0 };
       const state = await CoordinatorState.open({ dbPath: join(dir, `${id}.duckdb`), flushIntervalMs: 50, checksumInterval: 5 });
       const raft = await createRaftNode({
         id, host: '127.0.0.1', port: ports[i], dataDir: join(dir, id), stateMachine: state, clusterSecret: 'integration-secret',
         peers: ids.filter((p) => p !== id).map((p) => ({ id: p, host: '127.0.0.1', port: ports[ids.indexOf(p)] })),
         logger: pino({ level: 'silent' }), electionTimeoutMinMs: 1000, electionTimeoutMaxMs: 2000, heartbeatIntervalMs: 100,
         snapshotThreshold: 1000, snapshotTailEntries: 100, requestTimeoutMs: 10_000, peerTimeoutMs: 1000,
-      });
+      }, { onCommit: (n) => { seen.committed += n; }, onApply: (_s, n) => { seen.applied += n; } });
       const app = Fastify({ logger: false });
       raft.mount(app);
       await app.listen({ host: '127.0.0.1', port: ports[i] });
-      members.push({ id, raft, state, app });
+      members.push({ id, raft, state, app, seen });
     }
     for (const m of members) m.raft.start();
   });
@@ -67,5 +68,10 @@ describe('coordinator state machine under Raft', () => {
     const follower = members.find((m) => m !== leader)!;
     await follower.raft.readBarrier();
     expect(follower.state.model.tasks.get('t')?.status).toBe('queued');
+    // The observer saw every entry of the fresh log committed, then applied, on every replica (what the metrics count).
+    for (const m of members) {
+      await waitUntil(() => m.seen.applied === m.state.appliedIndex() && m.seen.committed === m.seen.applied,
+        { timeoutMs: 5000, what: `${m.id}'s observer counts to match its applied index` });
+    }
   });
 });

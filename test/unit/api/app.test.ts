@@ -201,6 +201,17 @@ describe('metrics', () => {
       'coordinator_nodes{status="active"}', 'coordinator_tasks{status="queued"}', 'http_request_duration_seconds_bucket']) {
       expect(text).toContain(name);
     }
+    // The solo node elected itself and has applied the registrations of the tests above.
+    const sample = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
+    expect(sample('concord_raft_role\\{role="leader"\\}')).toBe(1);
+    expect(sample('concord_raft_role\\{role="follower"\\}')).toBe(0);
+    expect(sample('concord_raft_leader_changes_total')).toBeGreaterThanOrEqual(1);
+    expect(sample('concord_raft_proposals_committed_total')).toBeGreaterThan(0);
+    expect(sample('concord_raft_proposals_applied_total')).toBeGreaterThan(0);
+    expect(sample('coordinator_under_replicated_chunks')).toBe(0);
+    for (const name of ['concord_raft_peer_rtt_seconds gauge', 'concord_raft_peer_lag_entries gauge', 'concord_raft_snapshots_installed_total counter']) {
+      expect(text).toContain(`# TYPE ${name}`); // no peers here, but the metric is declared
+    }
     // Every sample line is `name{labels} value`.
     for (const line of text.split('\n').filter((l) => l.length > 0 && !l.startsWith('#'))) {
       expect(line).toMatch(/^[a-zA-Z_:][a-zA-Z0-9_:]*(\{.*\})? [-+0-9.eE]+|NaN|[+-]Inf$/);

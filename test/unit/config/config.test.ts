@@ -78,6 +78,20 @@ describe('node configuration', () => {
     expect(text).toContain('duplicate address');
   });
 
+  it('takes force_sync from the file, off by default; a command-line flag overrides the file', () => {
+    const base = { node_id: 'a', data_dir: '/tmp/a', enable_redundancy: false };
+    const forceSync = (value: object, flags?: Record<string, unknown>) => {
+      const result = loadConfig({ file: file('sync.json', { ...base, ...value }), ...(flags === undefined ? {} : { flags }) });
+      if (!result.ok) throw new Error(formatProblems(result.problems));
+      return result.config.force_sync;
+    };
+    expect(forceSync({})).toBe(false);
+    expect(forceSync({ force_sync: true })).toBe(true);
+    expect(forceSync({ force_sync: false }, { force_sync: true })).toBe(true);
+    const bad = loadConfig({ file: file('sync-bad.json', { ...base, force_sync: 'yes' }) });
+    expect(bad.ok ? [] : bad.problems.map((p) => p.path)).toEqual(['force_sync']);
+  });
+
   it('refuses unreadable or non-object files and malformed PEERS', () => {
     for (const path of [join(dir, 'missing.json'), file('garbage.json', '{nope'), file('array.json', [1])]) {
       const result = loadConfig({ file: path });

@@ -53,6 +53,7 @@ describe('SQL lists and stats', () => {
         await state.apply(entries);
         const stats = await networkStats(state);
         expect(stats).toEqual({ ...referenceStats(state.model), applied_index: entries.length });
+        expect(state.model.underReplicatedChunks()).toBe(stats.under_replicated_chunks); // the /metrics gauge's cheap count
         for (const status of [undefined, 'active', 'inactive']) {
           const { rows } = await listNodes(state, status);
           expect(rows).toEqual([...state.model.nodes.values()].filter((n) => status === undefined || n.status === status).sort((x, y) => (x.id < y.id ? -1 : 1)));

@@ -48,6 +48,23 @@ describe('coordinator state on DuckDB', () => {
     await reopened.close();
   });
 
+  it('with forceSync, flushes every applied batch before apply() resolves', async () => {
+    const dbIndex = async (state: CoordinatorState) =>
+      Number((await state.query("SELECT value FROM raft_meta WHERE key = 'applied_index'"))[0]?.value ?? 0);
+    const forced = await CoordinatorState.open({ dbPath: join(dir, 'forced.duckdb'), flushIntervalMs: 60_000, forceSync: true });
+    const lazy = await CoordinatorState.open({ dbPath: join(dir, 'lazy.duckdb'), flushIntervalMs: 60_000 });
+    for (let i = 0; i < log.length; i += 7) {
+      await forced.apply(log.slice(i, i + 7));
+      await lazy.apply(log.slice(i, i + 7));
+      expect(forced.durableIndex()).toBe(forced.appliedIndex());
+      expect(await dbIndex(forced)).toBe(forced.appliedIndex());
+      expect(lazy.durableIndex()).toBe(0); // the control: only the 60 s timer or flushRowsMax would flush it
+    }
+    expect(forced.appliedIndex()).toBe(log.length);
+    await forced.close();
+    await lazy.close();
+  });
+
   it('detects a database row that no longer matches the model', async () => {
     const state = await CoordinatorState.open({ dbPath: join(dir, 'corrupt.duckdb'), flushIntervalMs: 60_000 });
     await state.apply(log);

@@ -1,0 +1,106 @@
+// The metrics registry against a fake Raft handle and a real model: what each gauge
+// reads at scrape time, what the counters count, and that no stale series survive.
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import type { NodeId } from '../../../raft/core/types.js';
+import type { NodeStatus, PeerStatus, RaftNodeHandle } from '../../../raft/node-api.js';
+import { createMetrics, type NodeMetrics } from '../../../src/metrics/registry.js';
+import type { CoordinatorState } from '../../../src/state/coordinator-state.js';
+import { Model } from '../../../src/state/index.js';
+import { register, run, value, type Cmd } from '../state/fixtures.js';
+
+type Status = Pick<NodeStatus, 'role' | 'term' | 'leader' | 'commit' | 'pendingProposals' | 'peers'>;
+
+function fakeRaft(initial: Status) {
+  let status = initial;
+  const listeners = new Set<(leader: NodeId | null, term: number) => void>();
+  const handle = {
+    status: () => status,
+    isLeader: () => status.role === 'leader',
+    onLeaderChange(listener: (leader: NodeId | null, term: number) => void) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  } as unknown as RaftNodeHandle;
+  return {
+    handle,
+    set(next: Partial<Status>) { status = { ...status, ...next }; },
+    leaderChanged(leader: NodeId | null) { for (const l of listeners) l(leader, status.term); },
+  };
+}
+
+function fakeState(model: Model) {
+  let applied = 0;
+  const state = { model, appliedIndex: () => applied, durableIndex: () => applied } as unknown as CoordinatorState;
+  return { state, apply(cmd: Cmd) { value(run(model, cmd)); applied++; } };
+}
+
+const peer = (id: string, matchIndex: number | null, rttMs: number | null): PeerStatus =>
+  ({ id, host: '127.0.0.1', port: 1, voter: true, matchIndex, lastContactMs: null, rttMs });
+
+/** Samples of one metric keyed by their label values ('' when unlabelled). */
+async function samples(metrics: NodeMetrics, name: string): Promise<Record<string, number>> {
+  const metric = metrics.registry.getSingleMetric(name);
+  if (metric === undefined) throw new Error(`no metric ${name}`);
+  const { values } = await metric.get();
+  return Object.fromEntries(values.map((v) => [Object.values(v.labels).join(','), v.value]));
+}
+
+describe('node metrics', () => {
+  const leader: Status = { role: 'leader', term: 4, leader: 'a', commit: 100, pendingProposals: 2,
+    peers: [peer('b', 97, 12), peer('c', 40, null)] };
+
+  it('reports the role, peer lag and round trip of a leader, and drops them when it steps down', async () => {
+    const metrics = createMetrics();
+    const raft = fakeRaft(leader);
+    metrics.bind(raft.handle, fakeState(new Model()).state);
+    expect(await samples(metrics, 'concord_raft_role')).toEqual({ follower: 0, preCandidate: 0, candidate: 0, leader: 1 });
+    expect(await samples(metrics, 'concord_raft_peer_lag_entries')).toEqual({ b: 3, c: 60 });
+    expect(await samples(metrics, 'concord_raft_peer_rtt_seconds')).toEqual({ b: 0.012 });
+    const promtool = spawnSync('promtool', ['check', 'metrics'], { input: await metrics.registry.metrics(), encoding: 'utf8' });
+    if (process.env.CI === 'true' || promtool.error === undefined) expect(promtool.status, promtool.stdout + promtool.stderr).toBe(0);
+    raft.set({ role: 'follower', leader: 'b', peers: [peer('b', null, 8)] });
+    expect(await samples(metrics, 'concord_raft_role')).toEqual({ follower: 1, preCandidate: 0, candidate: 0, leader: 0 });
+    expect(await samples(metrics, 'concord_raft_peer_lag_entries')).toEqual({});
+    expect(await samples(metrics, 'concord_raft_peer_match_index')).toEqual({});
+    expect(await samples(metrics, 'concord_raft_peer_rtt_seconds')).toEqual({ b: 0.008 });
+  });
+
+  it('counts new leaders (not the loss of one) and committed and applied entries', async () => {
+    const metrics = createMetrics();
+    const raft = fakeRaft(leader);
+    metrics.bind(raft.handle, fakeState(new Model()).state);
+    raft.leaderChanged('a');
+    raft.leaderChanged(null);
+    raft.leaderChanged('b');
+    expect(await samples(metrics, 'concord_raft_leader_changes_total')).toEqual({ '': 2 });
+    metrics.observer.onCommit?.(5);
+    metrics.observer.onCommit?.(2);
+    metrics.observer.onApply?.(0.001, 5);
+    metrics.observer.onSnapshotInstalled?.(50);
+    expect(await samples(metrics, 'concord_raft_proposals_committed_total')).toEqual({ '': 7 });
+    expect(await samples(metrics, 'concord_raft_proposals_applied_total')).toEqual({ '': 5 });
+    expect(await samples(metrics, 'concord_raft_snapshots_installed_total')).toEqual({ '': 1 });
+  });
+
+  it('counts under-replicated chunks from the model and follows every applied change', async () => {
+    const metrics = createMetrics();
+    const model = new Model();
+    const state = fakeState(model);
+    metrics.bind(fakeRaft(leader).handle, state.state);
+    const under = async () => (await samples(metrics, 'coordinator_under_replicated_chunks'))[''];
+    expect(await under()).toBe(0);
+    register(model, 'a');
+    register(model, 'b');
+    state.apply({ type: 'file.register', file_id: 'f1', name: 'f1', size: 30, replication_factor: 2,
+      chunks: [{ hash: 'h1', size: 10 }, { hash: 'h2', size: 10 }, { hash: 'h3', size: 10 }] });
+    expect(await under()).toBe(0); // every chunk placed on a and b
+    state.apply({ type: 'file.register', file_id: 'f2', name: 'f2', size: 10, replication_factor: 3, chunks: [{ hash: 'h1', size: 10 }] });
+    expect(await under()).toBe(1); // h1 now wants 3 holders; there are only 2 nodes
+    state.apply({ type: 'node.unregister', id: 'b' });
+    expect(await under()).toBe(3); // b no longer counts for any chunk
+    state.apply({ type: 'file.delete', file_id: 'f1' });
+    expect(await under()).toBe(1); // h2, h3 dropped with f1; h1 (f2) still has only a
+    expect(await samples(metrics, 'coordinator_chunks')).toEqual({ '': 1 });
+  });
+});

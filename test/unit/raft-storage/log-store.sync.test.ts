@@ -1,0 +1,59 @@
+// Which updates reach the disk with fdatasync: by default a commit-index-only update is
+// written but not synced (etcd's MustSync rule); with syncAll every update is synced.
+import { describe, expect, it } from 'vitest';
+import { RaftLogStore, nodeFs, type StorageFs } from '../../../raft/storage/index.js';
+import { entries, withTempDir } from './helpers.js';
+
+/** node:fs with every write and fdatasync of the WAL segments counted. */
+function countingFs(): { fs: StorageFs; calls: { writes: number; datasyncs: number } } {
+  const calls = { writes: 0, datasyncs: 0 };
+  const fs: StorageFs = {
+    ...nodeFs,
+    async openAppend(path) {
+      const file = await nodeFs.openAppend(path);
+      return {
+        write: (b, o, l, p) => { calls.writes++; return file.write(b, o, l, p); },
+        datasync: () => { calls.datasyncs++; return file.datasync(); },
+        truncate: (l) => file.truncate(l),
+        close: () => file.close(),
+      };
+    },
+  };
+  return { fs, calls };
+}
+
+async function commitOnlyUpdate(syncAll: boolean | undefined): Promise<{ writes: number; datasyncs: number; reloadedCommit: number }> {
+  return withTempDir(async (dir) => {
+    const { fs, calls } = countingFs();
+    const store = await RaftLogStore.open({ dir, fs, ...(syncAll === undefined ? {} : { syncAll }) });
+    await store.persist({ hardState: { term: 1, vote: 'a', commit: 0 }, entries: entries(1, 3, 1), snapshot: null });
+    const before = { ...calls };
+    await store.persist({ hardState: { term: 1, vote: 'a', commit: 3 }, entries: [], snapshot: null });
+    const delta = { writes: calls.writes - before.writes, datasyncs: calls.datasyncs - before.datasyncs };
+    await store.close();
+    const again = await RaftLogStore.open({ dir });
+    const reloadedCommit = again.loaded().hardState.commit;
+    await again.close();
+    return { ...delta, reloadedCommit };
+  });
+}
+
+describe('RaftLogStore sync policy', () => {
+  it('writes a commit-only update without fdatasync by default', async () => {
+    expect(await commitOnlyUpdate(undefined)).toEqual({ writes: 1, datasyncs: 0, reloadedCommit: 3 });
+    expect(await commitOnlyUpdate(false)).toEqual({ writes: 1, datasyncs: 0, reloadedCommit: 3 });
+  });
+
+  it('fdatasyncs a commit-only update with syncAll, and counts it in stats', async () => {
+    expect(await commitOnlyUpdate(true)).toEqual({ writes: 1, datasyncs: 1, reloadedCommit: 3 });
+    await withTempDir(async (dir) => {
+      const store = await RaftLogStore.open({ dir, syncAll: true });
+      await store.persist({ hardState: { term: 1, vote: 'a', commit: 0 }, entries: entries(1, 2, 1), snapshot: null });
+      const synced = store.stats().fsyncs;
+      await store.persist({ hardState: { term: 1, vote: 'a', commit: 1 }, entries: [], snapshot: null });
+      await store.persist({ hardState: { term: 1, vote: 'a', commit: 2 }, entries: [], snapshot: null });
+      expect(store.stats().fsyncs).toBe(synced + 2);
+      await store.close();
+    });
+  });
+});
