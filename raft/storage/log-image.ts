@@ -15,6 +15,13 @@ export class LogImage {
   /** Entries after `compactedThrough`, contiguous. */
   entries: Entry[] = [];
   compactedThrough = 0;
+  /**
+   * Whether where the log continues is fixed: by an entry or an installed snapshot, not
+   * by a compaction marker alone. Replay may start in a segment whose first record is an
+   * older marker (compaction deletes whole segments and a marker can open a segment), and
+   * the entries after it legitimately start beyond that marker's point.
+   */
+  anchored = false;
 
   apply(update: LogUpdate): void {
     if (update.snapshot !== null) this.installSnapshot(update.snapshot);
@@ -36,6 +43,7 @@ export class LogImage {
     this.entries = at !== undefined && at.term === meta.term ? this.entries.filter((e) => e.index > meta.index) : [];
     this.snapshot = meta;
     this.compactedThrough = meta.index;
+    this.anchored = true;
   }
 
   /** Drop entries ≤ throughIndex (covered by `meta`); the rest stays whatever it is. */
@@ -48,12 +56,13 @@ export class LogImage {
   /** Append, truncating any suffix that starts at or after the first new index. Returns an error text on a gap. */
   append(entries: readonly Entry[]): string | null {
     const first = entries[0].index;
-    if (first > this.lastIndex() + 1 && (this.entries.length > 0 || this.snapshot !== null)) {
+    if (first > this.lastIndex() + 1 && this.anchored) {
       return `entry ${first} leaves a gap after the last index ${this.lastIndex()}`;
     }
     if (first <= this.lastIndex()) this.entries = this.entries.filter((e) => e.index < first);
     if (this.entries.length === 0) this.compactedThrough = first - 1;
     this.entries.push(...entries);
+    this.anchored = true;
     return null;
   }
 }

@@ -88,7 +88,7 @@ async function crash(dir: string, cmd: Extract<Command, { kind: 'crash' }>): Pro
 
 describe('RaftLogStore property: everything persisted survives exactly, nothing else appears', () => {
   it('random operations with crashes', async () => {
-    await fc.assert(fc.asyncProperty(fc.array(command, { minLength: 1, maxLength: 25 }), fc.integer({ min: 1024, max: 2048 }), (commands, segmentBytesMax) =>
+    await fc.assert(fc.asyncProperty(fc.array(command, { minLength: 1, maxLength: 25 }), fc.integer({ min: 256, max: 2048 }), (commands, segmentBytesMax) =>
       withTempDir(async (dir) => {
         const model = new Model();
         let store = await RaftLogStore.open({ dir, segmentBytesMax });

@@ -143,6 +143,23 @@ describe('RaftLogStore', () => {
     await again.close();
   }));
 
+  it('reopens when replay starts at a segment that opens with an older compaction marker', () => withTempDir(async (dir) => {
+    // Review finding: compaction deletes whole segments, and a marker can open a segment
+    // (its own append rotated). The kept entries then start past that marker's point.
+    const store = await RaftLogStore.open({ dir, segmentBytesMax: 300 });
+    await store.persist({ hardState: { term: 1, vote: 'a', commit: 8 }, entries: entries(1, 8, 1), snapshot: null });
+    await store.compact(2, { index: 2, term: 1, confState: conf }); // does not fit: the marker opens segment 2
+    for (let i = 9; i <= 16; i++) await store.persist({ hardState: { term: 1, vote: 'a', commit: i }, entries: [entry(i, 1)], snapshot: null });
+    await store.compact(10, { index: 10, term: 1, confState: conf });
+    const segments = store.stats().segments;
+    await store.close();
+    const again = await RaftLogStore.open({ dir, segmentBytesMax: 300 });
+    expect(again.stats().segments).toBe(segments);
+    expect(again.loaded().entries.map((e) => e.index)).toEqual([11, 12, 13, 14, 15, 16]);
+    expect(again.loaded().snapshot).toEqual({ index: 10, term: 1, confState: conf });
+    await again.close();
+  }));
+
   it('an installed snapshot that the log does not contain discards the log', () => withTempDir(async (dir) => {
     const store = await RaftLogStore.open({ dir });
     await store.persist({ hardState: null, entries: entries(1, 5, 1), snapshot: null });
