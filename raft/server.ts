@@ -56,6 +56,8 @@ export class RaftNode implements RaftNodeHandle {
   readonly #storage: RaftLogStore;
   readonly #snapshots: SnapshotStore;
   readonly #transport: PeerTransport;
+  /** True while #exclusive work (snapshot commit, membership) holds the loop. */
+  #exclusiveRunning = false;
   /** When a leader's append, heartbeat or snapshot last arrived (ms since the epoch; 0: never). */
   #leaderContactAt = 0;
   readonly #book: AddressBook;
@@ -286,7 +288,9 @@ export class RaftNode implements RaftNodeHandle {
    * step down (the core's persist-stall rule).
    */
   #sendWhileBusy(): void {
-    if (this.#running === null) return;
+    // Not during exclusive work: a snapshot commit has compacted the core before its file
+    // is in place, so a snapshot message taken now would be refused as stale.
+    if (this.#running === null || this.#exclusiveRunning) return;
     const early = this.#core.takeLeaderMessages();
     if (early.length > 0) this.#send(early);
   }
@@ -306,8 +310,9 @@ export class RaftNode implements RaftNodeHandle {
     } finally {
       this.#exclusiveWaiting--;
     }
+    this.#exclusiveRunning = true;
     const done = work();
-    this.#running = done.finally(() => { this.#running = null; this.#schedule(); });
+    this.#running = done.finally(() => { this.#running = null; this.#exclusiveRunning = false; this.#schedule(); });
     await this.#running;
   }
 

@@ -3,6 +3,7 @@
 // keep the members' addresses, so a member added by an entry that was compacted away
 // is still reachable after a restart or on a node that caught up by snapshot.
 
+import { parseHostPort } from '../host-port.js';
 import type { ConfState, NodeId } from '../core/types.js';
 import type { PeerEndpoint } from '../node-api.js';
 
@@ -22,11 +23,9 @@ export class AddressBook {
 
   /** Record "host:port" for a member; malformed addresses are ignored (and reported). */
   learn(id: NodeId, address: string): boolean {
-    const match = /^([^:\s]+):(\d{1,5})$/.exec(address);
-    if (match === null) return false;
-    const port = Number(match[2]);
-    if (port < 1 || port > 65535) return false;
-    this.#endpoints.set(id, { id, host: match[1], port });
+    const parsed = parseHostPort(address);
+    if (parsed === null) return false;
+    this.#endpoints.set(id, { id, ...parsed });
     return true;
   }
 
@@ -44,7 +43,9 @@ export class AddressBook {
     const out: Record<NodeId, string> = {};
     for (const id of [...conf.voters, ...conf.learners].sort()) {
       const endpoint = this.#endpoints.get(id);
-      if (endpoint !== undefined) out[id] = `${endpoint.host}:${endpoint.port}`;
+      const address = endpoint === undefined ? null : `${endpoint.host}:${endpoint.port}`;
+      // Only what reads back: an address must never make a snapshot commit fail.
+      if (address !== null && parseHostPort(address) !== null) out[id] = address;
     }
     return out;
   }

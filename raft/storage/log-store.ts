@@ -278,6 +278,9 @@ export class RaftLogStore {
       while (this.#segments.length > 1 && (this.#segmentInfo.get(this.#segments[0])?.maxEntryIndex ?? Infinity) <= throughIndex) {
         const sequence = this.#segments[0];
         await this.#fs.remove(join(this.#dir, segmentName(sequence)));
+        // Each unlink durable before the next: on a file system that could reorder them, a
+        // crash must not keep an older segment and lose a newer one.
+        await this.#fs.syncDirectory(this.#dir);
         const bytes = this.#segmentInfo.get(sequence)?.bytes ?? 0;
         this.#segments = this.#segments.slice(1);
         this.#segmentInfo.delete(sequence);
@@ -285,7 +288,6 @@ export class RaftLogStore {
         oldBytes += bytes;
         old.push(sequence);
       }
-      if (old.length > 0) await this.#fs.syncDirectory(this.#dir);
       this.#logger?.debug({ throughIndex, segmentsRemoved: old.length, bytesRemoved: oldBytes }, 'write-ahead log compacted');
     } catch (error) {
       this.#fail(error);
@@ -308,6 +310,9 @@ export class RaftLogStore {
           this.#file = file;
           await file.truncate(this.#fileBytes);
           await file.datasync();
+          // The failure may have hit while a new segment was being created: make its
+          // directory entry durable too, or acknowledged writes could vanish with it.
+          await this.#fs.syncDirectory(this.#dir);
         }
       } catch (error) {
         if (this.#file !== null) await this.#file.close().catch(() => undefined);

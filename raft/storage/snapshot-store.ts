@@ -9,6 +9,7 @@ import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'nod
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { SnapshotMeta } from '../core/types.js';
+import { parseHostPort } from '../host-port.js';
 import { StorageError, fromFsError } from './errors.js';
 
 export interface SnapshotRecord {
@@ -20,7 +21,6 @@ export interface SnapshotRecord {
   readonly addresses: Readonly<Record<string, string>>;
 }
 
-const ADDRESS = /^[^:\s]{1,253}:\d{1,5}$/;
 const ADDRESSES_MAX = 1000;
 
 /** The member addresses of a snapshot, or null if `value` is not a map of id → "host:port". */
@@ -30,7 +30,7 @@ export function parseAddresses(value: unknown): Record<string, string> | null {
   if (entries.length > ADDRESSES_MAX) return null;
   const out: Record<string, string> = {};
   for (const [id, address] of entries) {
-    if (id.length === 0 || id.length > 128 || typeof address !== 'string' || !ADDRESS.test(address)) return null;
+    if (id.length === 0 || id.length > 128 || typeof address !== 'string' || parseHostPort(address) === null) return null;
     out[id] = address;
   }
   return out;

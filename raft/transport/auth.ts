@@ -1,22 +1,25 @@
 // Peer authentication: every request carries an HMAC-SHA256 of
-// (method, path, timestamp, body) keyed by the cluster secret, so the secret
-// itself never travels. Requests outside a time window are refused (replays).
+// (method, path, timestamp, context, body) keyed by the cluster secret, so the secret
+// itself never travels. Requests outside a time window are refused (replays). The
+// context is metadata that travels outside the body (a snapshot chunk's header), so
+// it cannot be swapped under a captured signature.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 export const SIGNATURE_HEADER = 'x-concord-signature';
 const WINDOW_MS = 5 * 60 * 1000;
 
-export function sign(secret: string, method: string, path: string, body: Uint8Array, nowMs: number): string {
-  const mac = createHmac('sha256', secret).update(`${method}\n${path}\n${nowMs}\n`).update(body).digest('hex');
-  return `t=${nowMs},v=${mac}`;
+export function sign(secret: string, method: string, path: string, body: Uint8Array, nowMs: number, context = ''): string {
+  const hmac = createHmac('sha256', secret).update(`${method}\n${path}\n${nowMs}\n`);
+  if (context !== '') hmac.update(`${context}\n`);
+  return `t=${nowMs},v=${hmac.update(body).digest('hex')}`;
 }
 
-export function verify(secret: string, method: string, path: string, body: Uint8Array, header: unknown, nowMs: number): boolean {
+export function verify(secret: string, method: string, path: string, body: Uint8Array, header: unknown, nowMs: number, context = ''): boolean {
   if (typeof header !== 'string') return false;
   const match = /^t=(\d{1,16}),v=([0-9a-f]{64})$/.exec(header);
   if (match === null) return false;
   const timestamp = Number(match[1]);
   if (Math.abs(nowMs - timestamp) > WINDOW_MS) return false;
-  const expected = sign(secret, method, path, body, timestamp).slice(-64);
+  const expected = sign(secret, method, path, body, timestamp, context).slice(-64);
   return timingSafeEqual(Buffer.from(expected, 'hex'), Buffer.from(match[2], 'hex'));
 }

@@ -178,7 +178,7 @@ export class PeerTransport {
         const response = await channel.pool.request({
           path: '/raft/snapshot', method: 'POST', body: chunk,
           headers: { 'content-type': 'application/octet-stream', [SNAPSHOT_HEADER]: header,
-            [SIGNATURE_HEADER]: sign(this.#options.clusterSecret, 'POST', '/raft/snapshot', chunk, Date.now()) },
+            [SIGNATURE_HEADER]: sign(this.#options.clusterSecret, 'POST', '/raft/snapshot', chunk, Date.now(), header) },
         });
         const answer = (await response.body.json().catch(() => ({}))) as { have?: number; done?: boolean };
         if (response.statusCode === 409 && typeof answer.have === 'number' && answer.have <= file.bytes) {

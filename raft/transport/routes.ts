@@ -40,7 +40,10 @@ export function registerRaftRoutes(app: FastifyInstance, options: RaftRouteOptio
         return reply.code(401).send({ error: { code: 'CONCORD_ERR_PEER_UNAUTHORIZED', message: 'a TLS client certificate signed by the cluster CA is required' } });
       }
       const body = (request.body as Buffer | undefined) ?? Buffer.alloc(0);
-      if (!verify(options.clusterSecret, request.method, request.url, body, request.headers[SIGNATURE_HEADER], Date.now())) {
+      // A snapshot chunk's header (meta, offset, checksum, addresses) is signed with its body.
+      const snapshotHeader = request.url === '/raft/snapshot' ? request.headers[SNAPSHOT_HEADER] : undefined;
+      const context = typeof snapshotHeader === 'string' ? snapshotHeader : '';
+      if (!verify(options.clusterSecret, request.method, request.url, body, request.headers[SIGNATURE_HEADER], Date.now(), context)) {
         options.logger.warn({ source: request.ip, path: request.url }, 'refused peer request without a valid cluster signature');
         return reply.code(401).send({ error: { code: 'CONCORD_ERR_PEER_UNAUTHORIZED', message: 'missing or invalid cluster signature' } });
       }

@@ -22,4 +22,13 @@ describe('AddressBook', () => {
     expect(book.get('n6')).toBeNull();
     expect(book.peersOf({ voters: ['n1', 'n2', 'n4'], learners: [] }).map((p) => p.id)).toEqual(['n2', 'n4']);
   });
+
+  it('handles IPv6 hosts: the port is after the last colon', () => {
+    const book = new AddressBook({ id: 'n1', host: '::', port: 8081 }, []);
+    expect(book.learn('n2', 'fd00::2:8082')).toBe(true);
+    expect(book.get('n2')).toEqual({ id: 'n2', host: 'fd00::2', port: 8082 });
+    expect(book.learn('n3', 'fd00::3:0')).toBe(false); // port 0
+    expect(book.learn('n4', 'a host:8084')).toBe(false);
+    expect(book.addressesOf({ voters: ['n1', 'n2'], learners: [] })).toEqual({ n1: ':::8081', n2: 'fd00::2:8082' });
+  });
 });

@@ -117,4 +117,27 @@ describe('peer transport', () => {
     expect(receiver.snapshots[0].bytes.equals(content)).toBe(true);
     expect(receiver.snapshots[0].addresses).toEqual(addresses);
   });
+
+  it('signs a snapshot chunk together with its header: a captured signature does not cover another header', async () => {
+    const receiver = await startNode('n2');
+    nodes.push(receiver);
+    const chunk = Buffer.from('snapshot bytes');
+    const checksum = createHash('sha256').update(chunk).digest('hex');
+    const header = (index: number) => Buffer.from(JSON.stringify({
+      message: { type: 'snapshot', from: 'n1', to: 'n2', term: 3, snapshot: { index, term: 3, confState: { voters: ['n1', 'n2'], learners: [] } } },
+      offset: 0, total: chunk.length, checksum, addresses: {},
+    })).toString('base64');
+    const post = (headerValue: string, signedHeader: string) => request(`http://127.0.0.1:${receiver.port}/raft/snapshot`, {
+      method: 'POST', body: chunk, headers: { 'content-type': 'application/octet-stream', 'x-concord-snapshot': headerValue,
+        [SIGNATURE_HEADER]: sign(SECRET, 'POST', '/raft/snapshot', chunk, Date.now(), signedHeader) },
+    });
+    const forged = await post(header(99), header(42));
+    expect(forged.statusCode).toBe(401);
+    await forged.body.dump();
+    expect(receiver.snapshots).toEqual([]);
+    const genuine = await post(header(42), header(42));
+    expect(genuine.statusCode).toBe(200);
+    await genuine.body.dump();
+    expect(receiver.snapshots.map((s) => s.message.snapshot.index)).toEqual([42]);
+  });
 });
