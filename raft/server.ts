@@ -454,7 +454,7 @@ export class RaftNode implements RaftNodeHandle {
 
   async #receiveSnapshot(message: SnapshotMessage, path: string, addresses: Readonly<Record<string, string>>): Promise<void> {
     await this.#snapshots.commit(path, message.snapshot, addresses);
-    this.#book.learnMissing(addresses);
+    this.#book.learnFromSnapshot(addresses);
     this.#options.logger.info({ from: message.from, index: message.snapshot.index }, 'snapshot received');
     this.#core.step(message);
     this.#schedule();
@@ -573,7 +573,7 @@ export async function createRaftNode(options: RaftNodeOptions, observer: RaftObs
   const loaded = storage.loaded();
   const latest = snapshots.latest();
   // Members added by entries the snapshot replaced; the configured peers take precedence.
-  if (latest !== null) book.learnMissing(latest.addresses);
+  if (latest !== null) book.learnFromSnapshot(latest.addresses);
   const initial = await recoverInitialState({
     log: loaded,
     latestSnapshot: latest === null ? null : { meta: latest.meta, path: latest.path },

@@ -10,11 +10,17 @@ import type { PeerEndpoint } from '../node-api.js';
 export class AddressBook {
   readonly #endpoints = new Map<NodeId, PeerEndpoint>();
   readonly #self: PeerEndpoint;
+  /** This node and the peers from its config file: what the operator said wins over snapshots. */
+  readonly #configured = new Set<NodeId>();
 
   constructor(self: PeerEndpoint, peers: readonly PeerEndpoint[]) {
     this.#self = self;
     this.#endpoints.set(self.id, self);
-    for (const peer of peers) this.#endpoints.set(peer.id, peer);
+    this.#configured.add(self.id);
+    for (const peer of peers) {
+      this.#endpoints.set(peer.id, peer);
+      this.#configured.add(peer.id);
+    }
   }
 
   get(id: NodeId): PeerEndpoint | null {
@@ -29,11 +35,15 @@ export class AddressBook {
     return true;
   }
 
-  /** Record the addresses of ids not known yet (from a snapshot); returns how many were taken. */
-  learnMissing(addresses: Readonly<Record<NodeId, string>>): number {
+  /**
+   * Record a snapshot's member addresses (returns how many were taken): they replace what
+   * was learned before (a member removed and added again may have moved), but never this
+   * node's own address or a peer's from the config file.
+   */
+  learnFromSnapshot(addresses: Readonly<Record<NodeId, string>>): number {
     let learned = 0;
     for (const [id, address] of Object.entries(addresses)) {
-      if (!this.#endpoints.has(id) && this.learn(id, address)) learned++;
+      if (!this.#configured.has(id) && this.learn(id, address)) learned++;
     }
     return learned;
   }

@@ -13,11 +13,13 @@ describe('AddressBook', () => {
     });
   });
 
-  it('takes only unknown members from a snapshot: configured peers win, malformed entries are skipped', () => {
+  it('takes a snapshot\'s addresses except for configured peers and itself; malformed entries are skipped', () => {
     const book = new AddressBook(self, peers);
-    expect(book.learnMissing({ n2: '10.9.9.9:1', n4: '10.0.0.4:8084', n5: 'bad', n6: '10.0.0.6:70000' })).toBe(1);
+    expect(book.learn('n4', '10.0.0.4:8084')).toBe(true); // from a conf change in the log
+    expect(book.learnFromSnapshot({ n1: '10.9.9.1:1', n2: '10.9.9.9:1', n4: '10.0.0.44:9084', n5: 'bad', n6: '10.0.0.6:70000' })).toBe(1);
+    expect(book.get('n1')).toEqual(self);
     expect(book.get('n2')).toEqual(peers[0]);
-    expect(book.get('n4')).toEqual({ id: 'n4', host: '10.0.0.4', port: 8084 });
+    expect(book.get('n4')).toEqual({ id: 'n4', host: '10.0.0.44', port: 9084 }); // moved: the snapshot is newer
     expect(book.get('n5')).toBeNull();
     expect(book.get('n6')).toBeNull();
     expect(book.peersOf({ voters: ['n1', 'n2', 'n4'], learners: [] }).map((p) => p.id)).toEqual(['n2', 'n4']);
