@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { RaftNodeHandle } from '../../raft/node-api.js';
 import type { ConcordConfig, TlsMaterial } from '../config/index.js';
 import type { CoordinatorState } from '../state/coordinator-state.js';
-import type { CommandResult } from '../state/index.js';
+import type { CommandResult, NodeStats } from '../state/index.js';
 import { errorBody, statusOf } from './errors.js';
 
 export interface AppParts {
@@ -13,7 +13,7 @@ export interface AppParts {
   readonly raft: RaftNodeHandle;
   readonly state: CoordinatorState;
   /** Leader-side heartbeat batching; without it each heartbeat is its own entry. */
-  readonly heartbeats?: { add(id: string, usedBytes: number): Promise<CommandResult> };
+  readonly heartbeats?: { add(id: string, usedBytes: number, stats?: NodeStats): Promise<CommandResult> };
   /** Where refused requests are logged (never with the token). */
   readonly logger?: Logger;
   /** Certificate, key and CA read from `tls`: the API serves https and forwards over https. */

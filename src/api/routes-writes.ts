@@ -42,12 +42,13 @@ export function registerWrites(app: FastifyInstance, parts: AppParts, forwarder:
       storage_capacity: body.storage_capacity, capabilities: body.capabilities ?? {}, ...(body.zone ? { zone: body.zone } : {}) }), 201);
   });
   app.post<{ Params: { id: string } }>('/api/v1/nodes/:id/heartbeat', { schema: { body: jsonSchema(schemas.heartbeat) } }, async (request, reply) => {
-    const used = (request.body as { used_bytes: number }).used_bytes;
+    const { used_bytes: used, stats } = request.body as z.infer<typeof schemas.heartbeat>;
     if (parts.heartbeats === undefined || !parts.raft.isLeader()) {
-      return write(parts, forwarder, request, reply, () => ({ type: 'node.heartbeat_batch', beats: [{ id: request.params.id, used_bytes: used }] }));
+      return write(parts, forwarder, request, reply, () => ({ type: 'node.heartbeat_batch',
+        beats: [{ id: request.params.id, used_bytes: used, ...(stats === undefined ? {} : { stats }) }] }));
     }
     try {
-      return sendResult(reply, await parts.heartbeats.add(request.params.id, used));
+      return sendResult(reply, await parts.heartbeats.add(request.params.id, used, stats));
     } catch (error) {
       if (error instanceof RaftError) return sendError(reply, error.code, error.message);
       throw error;

@@ -1,5 +1,6 @@
 // Request bodies, one zod schema each (converted to JSON Schema for fastify/ajv).
 import { z } from 'zod';
+import { nodeStats } from '../state/commands.js';
 
 export const schemas = {
   registerNode: z.object({
@@ -8,7 +9,8 @@ export const schemas = {
     capabilities: z.record(z.string(), z.string()).optional(),
     zone: z.string().min(1).max(64).optional(),
   }).strict(),
-  heartbeat: z.object({ used_bytes: z.number().int().min(0) }).passthrough(),
+  // Other fields are tolerated (and ignored) so older or richer agents keep working.
+  heartbeat: z.object({ used_bytes: z.number().int().min(0), stats: nodeStats.optional() }).passthrough(),
   submitTask: z.object({
     kind: z.string().min(1).max(128), payload: z.unknown().optional(), priority: z.number().int().optional(),
     required_capabilities: z.array(z.string()).optional(), max_attempts: z.number().int().min(1).max(100).optional(),

@@ -2,20 +2,21 @@
 // proposes one node.heartbeat_batch entry per interval (DESIGN §3), so many nodes
 // do not mean many log entries. Each caller learns whether its node was known.
 import type { RaftNodeHandle } from '../../raft/node-api.js';
-import { encodeCommand, type CommandResult } from '../state/index.js';
+import { encodeCommand, type CommandResult, type NodeStats } from '../state/index.js';
 
 interface Waiter { resolve: (result: CommandResult) => void; reject: (error: unknown) => void }
 
 export class HeartbeatBatcher {
-  #beats = new Map<string, { used: number; waiters: Waiter[] }>();
+  #beats = new Map<string, { used: number; stats: NodeStats | undefined; waiters: Waiter[] }>();
   #timer: NodeJS.Timeout | null = null;
 
   constructor(private readonly raft: RaftNodeHandle, private readonly intervalMs: number, private readonly beatsPerEntryMax = 10_000) {}
 
-  add(id: string, usedBytes: number): Promise<CommandResult> {
+  add(id: string, usedBytes: number, stats?: NodeStats): Promise<CommandResult> {
     return new Promise((resolve, reject) => {
-      const entry = this.#beats.get(id) ?? { used: usedBytes, waiters: [] };
+      const entry = this.#beats.get(id) ?? { used: usedBytes, stats, waiters: [] };
       entry.used = usedBytes; // the newest report wins
+      if (stats !== undefined) entry.stats = stats;
       entry.waiters.push({ resolve, reject });
       this.#beats.set(id, entry);
       if (this.#beats.size >= this.beatsPerEntryMax) void this.flush();
@@ -29,7 +30,7 @@ export class HeartbeatBatcher {
     const batch = this.#beats;
     this.#beats = new Map();
     if (batch.size === 0) return;
-    const beats = [...batch].map(([id, b]) => ({ id, used_bytes: b.used }));
+    const beats = [...batch].map(([id, b]) => ({ id, used_bytes: b.used, ...(b.stats === undefined ? {} : { stats: b.stats }) }));
     try {
       const { result } = await this.raft.propose(encodeCommand({ v: 1, ts: Date.now(), cmd: { type: 'node.heartbeat_batch', beats } }));
       const outcome = result as CommandResult;

@@ -5,7 +5,7 @@ import type { Model, NodeRow } from './model.js';
 
 type Of<T extends Command['type']> = Extract<Command, { type: T }>;
 
-const sortedRecord = (r: Record<string, string>) => Object.fromEntries(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+const sortedRecord = <T>(r: Record<string, T>): Record<string, T> => Object.fromEntries(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 
 export function registerNode(model: Model, cmd: Of<'node.register'>, ts: number): CommandResult {
   const existing = model.nodes.get(cmd.id);
@@ -13,6 +13,7 @@ export function registerNode(model: Model, cmd: Of<'node.register'>, ts: number)
     id: cmd.id, addresses: [...cmd.addresses], capacity: cmd.storage_capacity, used: existing?.used ?? 0,
     capabilities: sortedRecord(cmd.capabilities), zone: cmd.zone ?? null, status: 'active',
     registered_at: existing?.registered_at ?? ts, last_heartbeat: ts,
+    ...(existing?.stats === undefined ? {} : { stats: existing.stats }),
   };
   model.nodes.set(cmd.id, row);
   return ok({ id: cmd.id, status: row.status, registered_at: row.registered_at });
@@ -26,7 +27,8 @@ export function heartbeats(model: Model, cmd: Of<'node.heartbeat_batch'>, ts: nu
       unknown.push(beat.id);
       continue;
     }
-    model.nodes.set(beat.id, { ...node, used: beat.used_bytes, last_heartbeat: ts, status: 'active' });
+    model.nodes.set(beat.id, { ...node, used: beat.used_bytes, last_heartbeat: ts, status: 'active',
+      ...(beat.stats === undefined ? {} : { stats: sortedRecord(beat.stats) }) });
   }
   return ok({ accepted: cmd.beats.length - unknown.length, unknown });
 }

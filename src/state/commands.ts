@@ -6,11 +6,14 @@ const id = z.string().min(1).max(128);
 const hash = z.string().min(1).max(128);
 const bytes = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const capabilities = z.record(z.string().max(64), z.string().max(256));
+/** What a storage node reports about itself in heartbeats (DESIGN §4 "used bytes, stats"): flat, small. */
+export const nodeStats = z.record(z.string().min(1).max(64), z.union([z.number(), z.string().max(256), z.boolean()]))
+  .refine((s) => Object.keys(s).length <= 32, 'at most 32 stats');
 
 export const commandSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('node.register'), id, addresses: z.array(z.string().min(1).max(256)).min(1).max(16),
     storage_capacity: bytes, capabilities: capabilities.default({}), zone: z.string().min(1).max(64).optional() }),
-  z.object({ type: z.literal('node.heartbeat_batch'), beats: z.array(z.object({ id, used_bytes: bytes })).max(100_000) }),
+  z.object({ type: z.literal('node.heartbeat_batch'), beats: z.array(z.object({ id, used_bytes: bytes, stats: nodeStats.optional() })).max(100_000) }),
   z.object({ type: z.literal('node.unregister'), id }),
   z.object({ type: z.literal('sweep') }),
   z.object({ type: z.literal('file.register'), file_id: id, name: z.string().min(1).max(1024), size: bytes,
@@ -41,6 +44,7 @@ export const envelopeSchema = z.object({
 });
 
 export type Command = z.output<typeof commandSchema>;
+export type NodeStats = z.output<typeof nodeStats>;
 export type CommandEnvelope = z.output<typeof envelopeSchema>;
 export type CommandInput = z.input<typeof envelopeSchema>;
 

@@ -15,6 +15,11 @@ export interface NodeRow {
   readonly id: string; readonly addresses: readonly string[]; readonly capacity: number; readonly used: number;
   readonly capabilities: Readonly<Record<string, string>>; readonly zone: string | null; readonly status: NodeStatus;
   readonly registered_at: number; readonly last_heartbeat: number;
+  /**
+   * The newest `stats` a heartbeat carried (keys sorted); absent before the first, so rows
+   * without stats hash exactly as they did before the field existed (schema 2).
+   */
+  readonly stats?: Readonly<Record<string, number | string | boolean>>;
 }
 export interface FileRow {
   readonly id: string; readonly name: string; readonly size: number; readonly chunk_size: number | null;

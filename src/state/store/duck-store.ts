@@ -8,7 +8,7 @@ import { TABLES, type TableSpec, createTableSql, rowFromColumns } from './tables
 
 // Version 2 dropped the primary keys on `k`: DuckDB keeps such an index in memory
 // (about 100 MB for a million replica keys) and the model already guarantees uniqueness.
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 export interface TableChanges { readonly spec: TableSpec; readonly upserts: [string, unknown][]; readonly deletes: string[] }
 
@@ -39,6 +39,14 @@ export class DuckStore {
         await c.run(`ALTER TABLE ${spec.name}_v2 RENAME TO ${spec.name}`);
       }
       await c.run(`UPDATE raft_meta SET value = 2 WHERE key = 'schema_version'`);
+      await c.run('COMMIT');
+    }
+    if (version !== null && version <= 2) {
+      // v3: nodes keep the stats of their newest heartbeat (JSON; SQL NULL before the first,
+      // which loads as an absent field: the state checksum of old rows does not change).
+      await c.run('BEGIN TRANSACTION');
+      await c.run('ALTER TABLE nodes ADD COLUMN stats VARCHAR');
+      await c.run(`UPDATE raft_meta SET value = 3 WHERE key = 'schema_version'`);
       await c.run('COMMIT');
     }
     for (const spec of TABLES) {

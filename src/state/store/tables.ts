@@ -30,7 +30,7 @@ const json = (name: string): ColumnSpec => ({ name, kind: 'json' });
 
 export const TABLES: readonly TableSpec[] = [
   { name: 'nodes', table: (m) => m.nodes, columns: [text('id'), json('addresses'), int('capacity'), int('used'),
-    json('capabilities'), text('zone', true), text('status'), int('registered_at'), int('last_heartbeat')] },
+    json('capabilities'), text('zone', true), text('status'), int('registered_at'), int('last_heartbeat'), json('stats')] },
   { name: 'files', table: (m) => m.files, columns: [text('id'), text('name'), int('size'), int('chunk_size', true),
     int('replication_factor'), int('created_at'), json('chunks')] },
   { name: 'replicas', table: (m) => m.replicas, columns: [text('chunk_hash'), text('node_id'), text('state'), int('size')] },

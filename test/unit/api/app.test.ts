@@ -53,6 +53,23 @@ describe('HTTP API', () => {
     expect((await call('GET', '/ready')).body).toMatchObject({ ready: true, member: true, leader: 'solo' });
   });
 
+  it('keeps the stats of the newest heartbeat and refuses malformed ones', async () => {
+    const id = (await call('POST', '/api/v1/nodes/register', { addresses: ['10.2.2.2:1'], storage_capacity: 100 })).body.id;
+    expect((await call('GET', `/api/v1/nodes/${id}`)).body).not.toHaveProperty('stats');
+    expect((await call('POST', `/api/v1/nodes/${id}/heartbeat`, { used_bytes: 7, stats: { temp: 41, disk: 'nvme0', healthy: true } })).status).toBe(200);
+    const node = (await call('GET', `/api/v1/nodes/${id}`)).body;
+    expect(node).toMatchObject({ used: 7, stats: { disk: 'nvme0', healthy: true, temp: 41 } });
+    expect(Object.keys(node.stats)).toEqual(['disk', 'healthy', 'temp']); // sorted: the same bytes on every replica
+    expect((await call('POST', `/api/v1/nodes/${id}/heartbeat`, { used_bytes: 8 })).status).toBe(200); // no stats: the last ones stay
+    expect((await call('GET', `/api/v1/nodes/${id}`)).body).toMatchObject({ used: 8, stats: { temp: 41 } });
+    for (const stats of [{ nested: { a: 1 } }, { list: [1] }, 'text']) {
+      const bad = await call('POST', `/api/v1/nodes/${id}/heartbeat`, { used_bytes: 9, stats });
+      expect(bad.status).toBe(400);
+      expect(bad.body.error.code).toBe('CONCORD_ERR_VALIDATION');
+    }
+    expect((await call('GET', `/api/v1/nodes/${id}`)).body.used).toBe(8);
+  });
+
   it('answers network status: nodes by status, leader and health', async () => {
     const before = (await call('GET', '/api/v1/network/status')).body;
     expect(before).toMatchObject({ leader: { id: 'solo', address: expect.stringMatching(/^127\.0\.0\.1:\d+$/) }, health: 'healthy', voters: ['solo'] });

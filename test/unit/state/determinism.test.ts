@@ -12,7 +12,9 @@ const taskId = fc.constantFrom('t1', 't2', 't3');
 const command: fc.Arbitrary<Cmd> = fc.oneof(
   fc.record({ id: nodeId, cap: fc.integer({ min: 0, max: 1000 }), zone: fc.option(fc.constantFrom('z1', 'z2')) })
     .map(({ id, cap, zone }): Cmd => ({ type: 'node.register', id, addresses: [`${id}:1`], storage_capacity: cap, capabilities: {}, ...(zone ? { zone } : {}) })),
-  fc.array(fc.record({ id: nodeId, used_bytes: fc.nat(500) }), { maxLength: 3 }).map((beats): Cmd => ({ type: 'node.heartbeat_batch', beats })),
+  fc.array(fc.record({ id: nodeId, used_bytes: fc.nat(500), stats: fc.option(fc.dictionary(fc.constantFrom('iops', 'temp', 'disk', 'ok'),
+    fc.oneof(fc.nat(100), fc.constantFrom('sda', 'nvme'), fc.boolean()), { maxKeys: 3 }), { nil: undefined }) }, { requiredKeys: ['id', 'used_bytes'] }),
+  { maxLength: 3 }).map((beats): Cmd => ({ type: 'node.heartbeat_batch', beats })),
   nodeId.map((id): Cmd => ({ type: 'node.unregister', id })),
   fc.constant<Cmd>({ type: 'sweep' }),
   fc.record({ f: fc.constantFrom('f1', 'f2', 'f3'), chunks: fc.uniqueArray(hash, { maxLength: 3 }), rf: fc.integer({ min: 1, max: 3 }) })

@@ -31,7 +31,8 @@ const node = fc.constantFrom('a', 'b', 'c', 'd');
 const hash = fc.constantFrom('h1', 'h2', 'h3');
 const command: fc.Arbitrary<Cmd> = fc.oneof(
   fc.record({ id: node, cap: fc.integer({ min: 10, max: 1000 }) }).map(({ id, cap }): Cmd => ({ type: 'node.register', id, addresses: [`${id}:1`], storage_capacity: cap, capabilities: {} })),
-  fc.record({ id: node, used: fc.nat(100) }).map(({ id, used }): Cmd => ({ type: 'node.heartbeat_batch', beats: [{ id, used_bytes: used }] })),
+  fc.record({ id: node, used: fc.nat(100), temp: fc.option(fc.nat(90)) }).map(({ id, used, temp }): Cmd => ({ type: 'node.heartbeat_batch',
+    beats: [{ id, used_bytes: used, ...(temp === null ? {} : { stats: { temp, disk: 'sda' } }) }] })),
   node.map((id): Cmd => ({ type: 'node.unregister', id })),
   fc.constant<Cmd>({ type: 'sweep' }),
   fc.record({ f: fc.constantFrom('f1', 'f2'), chunks: fc.uniqueArray(hash, { minLength: 1, maxLength: 3 }), rf: fc.integer({ min: 1, max: 3 }) })
