@@ -542,11 +542,17 @@ export class RaftNode implements RaftNodeHandle {
     await this.#proposals.wait(result.index, result.term, timeoutMs);
   }
 
+  /** The voter with the highest match among those heard from within an election timeout. */
   #mostCaughtUpVoter(): NodeId | null {
     const status = this.#core.status();
+    const transport = this.#transport.stats();
+    const quietAfterMs = this.#plan.tickMs * this.#plan.electionTicksMin;
     let best: { id: NodeId; match: number } | null = null;
     for (const p of status.progress) {
       if (p.learner || p.id === this.id || !status.confState.voters.includes(p.id)) continue;
+      // Gone quiet (by the core's count, or by the transport across a leadership change): a transfer to it would time out.
+      const lastContactAt = transport[p.id]?.lastContactAt ?? null;
+      if (p.ticksSinceContact > this.#plan.electionTicksMin || lastContactAt === null || Date.now() - lastContactAt > quietAfterMs) continue;
       if (best === null || p.match > best.match) best = { id: p.id, match: p.match };
     }
     return best?.id ?? null;

@@ -20,7 +20,8 @@ export async function runLocalCluster(options: { nodes: number; basePort: number
     };
     const file = join(dataDir, `${id}.json`);
     writeFileSync(file, JSON.stringify(config, null, 2), { mode: 0o600 });
-    const child = spawn(process.execPath, [process.argv[1], 'server', '--config', file], { stdio: ['ignore', 'inherit', 'inherit'] });
+    const child = spawn(process.execPath, [process.argv[1], 'server', '--config', file],
+      { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, CONCORD_SUPERVISED: '1' } });
     children.push(child);
     process.stdout.write(`${id}: http://127.0.0.1:${options.basePort + i}\n`);
   }
@@ -28,13 +29,44 @@ export async function runLocalCluster(options: { nodes: number; basePort: number
   const stop = () => {
     clearInterval(timer);
     process.stdout.write('\nstopping all nodes\n');
-    for (const child of children) child.kill('SIGTERM');
-    setTimeout(() => { for (const child of children) child.kill('SIGKILL'); }, 10_000).unref();
+    setTimeout(() => { for (const child of children) child.kill('SIGKILL'); }, 15_000).unref();
+    void stopInTurn(ids, children, options.basePort);
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   await Promise.all(children.map((child) => new Promise((r) => child.once('exit', r))));
   clearInterval(timer);
+}
+
+/**
+ * Stop the followers first, then, once the leader has noticed they are gone, the leader:
+ * stopping every node at once made each leader try to hand over to a voter that was
+ * already stopping (a failed transfer and a warning per node).
+ */
+async function stopInTurn(ids: string[], children: ChildProcess[], basePort: number): Promise<void> {
+  const roles = await Promise.all(children.map((_, i) => fetchRole(basePort + i)));
+  const leader = roles.indexOf('leader');
+  const stopOne = async (i: number) => {
+    const child = children[i];
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+    process.stdout.write(`${ids[i]} stopped\n`);
+  };
+  await Promise.all(children.map((_, i) => (i === leader ? Promise.resolve() : stopOne(i))));
+  if (leader < 0) return;
+  await new Promise((resolve) => setTimeout(resolve, 500)); // longer than an election timeout: no live voter left to hand over to
+  await stopOne(leader);
+}
+
+async function fetchRole(port: number): Promise<string | null> {
+  try {
+    const res = await request(`http://127.0.0.1:${port}/api/status`, { headersTimeout: 1000, bodyTimeout: 1000 });
+    return ((await res.body.json()) as { role?: string }).role ?? null;
+  } catch {
+    return null;
+  }
 }
 
 async function statusLine(ids: string[], basePort: number): Promise<void> {

@@ -36,7 +36,10 @@ program.command('server')
       server.close().then(() => process.exit(0), () => process.exit(1));
     };
     process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
+    // Under `concord cluster` a terminal Ctrl-C reaches every node at once; the cluster
+    // stops them one by one instead (leader first, so each hand-over finds a live voter).
+    if (process.env.CONCORD_SUPERVISED === '1') process.on('SIGINT', () => undefined);
+    else process.once('SIGINT', stop);
   });
 
 program.command('cluster')

@@ -49,4 +49,13 @@ describe('concord server cluster', () => {
     }, { timeoutMs: 30_000, what: 'equal checksums' });
     expect(new Set(checksums.map((s: { checksum: string }) => s.checksum)).size).toBe(1);
   });
+
+  it('hands leadership to the most caught-up live voter on request, also when asked through a follower', async () => {
+    const leader = await cluster.leader();
+    const follower = ids.find((id) => id !== leader)!;
+    const moved = await settled(() => call(follower, 'POST', '/api/cluster/transfer-leadership', {}), 'a transfer through a follower');
+    expect(moved.status).toBe(200);
+    expect(moved.body.leader).not.toBe(leader);
+    expect(await cluster.leader()).toBe(moved.body.leader);
+  });
 });
