@@ -1,6 +1,7 @@
 // Run the built `concord` command (dist/src/cli/main.js) and collect its exit code and output.
 import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
+import { childEnv } from './processes.js';
 
 const here = import.meta.dirname;
 const root = here.includes('/dist/') ? here.slice(0, here.lastIndexOf('/dist/')) : resolve(here, '../..');
@@ -10,7 +11,7 @@ export interface CliResult { readonly code: number; readonly stdout: string; rea
 
 export function runCli(args: readonly string[], options: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
   return new Promise((resolvePromise) => {
-    execFile(process.execPath, [cliPath, ...args], { timeout: options.timeoutMs ?? 60_000, env: { ...process.env, ...options.env } },
+    execFile(process.execPath, [cliPath, ...args], { timeout: options.timeoutMs ?? 60_000, env: childEnv(options.env) },
       (error, stdout, stderr) => {
         const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
         resolvePromise({ code, stdout, stderr });

@@ -8,11 +8,24 @@ export interface Child {
   readonly exited: Promise<number | null>;
 }
 
+/**
+ * Variables a `concord server` reads as config overrides (and the supervision flag):
+ * tests configure nodes through files only, so a machine that happens to export PORT or
+ * HOST cannot move every test server onto one address.
+ */
+const CONFIG_ENV = ['NODE_ID', 'HOST', 'PORT', 'DATA_DIR', 'DB_PATH', 'PEERS', 'LOG_LEVEL', 'CLUSTER_SECRET', 'CONCORD_SUPERVISED'];
+
+export function childEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const name of CONFIG_ENV) delete env[name];
+  return { ...env, ...extra };
+}
+
 export class ProcessGroup {
   readonly #children = new Set<Child>();
 
   start(name: string, command: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Child {
-    const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
     const output: string[] = [];
     const keep = (chunk: Buffer) => {
       output.push(chunk.toString('utf8'));

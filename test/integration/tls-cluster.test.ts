@@ -14,6 +14,7 @@ import { loadConfig } from '../../src/config/index.js';
 import { startServer, type RunningServer } from '../../src/server/start.js';
 import { makeTestCerts, type TestCerts } from '../helpers/certs.js';
 import { freePorts } from '../helpers/ports.js';
+import { childEnv } from '../helpers/processes.js';
 import { CALM_ELECTIONS, settled, waitUntil } from '../helpers/wait.js';
 
 const here = import.meta.dirname;
@@ -135,7 +136,7 @@ describe('TLS cluster', () => {
   it('exits with code 2 when a TLS file is missing', () => {
     const file = join(dir, 'missing-cert.json');
     writeFileSync(file, JSON.stringify({ node_id: 'x', data_dir: join(dir, 'x'), enable_redundancy: false, tls: { cert_file: join(dir, 'absent.pem'), key_file: certs.key } }));
-    const run = spawnSync(process.execPath, [cli, 'server', '--config', file], { encoding: 'utf8', timeout: 30_000 });
+    const run = spawnSync(process.execPath, [cli, 'server', '--config', file], { encoding: 'utf8', timeout: 30_000, env: childEnv() });
     expect(run.status).toBe(2);
     expect(run.stderr).toContain('tls.cert_file: expected a readable PEM file');
     expect(run.stderr).toContain('ENOENT');
