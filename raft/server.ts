@@ -56,8 +56,6 @@ export class RaftNode implements RaftNodeHandle {
   readonly #storage: RaftLogStore;
   readonly #snapshots: SnapshotStore;
   readonly #transport: PeerTransport;
-  /** True while #exclusive work (snapshot commit, membership) holds the loop. */
-  #exclusiveRunning = false;
   /** When a leader's append, heartbeat or snapshot last arrived (ms since the epoch; 0: never). */
   #leaderContactAt = 0;
   readonly #book: AddressBook;
@@ -288,15 +286,13 @@ export class RaftNode implements RaftNodeHandle {
    * step down (the core's persist-stall rule).
    */
   #sendWhileBusy(): void {
-    // Not during exclusive work: a snapshot commit has compacted the core before its file
-    // is in place, so a snapshot message taken now would be refused as stale.
-    if (this.#running === null || this.#exclusiveRunning) return;
+    if (this.#running === null) return;
     const early = this.#core.takeLeaderMessages();
     if (early.length > 0) this.#send(early);
   }
 
   async #drain(): Promise<void> {
-    // Yield to exclusive work (snapshot commit, membership) so a busy loop cannot starve it.
+    // Yield to exclusive work (a snapshot commit) so a busy loop cannot starve it.
     while (!this.#stopped && this.#core.hasReady() && this.#exclusiveWaiting === 0) {
       await this.#handleReady(this.#core.ready());
     }
@@ -310,9 +306,8 @@ export class RaftNode implements RaftNodeHandle {
     } finally {
       this.#exclusiveWaiting--;
     }
-    this.#exclusiveRunning = true;
     const done = work();
-    this.#running = done.finally(() => { this.#running = null; this.#exclusiveRunning = false; this.#schedule(); });
+    this.#running = done.finally(() => { this.#running = null; this.#schedule(); });
     await this.#running;
   }
 

@@ -16,10 +16,12 @@ import { confChangeProblem } from './membership.js';
 import { messageProblem } from './message-check.js';
 import { NodeState, assertNodeInvariants, hardState, resetRandomizedTimeout, send, softState } from './node-state.js';
 import { broadcastAppend } from './replication.js';
-import { mayPrecedePersistence } from './types.js';
 import type {
   ConfChange, Entry, HardState, Message, NodeId, ProposeResult, Ready, RequestResult, SnapshotMeta, SoftState,
 } from './types.js';
+
+/** What takeLeaderMessages hands out: replication traffic, which may precede persistence. */
+const sendableEarly = (m: Message): boolean => m.type === 'heartbeat' || m.type === 'append';
 
 /** Committed entries handed out in one Ready (bounds the driver's apply batch). */
 const COMMITTED_PER_READY_MAX = 4096;
@@ -161,17 +163,17 @@ export class RawNode implements RawNodeApi {
   }
 
   /**
-   * A leader's messages that may go out before any persistence (heartbeats and appends
-   * queued since the last ready()), taken now: while the driver is still writing the
-   * previous Ready, heartbeats keep flowing, so a slow fsync shorter than the persist
-   * stall limit does not cost an election (etcd stalls its heartbeats behind the WAL).
-   * Empty unless this node leads; everything else waits for the next Ready as usual.
+   * A leader's heartbeats and appends queued since the last ready(), taken now: while the
+   * driver is still writing the previous Ready, heartbeats keep flowing, so a slow fsync
+   * shorter than the persist stall limit does not cost an election (etcd stalls its
+   * heartbeats behind the WAL). Empty unless this node leads; everything else (snapshots,
+   * TimeoutNow, responses) waits for the next Ready as usual.
    */
   takeLeaderMessages(): Message[] {
     if (this.#n.role !== 'leader' || this.#n.messages.length === 0) return [];
-    const early = this.#n.messages.filter(mayPrecedePersistence);
+    const early = this.#n.messages.filter(sendableEarly);
     if (early.length === 0) return [];
-    this.#n.messages = this.#n.messages.filter((m) => !mayPrecedePersistence(m));
+    this.#n.messages = this.#n.messages.filter((m) => !sendableEarly(m));
     return early;
   }
 

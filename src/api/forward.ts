@@ -7,7 +7,6 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Agent, request as httpRequest } from 'undici';
 import { sign, verify } from '../../raft/transport/index.js';
 import type { TlsMaterial } from '../config/index.js';
-import { errorBody } from './errors.js';
 import { sendError } from './http.js';
 
 export const FORWARDED_HEADER = 'x-concord-forwarded';
@@ -79,8 +78,4 @@ export function installForwarding(app: FastifyInstance, forwarder: Forwarder): v
     request.concordForwarded = forwarder.isForwarded(request);
   });
   app.addHook('onClose', () => forwarder.close());
-}
-
-export function noLeader(reply: FastifyReply) {
-  return reply.header('retry-after', '1').code(503).send(errorBody('CONCORD_ERR_NO_LEADER', 'no leader is known; retry shortly'));
 }

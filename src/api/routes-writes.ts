@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { RaftError } from '../../raft/node-api.js';
 import { encodeCommand, type CommandInput, type CommandResult } from '../state/index.js';
-import { type Forwarder, noLeader } from './forward.js';
+import type { Forwarder } from './forward.js';
 import { type AppParts, jsonSchema, sendError, sendResult } from './http.js';
 import { schemas } from './schemas.js';
 
@@ -31,7 +31,7 @@ async function write(parts: AppParts, forwarder: Forwarder, request: FastifyRequ
 /** Forward to the leader; `timeoutMs` for requests the leader may take longer than request_timeout_ms on. */
 export function forwardToLeader({ raft, config }: AppParts, forwarder: Forwarder, request: FastifyRequest, reply: FastifyReply, timeoutMs?: number) {
   const leader = raft.leader();
-  if (leader === null || leader.id === config.node_id) return noLeader(reply);
+  if (leader === null || leader.id === config.node_id) return sendError(reply, 'CONCORD_ERR_NO_LEADER', 'no leader is known; retry shortly');
   return forwarder.forward(leader, request, reply, timeoutMs);
 }
 

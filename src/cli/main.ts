@@ -37,7 +37,7 @@ program.command('server')
     };
     process.once('SIGTERM', stop);
     // Under `concord cluster` a terminal Ctrl-C reaches every node at once; the cluster
-    // stops them one by one instead (leader first, so each hand-over finds a live voter).
+    // stops them itself instead (followers first, the leader last).
     if (process.env.CONCORD_SUPERVISED === '1') process.on('SIGINT', () => undefined);
     else process.once('SIGINT', stop);
   });

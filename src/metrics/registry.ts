@@ -103,7 +103,7 @@ export function createMetrics(): NodeMetrics {
 
 type GaugeFactory = (name: string, help: string, read: (g: Gauge) => void, labelNames?: string[]) => Gauge;
 
-/** Domain gauges from the in-memory model (the same counts /api/v1/stats gets from SQL). */
+/** Domain gauges from the in-memory model (the same counts /api/v1/network/stats gets from SQL). */
 function domainGauges(gauge: GaugeFactory, model: () => Model, appliedIndex: () => number): void {
   gauge('coordinator_nodes', 'Registered storage nodes by status.', (g) => {
     const counts: Record<string, number> = { active: 0, inactive: 0, dead: 0, unregistered: 0 };

@@ -8,6 +8,7 @@ import { TABLES, type TableSpec, createTableSql, rowFromColumns } from './tables
 
 // Version 2 dropped the primary keys on `k`: DuckDB keeps such an index in memory
 // (about 100 MB for a million replica keys) and the model already guarantees uniqueness.
+// Version 3 added `nodes.stats`.
 export const SCHEMA_VERSION = 3;
 
 export interface TableChanges { readonly spec: TableSpec; readonly upserts: [string, unknown][]; readonly deletes: string[] }
@@ -73,26 +74,27 @@ export class DuckStore {
     let rows = 0;
     // A staging table is emptied just before it is filled and read only in the flush that
     // filled it, so tables without changes cost no statement at all (most flushes touch one or two).
+    // Every changed key goes to drop_<table> (deleted rows and the old versions of upserted
+    // ones): without a key index each DELETE scans the table, so there is one per table.
     for (const { spec, upserts, deletes } of changes) {
       if (upserts.length > 0) {
         await c.run(`DELETE FROM stage_${spec.name}`);
         await this.#stage(`stage_${spec.name}`, (a) => upserts.forEach(([k, row]) => appendRow(a, spec, k, row)));
       }
-      if (deletes.length > 0) {
+      if (upserts.length > 0 || deletes.length > 0) {
         await c.run(`DELETE FROM drop_${spec.name}`);
-        await this.#stage(`drop_${spec.name}`, (a) => deletes.forEach((k) => { a.appendVarchar(k); a.endRow(); }));
+        await this.#stage(`drop_${spec.name}`, (a) => {
+          for (const k of deletes) { a.appendVarchar(k); a.endRow(); }
+          for (const [k] of upserts) { a.appendVarchar(k); a.endRow(); }
+        });
       }
       rows += upserts.length + deletes.length;
     }
     await c.run('BEGIN TRANSACTION');
     try {
       for (const { spec, upserts, deletes } of changes) {
-        if (deletes.length > 0) await c.run(`DELETE FROM ${spec.name} WHERE k IN (SELECT k FROM drop_${spec.name})`);
-        if (upserts.length > 0) {
-          // Upsert without a key index: drop the old versions, insert the new ones.
-          await c.run(`DELETE FROM ${spec.name} WHERE k IN (SELECT k FROM stage_${spec.name})`);
-          await c.run(`INSERT INTO ${spec.name} SELECT * FROM stage_${spec.name}`);
-        }
+        if (upserts.length > 0 || deletes.length > 0) await c.run(`DELETE FROM ${spec.name} WHERE k IN (SELECT k FROM drop_${spec.name})`);
+        if (upserts.length > 0) await c.run(`INSERT INTO ${spec.name} SELECT * FROM stage_${spec.name}`);
       }
       await c.run(`INSERT INTO raft_meta VALUES ('applied_index', ${Math.floor(appliedIndex)}) ON CONFLICT (key) DO UPDATE SET value = excluded.value`);
       await c.run('COMMIT');

@@ -1,5 +1,5 @@
 // How each model table maps to DuckDB columns. Every table has the model's key in
-// column `k` (primary key) and one plain column per row field, in the row's own
+// column `k` (unique, kept so by the model; no index) and one plain column per row field, in the row's own
 // field order, so a row read back rebuilds exactly (same JSON, same checksum).
 import type { Model } from '../model.js';
 

@@ -77,43 +77,44 @@ describe('coordinator state on DuckDB', () => {
     await state.close();
   });
 
-  it('migrates a version 1 database (primary keys on k, no node stats) to the current version without losing a row', async () => {
-    const path = join(dir, 'v1.duckdb');
+  /**
+   * A database written by this version, turned back into an older layout by `downgrade`
+   * and stamped with `version`, then reopened (which migrates it). Returns the reopened
+   * state and the checksum before the round trip.
+   */
+  async function migratedFrom(version: number, downgrade: (state: CoordinatorState) => Promise<void>) {
+    const path = join(dir, `v${version}.duckdb`);
     const state = await CoordinatorState.open({ dbPath: path, flushIntervalMs: 60_000 });
     await state.apply(log);
     const checksum = state.checksum().checksum;
     await state.flush();
-    // Turn the file back into the version 1 layout.
-    for (const table of ['nodes', 'files', 'replicas', 'tasks', 'meta', 'requests']) {
-      await state.query(`CREATE TABLE ${table}_old AS SELECT * FROM ${table}`);
-      await state.query(`DROP TABLE ${table}`);
-      await state.query(`CREATE TABLE ${table} AS SELECT * FROM ${table}_old LIMIT 0`);
-      await state.query(`ALTER TABLE ${table} ADD PRIMARY KEY (k)`);
-      await state.query(`INSERT INTO ${table} SELECT * FROM ${table}_old`);
-      await state.query(`DROP TABLE ${table}_old`);
-    }
-    await state.query('ALTER TABLE nodes DROP COLUMN stats');
-    await state.query("UPDATE raft_meta SET value = 1 WHERE key = 'schema_version'");
+    await downgrade(state);
+    await state.query(`UPDATE raft_meta SET value = ${version} WHERE key = 'schema_version'`);
     await state.close();
     const reopened = await CoordinatorState.open({ dbPath: path, flushIntervalMs: 60_000 });
     expect(reopened.checksum().checksum).toBe(checksum);
     expect(await reopened.query("SELECT value FROM raft_meta WHERE key = 'schema_version'")).toEqual([{ value: 3n }]);
+    return { reopened, checksum };
+  }
+
+  it('migrates a version 1 database (primary keys on k, no node stats) to the current version without losing a row', async () => {
+    const { reopened } = await migratedFrom(1, async (state) => {
+      for (const table of ['nodes', 'files', 'replicas', 'tasks', 'meta', 'requests']) {
+        await state.query(`CREATE TABLE ${table}_old AS SELECT * FROM ${table}`);
+        await state.query(`DROP TABLE ${table}`);
+        await state.query(`CREATE TABLE ${table} AS SELECT * FROM ${table}_old LIMIT 0`);
+        await state.query(`ALTER TABLE ${table} ADD PRIMARY KEY (k)`);
+        await state.query(`INSERT INTO ${table} SELECT * FROM ${table}_old`);
+        await state.query(`DROP TABLE ${table}_old`);
+      }
+      await state.query('ALTER TABLE nodes DROP COLUMN stats');
+    });
     expect(await reopened.query("SELECT count(*) AS n FROM duckdb_constraints() WHERE constraint_type = 'PRIMARY KEY' AND table_name = 'replicas'")).toEqual([{ n: 0n }]);
     await reopened.close();
   });
 
   it('migrates a version 2 database: nodes get stats (absent until a heartbeat carries some), checksum unchanged', async () => {
-    const path = join(dir, 'v2.duckdb');
-    const state = await CoordinatorState.open({ dbPath: path, flushIntervalMs: 60_000 });
-    await state.apply(log);
-    const checksum = state.checksum().checksum;
-    await state.flush();
-    await state.query('ALTER TABLE nodes DROP COLUMN stats');
-    await state.query("UPDATE raft_meta SET value = 2 WHERE key = 'schema_version'");
-    await state.close();
-    const reopened = await CoordinatorState.open({ dbPath: path, flushIntervalMs: 60_000 });
-    expect(reopened.checksum().checksum).toBe(checksum);
-    expect(await reopened.query("SELECT value FROM raft_meta WHERE key = 'schema_version'")).toEqual([{ value: 3n }]);
+    const { reopened, checksum } = await migratedFrom(2, (state) => state.query('ALTER TABLE nodes DROP COLUMN stats').then(() => undefined));
     expect([...reopened.model.nodes.values()].every((n) => n.stats === undefined)).toBe(true);
     expect((await reopened.checksumFromDatabase()).checksum).toBe(checksum);
     await reopened.close();
