@@ -40,13 +40,15 @@ export function parseAddresses(value: unknown): Record<string, string> | null {
 const nameOf = (meta: SnapshotMeta) =>
   `snap-${meta.index.toString(16).padStart(16, '0')}-${meta.term.toString(16).padStart(16, '0')}`;
 
-export async function fileChecksum(path: string): Promise<string> {
+/** SHA-256 (hex) of the file's bytes from `start` on. */
+export async function fileChecksum(path: string, start = 0): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  for await (const chunk of createReadStream(path, { start })) hash.update(chunk as Buffer);
   return hash.digest('hex');
 }
 
-async function fsyncPath(path: string): Promise<void> {
+/** fsync a file (by path). */
+export async function fsyncPath(path: string): Promise<void> {
   const handle = await open(path, 'r');
   try {
     await handle.sync();

@@ -1,13 +1,12 @@
 // Peer RPC routes on the node's fastify server. Every request must carry a valid
 // cluster signature; bodies are decoded and validated before reaching the core.
-import { createHash } from 'node:crypto';
 import { mkdir, open, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Message, NodeId, SnapshotMessage } from '../core/types.js';
-import { parseAddresses } from '../storage/snapshot-store.js';
+import { fileChecksum, parseAddresses } from '../storage/snapshot-store.js';
 import { SIGNATURE_HEADER, verify } from './auth.js';
 import { decodeMessage, decodeMessages } from './codec.js';
 import { TransportError } from './errors.js';
@@ -127,7 +126,7 @@ async function receiveChunk(request: FastifyRequest, reply: FastifyReply, option
   }
   const size = header.offset + body.length;
   if (size < header.total) return reply.code(200).send({ have: size });
-  const actual = await sha256File(path);
+  const actual = await fileChecksum(path);
   if (actual !== header.checksum) {
     await rm(path, { force: true });
     options.logger.warn({ from: header.message.from, index: meta.index }, 'snapshot checksum mismatch; discarded');
@@ -135,11 +134,4 @@ async function receiveChunk(request: FastifyRequest, reply: FastifyReply, option
   }
   await options.onSnapshot(header.message, path, header.addresses);
   return reply.code(200).send({ have: size, done: true });
-}
-
-async function sha256File(path: string): Promise<string> {
-  const { createReadStream } = await import('node:fs');
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
 }

@@ -10,7 +10,8 @@ import type { ConcordConfig } from '../config/index.js';
 import type { CoordinatorState } from '../state/coordinator-state.js';
 import { SCHEMA_VERSION } from '../state/store/duck-store.js';
 import { BackupError } from './errors.js';
-import { BACKUP_FORMAT, BACKUP_VERSION, type BackupHeader, encodeHeader, sha256OfFile } from './format.js';
+import { BACKUP_FORMAT, BACKUP_VERSION, type BackupHeader, encodeHeader } from './format.js';
+import { fileChecksum } from '../../raft/storage/index.js';
 
 export interface TakenBackup {
   readonly header: BackupHeader;
@@ -54,7 +55,7 @@ export async function takeBackup(parts: { config: Readonly<ConcordConfig>; raft:
       format: BACKUP_FORMAT, version: BACKUP_VERSION, created_at: new Date().toISOString(), node_id: config.node_id,
       index: copy.index, term: termOf(raft, copy.index),
       membership: { voters: [...status.confState.voters], learners: [...status.confState.learners], addresses },
-      schema_version: SCHEMA_VERSION, state_checksum: copy.checksum, db_bytes: copy.bytes, db_sha256: await sha256OfFile(dbPath),
+      schema_version: SCHEMA_VERSION, state_checksum: copy.checksum, db_bytes: copy.bytes, db_sha256: await fileChecksum(dbPath),
     };
     return { header, headerBytes: encodeHeader(header), dbPath, release };
   } catch (error) {

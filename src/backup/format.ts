@@ -7,11 +7,10 @@
 //
 //   {"format":"concord-backup","version":1,...,"db_bytes":N,"db_sha256":"…"}\n
 //   <N bytes of DuckDB>
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { z } from 'zod';
 import { BackupError } from './errors.js';
+import { fileChecksum } from '../../raft/storage/index.js';
 
 export const BACKUP_FORMAT = 'concord-backup';
 export const BACKUP_VERSION = 1;
@@ -47,12 +46,6 @@ export function encodeHeader(header: BackupHeader): Buffer {
   const line = Buffer.from(`${JSON.stringify(backupHeaderSchema.parse(header))}\n`, 'utf8');
   if (line.length > HEADER_BYTES_MAX) throw new RangeError(`backup header of ${line.length} bytes exceeds ${HEADER_BYTES_MAX}`);
   return line;
-}
-
-export async function sha256OfFile(path: string, start = 0): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path, { start })) hash.update(chunk as Buffer);
-  return hash.digest('hex');
 }
 
 /** Parse the header line at the start of `path`; returns it and where the database bytes begin. */
@@ -95,7 +88,7 @@ export async function verifyBackupFile(path: string): Promise<{ header: BackupHe
     throw new BackupError('CONCORD_ERR_BACKUP_CORRUPT',
       `${path} holds ${size - dataOffset} database bytes but its header says ${header.db_bytes} (truncated or padded)`);
   }
-  const digest = await sha256OfFile(path, dataOffset);
+  const digest = await fileChecksum(path, dataOffset);
   if (digest !== header.db_sha256) {
     throw new BackupError('CONCORD_ERR_BACKUP_CORRUPT', `${path}: SHA-256 of the database is ${digest}, the header says ${header.db_sha256}`);
   }

@@ -29,8 +29,8 @@ import type { ConcordConfig } from '../config/index.js';
 import { raftDataDir } from '../server/paths.js';
 import { DuckStore, SCHEMA_VERSION } from '../state/store/duck-store.js';
 import { BackupError } from './errors.js';
-import { fsyncDir, fsyncPath } from './files.js';
 import { type BackupHeader, verifyBackupFile } from './format.js';
+import { fsyncPath, nodeFs } from '../../raft/storage/index.js';
 
 /** Term of the seeded snapshot and hard state: the new cluster's history starts over. */
 export const RESTORED_TERM = 1;
@@ -182,12 +182,12 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
     const raftDir = raftDataDir(dataDir);
     await rm(raftDir, { recursive: true, force: true }); // holds no file (checked above), at most empty dirs
     await rename(stagedRaft, raftDir);
-    await fsyncDir(dataDir);
+    await nodeFs.syncDirectory(dataDir);
     committed = true;
     await mkdir(dirname(dbPath), { recursive: true });
     if (await exists(`${stagedDb}.wal`)) await rename(`${stagedDb}.wal`, `${dbPath}.wal`);
     await rename(stagedDb, dbPath);
-    await fsyncDir(dirname(dbPath));
+    await nodeFs.syncDirectory(dirname(dbPath));
     await writeFile(join(dataDir, RESTORE_MARKER), `${JSON.stringify({
       backup: resolve(options.from), restored_at: new Date().toISOString(), index: header.index, term_in_old_cluster: header.term,
       db_sha256: header.db_sha256, state_checksum: header.state_checksum, restored_term: RESTORED_TERM, voters: confState.voters,

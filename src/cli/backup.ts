@@ -9,9 +9,9 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { request } from 'undici';
 import { BackupError } from '../backup/errors.js';
-import { fsyncDir, fsyncPath } from '../backup/files.js';
 import { type BackupHeader, verifyBackupFile } from '../backup/format.js';
 import { parseEndpoints } from './status.js';
+import { fsyncPath, nodeFs } from '../../raft/storage/index.js';
 
 export interface BackupOptions {
   readonly node: string;
@@ -68,7 +68,7 @@ export async function runBackup(options: BackupOptions): Promise<{ header: Backu
     }
     await fsyncPath(temp);
     await rename(temp, options.out);
-    await fsyncDir(dirname(options.out));
+    await nodeFs.syncDirectory(dirname(options.out));
     return { header, bytes: dataOffset + header.db_bytes, path: options.out };
   } catch (error) {
     await rm(temp, { force: true });
