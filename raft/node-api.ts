@@ -86,6 +86,8 @@ export interface RaftNodeHandle {
   isLeader(): boolean;
   leader(): PeerEndpoint | null;
   status(): NodeStatus;
+  /** The two numbers a stale read reports, without building the whole status: commit index and leader contact age. */
+  readPosition(): { readonly commit: number; readonly leaderContactAgeMs: number | null };
   /** Transfer leadership to `target` (or the most caught-up voter) and wait until it holds. */
   transferLeadership(target?: NodeId, options?: { timeoutMs?: number }): Promise<NodeId>;
   /** Add as learner, wait for catch-up, then promote to voter. */

@@ -179,8 +179,18 @@ export class RaftNode implements RaftNodeHandle {
       pendingProposals: this.#proposals.size,
       pendingReads: this.#reads.pending,
       durableIndex: this.#options.stateMachine.durableIndex(),
-      leaderContactAgeMs: core.role === 'leader' ? 0 : core.leader === null || this.#leaderContactAt === 0 ? null : Date.now() - this.#leaderContactAt,
+      leaderContactAgeMs: this.#leaderContactAge(core.role, core.leader),
     };
+  }
+
+  readPosition(): { commit: number; leaderContactAgeMs: number | null } {
+    const core = this.#core.status();
+    return { commit: core.commit, leaderContactAgeMs: this.#leaderContactAge(core.role, core.leader) };
+  }
+
+  #leaderContactAge(role: string, leader: NodeId | null): number | null {
+    if (role === 'leader') return 0;
+    return leader === null || this.#leaderContactAt === 0 ? null : Date.now() - this.#leaderContactAt;
   }
 
   async transferLeadership(target?: NodeId, options?: { timeoutMs?: number }): Promise<NodeId> {

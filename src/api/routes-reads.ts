@@ -23,18 +23,15 @@ const taskListQuery = { schema: { querystring: jsonSchema(z.object({ consistency
  * knows none).
  */
 export async function readable(parts: AppParts, request: FastifyRequest, reply: FastifyReply): Promise<boolean> {
-  const consistency = (request.query as Record<string, string>).consistency ?? 'linearizable';
-  if (!(CONSISTENCY as readonly string[]).includes(consistency)) {
-    await sendError(reply, 'CONCORD_ERR_VALIDATION', 'consistency must be linearizable, lease or stale');
-    return false;
-  }
+  // Every read route validates `consistency` with its querystring schema (readQuery and kin).
+  const consistency = (request.query as { consistency?: (typeof CONSISTENCY)[number] }).consistency ?? 'linearizable';
   reply.header('x-concord-consistency', consistency);
   if (consistency === 'stale') {
     const applied = parts.state.appliedIndex();
-    const status = parts.raft.status();
+    const position = parts.raft.readPosition();
     reply.header('x-concord-applied-index', String(applied));
-    reply.header('x-concord-staleness-entries', String(Math.max(0, status.commit - applied)));
-    if (status.leaderContactAgeMs !== null) reply.header('x-concord-staleness-ms', String(status.leaderContactAgeMs));
+    reply.header('x-concord-staleness-entries', String(Math.max(0, position.commit - applied)));
+    if (position.leaderContactAgeMs !== null) reply.header('x-concord-staleness-ms', String(position.leaderContactAgeMs));
     return true;
   }
   try {

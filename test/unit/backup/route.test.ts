@@ -31,6 +31,7 @@ const raft = {
   id: 'f1',
   readBarrier: async () => { barriers++; return barrier(); },
   status: () => ({ confState: { voters: ['f0', 'f1'], learners: [] }, peers: [{ id: 'f0', host: '127.0.0.1', port: 1, voter: true }] }),
+  readPosition: () => ({ commit: 0, leaderContactAgeMs: null }),
   latestSnapshot: () => null,
   logEntries: (from: number) => [{ index: from, term: 2, type: 'normal', bytes: 1 }],
 } as unknown as RaftNodeHandle;
