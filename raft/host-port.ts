@@ -1,5 +1,7 @@
-// "host:port" as members' addresses are written (config peers, conf changes, snapshot
-// metadata). The port is after the last colon, so IPv6 literals ("::", "fd00::1") work.
+// "host:port" as members' addresses are written in conf changes and snapshot metadata.
+// The port is after the last colon, so a host with colons (a node bound to "::") still
+// parses and never breaks a snapshot. (Peers are reached by URL without brackets, so an
+// IPv6 literal is not yet a reachable peer address.)
 
 export interface HostPort { readonly host: string; readonly port: number }
 

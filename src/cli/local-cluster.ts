@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { request } from 'undici';
+import { probe } from './status.js';
 
 export async function runLocalCluster(options: { nodes: number; basePort: number; dataDir: string }): Promise<void> {
   const dataDir = resolve(options.dataDir);
@@ -44,7 +45,7 @@ export async function runLocalCluster(options: { nodes: number; basePort: number
  * already stopping (a failed transfer and a warning per node).
  */
 async function stopInTurn(ids: string[], children: ChildProcess[], basePort: number): Promise<void> {
-  const roles = await Promise.all(children.map((_, i) => fetchRole(basePort + i)));
+  const roles = await Promise.all(children.map(async (_, i) => (await probe(`127.0.0.1:${basePort + i}`, 1000)).role));
   const leader = roles.indexOf('leader');
   const stopOne = async (i: number) => {
     const child = children[i];
@@ -58,15 +59,6 @@ async function stopInTurn(ids: string[], children: ChildProcess[], basePort: num
   if (leader < 0) return;
   await new Promise((resolve) => setTimeout(resolve, 500)); // longer than an election timeout: no live voter left to hand over to
   await stopOne(leader);
-}
-
-async function fetchRole(port: number): Promise<string | null> {
-  try {
-    const res = await request(`http://127.0.0.1:${port}/api/status`, { headersTimeout: 1000, bodyTimeout: 1000 });
-    return ((await res.body.json()) as { role?: string }).role ?? null;
-  } catch {
-    return null;
-  }
 }
 
 async function statusLine(ids: string[], basePort: number): Promise<void> {
