@@ -56,6 +56,8 @@ export class RaftNode implements RaftNodeHandle {
   readonly #storage: RaftLogStore;
   readonly #snapshots: SnapshotStore;
   readonly #transport: PeerTransport;
+  /** The snapshot being taken (automatic or asked for), so two never run at once. */
+  #snapshotting: Promise<void> | null = null;
   /** When a leader's append, heartbeat or snapshot last arrived (ms since the epoch; 0: never). */
   #leaderContactAt = 0;
   readonly #book: AddressBook;
@@ -227,7 +229,9 @@ export class RaftNode implements RaftNodeHandle {
   }
 
   async snapshotNow(): Promise<{ index: number; path: string; bytes: number }> {
-    await this.#exclusive(() => this.#takeSnapshot());
+    // The same path as the automatic snapshots (copy beside the loop), one at a time.
+    if (this.#snapshotting !== null) await this.#snapshotting;
+    await this.#startSnapshot();
     const latest = this.#snapshots.latest();
     if (latest === null) throw new RaftError('CONCORD_ERR_STORAGE_IO', 'snapshot was not recorded');
     return { index: latest.meta.index, path: latest.path, bytes: latest.bytes };
@@ -336,7 +340,7 @@ export class RaftNode implements RaftNodeHandle {
     const applied = this.#options.stateMachine.appliedIndex();
     for (const read of ready.readStates) this.#reads.granted(read.context, read.index, applied);
     this.#core.advance();
-    if (this.#policy.due(applied)) this.#startSnapshot();
+    if (this.#policy.due(applied)) void this.#startSnapshot();
   }
 
   async #persist(ready: Ready): Promise<void> {
@@ -421,25 +425,16 @@ export class RaftNode implements RaftNodeHandle {
    * applying; only the short commit (compact the core and the WAL) runs between Ready
    * batches. Blocking the loop for the copy (150–180 ms under load) cost elections.
    */
-  #startSnapshot(): void {
+  #startSnapshot(): Promise<void> {
     this.#policy.inProgress = true;
     const startedAt = performance.now();
     const temp = this.#snapshots.newTempPath();
-    void this.#options.stateMachine.createSnapshot(temp)
+    const run = this.#options.stateMachine.createSnapshot(temp)
       .then((file) => this.#exclusive(() => this.#commitSnapshot(file, temp, startedAt)))
       .catch((error: unknown) => this.#options.logger.error({ err: error }, 'snapshot failed'))
-      .finally(() => { this.#policy.inProgress = false; });
-  }
-
-  /** Snapshot now, between Ready batches (the admin route). */
-  async #takeSnapshot(): Promise<void> {
-    const startedAt = performance.now();
-    const temp = this.#snapshots.newTempPath();
-    try {
-      await this.#commitSnapshot(await this.#options.stateMachine.createSnapshot(temp), temp, startedAt);
-    } catch (error) {
-      this.#options.logger.error({ err: error }, 'snapshot failed');
-    }
+      .finally(() => { this.#policy.inProgress = false; this.#snapshotting = null; });
+    this.#snapshotting = run;
+    return run;
   }
 
   async #commitSnapshot(file: SnapshotFile, temp: string, startedAt: number): Promise<void> {
