@@ -104,6 +104,7 @@ export class RaftNode implements RaftNodeHandle {
       logger: this.#options.logger,
       snapshotDir: join(this.#options.dataDir, 'snapshots-incoming'),
       onMessages: (messages) => this.#receive(messages),
+      onContact: (peer) => this.#transport.noteContact(peer),
       onSnapshot: (message, path, addresses) => this.#receiveSnapshot(message, path, addresses),
       requireClientCert: this.#options.tls?.ca !== undefined,
     });

@@ -4,6 +4,7 @@
 // context is metadata that travels outside the body (a snapshot chunk's header), so
 // it cannot be swapped under a captured signature.
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { TLSSocket } from 'node:tls';
 
 export const SIGNATURE_HEADER = 'x-concord-signature';
 const WINDOW_MS = 5 * 60 * 1000;
@@ -22,4 +23,15 @@ export function verify(secret: string, method: string, path: string, body: Uint8
   if (Math.abs(nowMs - timestamp) > WINDOW_MS) return false;
   const expected = sign(secret, method, path, body, timestamp, context).slice(-64);
   return timingSafeEqual(Buffer.from(expected, 'hex'), Buffer.from(match[2], 'hex'));
+}
+
+/**
+ * True when the TLS peer presented a certificate the CA verified. `authorized` alone is
+ * not enough: Node reports a resumed TLS 1.3 session as authorized even when the
+ * client never sent a certificate (PSK resumption looks the same), so the certificate
+ * itself must be there too (it is kept in the session, so resumed peers still pass).
+ */
+export function hasVerifiedClientCert(socket: TLSSocket): boolean {
+  if (socket.authorized !== true || typeof socket.getPeerCertificate !== 'function') return false;
+  return socket.getPeerCertificate().raw !== undefined;
 }

@@ -1,14 +1,18 @@
-// Sending side of the peer transport: one undici Pool per peer, one request in
-// flight per peer and route, everything queued meanwhile batched into the next
-// request, bounded queues, per-request timeouts and capped backoff after
-// failures, so one slow or dead peer never delays the others (openraft#1810).
+// Sending side of the peer transport: per peer, one stream for every message but
+// snapshots (peer-stream.ts: one frame per event-loop turn, no per-message answer) and
+// an undici pool, made on first use, for chunked snapshot uploads. Each peer has its
+// own stream, queue, timeouts and backoff, so one slow or dead peer never delays the
+// others (openraft#1810).
 import { open } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { Pool } from 'undici';
 import type { Message, NodeId, SnapshotMessage } from '../core/types.js';
 import { SIGNATURE_HEADER, sign } from './auth.js';
-import { encodeMessages } from './codec.js';
+import { PeerStream, type PeerStreamOptions } from './peer-stream.js';
 import { SNAPSHOT_HEADER } from './routes.js';
+
+/** Bytes waiting for a peer's socket beyond which its stream counts as stuck and is re-dialled. */
+const WRITE_BUFFER_BYTES_MAX = 64 * 1024 * 1024;
 
 export interface PeerAddress { readonly id: NodeId; readonly host: string; readonly port: number }
 
@@ -35,27 +39,29 @@ export interface PeerTransportOptions {
 
 export interface PeerStats { sent: number; failed: number; lastRttMs: number | null; lastContactAt: number | null; queueLength: number; backoffMs: number }
 
-type Route = '/raft/append' | '/raft/vote' | '/raft/timeout-now';
-
-function routeOf(message: Message): Route {
-  if (message.type === 'vote' || message.type === 'preVote' || message.type === 'voteResponse' || message.type === 'preVoteResponse') return '/raft/vote';
-  if (message.type === 'timeoutNow') return '/raft/timeout-now';
-  return '/raft/append';
-}
-
 class PeerChannel {
-  readonly pool: Pool;
-  readonly queues = new Map<Route, Message[]>();
-  readonly busy = new Set<Route>();
-  readonly stats: PeerStats = { sent: 0, failed: 0, lastRttMs: null, lastContactAt: null, queueLength: 0, backoffMs: 0 };
-  retryAt = 0;
+  readonly stream: PeerStream;
+  /** Snapshots still travel as chunked HTTP requests; the pool is made on first use. */
+  pool: Pool | null = null;
   snapshotBusy = false;
+  /** Last frame that arrived from this peer on its own stream to us. */
+  heardAt: number | null = null;
 
-  constructor(readonly address: PeerAddress, timeoutMs: number, tls: PeerTls | undefined) {
-    this.pool = new Pool(`${tls === undefined ? 'http' : 'https'}://${address.host}:${address.port}`, {
-      connections: 4, pipelining: 1, headersTimeout: timeoutMs, bodyTimeout: timeoutMs, connectTimeout: timeoutMs,
+  constructor(readonly address: PeerAddress, options: PeerStreamOptions) {
+    this.stream = new PeerStream(options);
+  }
+
+  snapshotPool(timeoutMs: number, tls: PeerTls | undefined): Pool {
+    this.pool ??= new Pool(`${tls === undefined ? 'http' : 'https'}://${this.address.host}:${this.address.port}`, {
+      connections: 1, headersTimeout: timeoutMs, bodyTimeout: timeoutMs, connectTimeout: timeoutMs,
       keepAliveTimeout: 30_000, ...(tls === undefined ? {} : { connect: { ...tls } }),
     });
+    return this.pool;
+  }
+
+  close(): void {
+    this.stream.close();
+    void this.pool?.close().catch(() => undefined);
   }
 }
 
@@ -63,15 +69,11 @@ export class PeerTransport {
   readonly #options: PeerTransportOptions;
   readonly #channels = new Map<NodeId, PeerChannel>();
   readonly #timeoutMs: number;
-  readonly #backoffMax: number;
-  readonly #queueMax: number;
   #closed = false;
 
   constructor(options: PeerTransportOptions) {
     this.#options = options;
     this.#timeoutMs = options.requestTimeoutMs ?? 1000;
-    this.#backoffMax = options.backoffMsMax ?? 1000;
-    this.#queueMax = options.queueMessagesMax ?? 4096;
     this.setPeers(options.peers);
   }
 
@@ -80,12 +82,18 @@ export class PeerTransport {
       if (peer.id === this.#options.selfId) continue;
       const existing = this.#channels.get(peer.id);
       if (existing !== undefined && existing.address.host === peer.host && existing.address.port === peer.port) continue;
-      if (existing !== undefined) void existing.pool.close();
-      this.#channels.set(peer.id, new PeerChannel(peer, this.#timeoutMs, this.#options.tls));
+      existing?.close();
+      this.#channels.set(peer.id, new PeerChannel(peer, {
+        selfId: this.#options.selfId, peer, clusterSecret: this.#options.clusterSecret, logger: this.#options.logger,
+        ...(this.#options.tls === undefined ? {} : { tls: this.#options.tls }),
+        timeoutMs: this.#timeoutMs, backoffMsMax: this.#options.backoffMsMax ?? 1000,
+        queueMessagesMax: this.#options.queueMessagesMax ?? 4096, writeBufferBytesMax: WRITE_BUFFER_BYTES_MAX,
+        onUnreachable: this.#options.onUnreachable,
+      }));
     }
     for (const [id, channel] of this.#channels) {
       if (!peers.some((p) => p.id === id)) {
-        void channel.pool.close();
+        channel.close();
         this.#channels.delete(id);
       }
     }
@@ -93,73 +101,24 @@ export class PeerTransport {
 
   send(messages: readonly Message[]): void {
     if (this.#closed) return;
+    // Group by peer so each stream gets its share in one call (one frame per turn).
+    let to: NodeId | null = null;
+    let run: Message[] = [];
     for (const message of messages) {
-      const channel = this.#channels.get(message.to);
-      if (channel === undefined) continue;
-      const route = routeOf(message);
-      const queue = channel.queues.get(route) ?? [];
-      queue.push(message);
-      if (queue.length > this.#queueMax) {
-        queue.splice(0, queue.length - this.#queueMax);
-        this.#options.onUnreachable(message.to);
+      if (message.to !== to && run.length > 0) {
+        this.#channels.get(to as NodeId)?.stream.send(run);
+        run = [];
       }
-      channel.queues.set(route, queue);
+      to = message.to;
+      run.push(message);
     }
-    for (const channel of this.#channels.values()) for (const route of channel.queues.keys()) this.#pump(channel, route);
+    if (run.length > 0) this.#channels.get(to as NodeId)?.stream.send(run);
   }
 
-  #pump(channel: PeerChannel, route: Route): void {
-    if (channel.busy.has(route) || this.#closed) return;
-    const queue = channel.queues.get(route);
-    if (queue === undefined || queue.length === 0) return;
-    const wait = channel.retryAt - Date.now();
-    if (wait > 0) {
-      // Backing off: keep at most the newest messages; Raft retransmits what matters.
-      channel.busy.add(route);
-      setTimeout(() => { channel.busy.delete(route); this.#pump(channel, route); }, wait).unref();
-      return;
-    }
-    channel.queues.set(route, []);
-    channel.busy.add(route);
-    const body = encodeMessages(queue);
-    const started = performance.now();
-    this.#post(channel, route, body, {})
-      .then((status) => {
-        if (status >= 400) throw new Error(`peer answered ${status}`);
-        this.#succeeded(channel, started, queue.length);
-      })
-      .catch((error: unknown) => this.#failed(channel, error))
-      .finally(() => {
-        channel.busy.delete(route);
-        this.#pump(channel, route);
-      });
-  }
-
-  async #post(channel: PeerChannel, path: string, body: Buffer, headers: Record<string, string>): Promise<number> {
-    const response = await channel.pool.request({
-      path, method: 'POST', body,
-      headers: { 'content-type': 'application/octet-stream', [SIGNATURE_HEADER]: sign(this.#options.clusterSecret, 'POST', path, body, Date.now()), ...headers },
-    });
-    await response.body.dump();
-    return response.statusCode;
-  }
-
-  #succeeded(channel: PeerChannel, started: number, count: number): void {
-    channel.stats.sent += count;
-    channel.stats.lastRttMs = performance.now() - started;
-    channel.stats.lastContactAt = Date.now();
-    channel.stats.backoffMs = 0;
-    channel.retryAt = 0;
-  }
-
-  #failed(channel: PeerChannel, error: unknown): void {
-    channel.stats.failed++;
-    channel.stats.backoffMs = Math.min(this.#backoffMax, Math.max(20, channel.stats.backoffMs * 2));
-    channel.retryAt = Date.now() + channel.stats.backoffMs;
-    if (channel.stats.failed % 50 === 1) {
-      this.#options.logger.debug({ peer: channel.address.id, err: (error as Error).message }, 'peer request failed');
-    }
-    this.#options.onUnreachable(channel.address.id);
+  /** A frame from `peer` arrived on its stream to this node. */
+  noteContact(peer: NodeId): void {
+    const channel = this.#channels.get(peer);
+    if (channel !== undefined) channel.heardAt = Date.now();
   }
 
   async sendSnapshot(message: SnapshotMessage, file: { path: string; bytes: number; checksum: string; addresses?: Readonly<Record<string, string>> }): Promise<boolean> {
@@ -175,7 +134,7 @@ export class PeerTransport {
         const chunk = Buffer.alloc(length);
         await handle.read(chunk, 0, length, offset);
         const header = Buffer.from(JSON.stringify({ message, offset, total: file.bytes, checksum: file.checksum, addresses: file.addresses ?? {} })).toString('base64');
-        const response = await channel.pool.request({
+        const response = await channel.snapshotPool(this.#timeoutMs, this.#options.tls).request({
           path: '/raft/snapshot', method: 'POST', body: chunk,
           headers: { 'content-type': 'application/octet-stream', [SNAPSHOT_HEADER]: header,
             [SIGNATURE_HEADER]: sign(this.#options.clusterSecret, 'POST', '/raft/snapshot', chunk, Date.now(), header) },
@@ -202,16 +161,16 @@ export class PeerTransport {
   stats(): Record<NodeId, PeerStats> {
     const out: Record<NodeId, PeerStats> = {};
     for (const [id, channel] of this.#channels) {
-      let queued = 0;
-      for (const q of channel.queues.values()) queued += q.length;
-      out[id] = { ...channel.stats, queueLength: queued };
+      const stats = channel.stream.stats;
+      const heard = [stats.lastContactAt, channel.heardAt].filter((t): t is number => t !== null);
+      out[id] = { ...stats, lastContactAt: heard.length === 0 ? null : Math.max(...heard) };
     }
     return out;
   }
 
   async close(): Promise<void> {
     this.#closed = true;
-    await Promise.all([...this.#channels.values()].map((c) => c.pool.close().catch(() => undefined)));
+    for (const channel of this.#channels.values()) channel.close();
     this.#channels.clear();
   }
 }

@@ -1,5 +1,8 @@
-// Peer RPC routes on the node's fastify server. Every request must carry a valid
-// cluster signature; bodies are decoded and validated before reaching the core.
+// Peer RPC on the node's fastify server: the message stream (stream-listener.ts, what
+// current senders use), chunked snapshots, and the one-request-per-batch message routes
+// that senders before the stream transport use (kept so a rolling upgrade works). Every
+// request must carry a valid cluster signature; bodies are decoded and validated
+// before reaching the core.
 import { mkdir, open, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
@@ -7,9 +10,10 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Message, NodeId, SnapshotMessage } from '../core/types.js';
 import { fileChecksum, parseAddresses } from '../storage/snapshot-store.js';
-import { SIGNATURE_HEADER, verify } from './auth.js';
+import { SIGNATURE_HEADER, hasVerifiedClientCert, verify } from './auth.js';
 import { decodeMessage, decodeMessages } from './codec.js';
 import { TransportError } from './errors.js';
+import { attachStreamListener } from './stream-listener.js';
 
 export interface RaftRouteOptions {
   readonly selfId: NodeId;
@@ -17,6 +21,8 @@ export interface RaftRouteOptions {
   readonly logger: Logger;
   readonly snapshotDir: string;
   readonly onMessages: (messages: Message[]) => void;
+  /** A peer reached this node (any frame on its stream): it is alive and its messages arrive. */
+  readonly onContact?: (peer: NodeId) => void;
   /** A complete, checksum-verified snapshot file, with the members' addresses the sender kept with it. */
   readonly onSnapshot: (message: SnapshotMessage, filePath: string, addresses: Readonly<Record<string, string>>) => Promise<void>;
   readonly bodyLimitBytes?: number;
@@ -31,6 +37,7 @@ interface ChunkHeader { message: SnapshotMessage; offset: number; total: number;
 
 export function registerRaftRoutes(app: FastifyInstance, options: RaftRouteOptions): void {
   const bodyLimit = options.bodyLimitBytes ?? BODY_LIMIT_DEFAULT;
+  attachStreamListener(app, { ...options, bodyBytesMax: bodyLimit });
   app.register(async (scope) => {
     scope.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit }, (_req, body, done) => done(null, body));
     scope.addHook('preHandler', async (request, reply) => {
@@ -63,17 +70,6 @@ export function registerRaftRoutes(app: FastifyInstance, options: RaftRouteOptio
     for (const path of ['/raft/append', '/raft/vote', '/raft/timeout-now']) scope.post(path, messageRoute);
     scope.post('/raft/snapshot', (request, reply) => receiveChunk(request, reply, options));
   });
-}
-
-/**
- * True when the TLS peer presented a certificate the CA verified. `authorized` alone is
- * not enough: Node reports a resumed TLS 1.3 session as authorized even when the
- * client never sent a certificate (PSK resumption looks the same), so the certificate
- * itself must be there too (it is kept in the session, so resumed peers still pass).
- */
-export function hasVerifiedClientCert(socket: TLSSocket): boolean {
-  if (socket.authorized !== true || typeof socket.getPeerCertificate !== 'function') return false;
-  return socket.getPeerCertificate().raw !== undefined;
 }
 
 function refuse(reply: FastifyReply, logger: Logger, request: FastifyRequest, error: unknown) {
