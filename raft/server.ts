@@ -70,6 +70,12 @@ export class RaftNode implements RaftNodeHandle {
   #scheduled = false;
   #exclusiveWaiting = 0;
   #running: Promise<void> | null = null;
+  /** True while the Ready loop waits for its log write: arriving commits are applied meanwhile. */
+  #persisting = false;
+  /** A membership change was applied: refresh the transport's peers after the next advance(). */
+  #peersStale = false;
+  /** Applies run one after another, in log order, whichever path took the entries. */
+  #applyChain: Promise<void> = Promise.resolve();
   #stopped = false;
   #leader: NodeId | null = null;
   #storageError: string | null = null;
@@ -332,15 +338,32 @@ export class RaftNode implements RaftNodeHandle {
     const late = ready.messages.filter((m) => !mayPrecedePersistence(m));
     this.#send(early);
     if (ready.snapshot !== null) await this.#installSnapshot(ready.snapshot.index);
-    await this.#persist(ready);
+    // Committed entries written by an earlier Ready are applied while this one's entries
+    // are written; the rest (a follower's, committed in the same append) wait for the write.
+    const firstNew = ready.entries.length > 0 ? ready.entries[0].index : Infinity;
+    const split = ready.committedEntries.findIndex((e) => e.index >= firstNew);
+    const durable = split < 0 ? ready.committedEntries : ready.committedEntries.slice(0, split);
+    this.#applyInOrder(durable);
+    this.#persisting = true;
+    try {
+      await this.#persist(ready);
+    } finally {
+      this.#persisting = false;
+    }
     this.#send(late);
-    if (ready.committedEntries.length > 0) {
-      this.#observer.onCommit?.(ready.committedEntries.length);
-      await this.#apply(ready.committedEntries);
+    if (split >= 0) this.#applyInOrder(ready.committedEntries.slice(split));
+    // Everything taken so far must be applied before advance() acknowledges it.
+    for (let chain = this.#applyChain; ; chain = this.#applyChain) {
+      await chain;
+      if (chain === this.#applyChain) break;
     }
     const applied = this.#options.stateMachine.appliedIndex();
     for (const read of ready.readStates) this.#reads.granted(read.context, read.index, applied);
     this.#core.advance();
+    if (this.#peersStale) {
+      this.#peersStale = false;
+      this.#transport.setPeers(this.#book.peersOf(this.#core.status().confState));
+    }
     if (this.#policy.due(applied)) void this.#startSnapshot();
   }
 
@@ -367,7 +390,34 @@ export class RaftNode implements RaftNodeHandle {
     this.#observer.onPersist?.((performance.now() - startedAt) / 1000, ready.entries.length);
   }
 
+  #applyInOrder(entries: readonly Entry[]): void {
+    if (entries.length === 0) return;
+    this.#applyChain = this.#applyChain.then(() => this.#apply(entries));
+    // Awaited by the Ready loop, which reports a failure; no unhandled rejection meanwhile.
+    this.#applyChain.catch(() => undefined);
+  }
+
+  /**
+   * Messages stepped while the Ready loop waits for its log write: a leader's follow-up
+   * appends go out now, and entries the acknowledgements committed (durable here
+   * already) are applied and answered now instead of after this node's next fsync.
+   */
+  #whilePersisting(): void {
+    const early = this.#core.takeLeaderMessages();
+    if (early.length > 0) this.#send(early);
+    const { entries, readStates } = this.#core.takeCommitted();
+    this.#applyInOrder(entries);
+    if (readStates.length === 0) return;
+    const grant = () => {
+      const applied = this.#options.stateMachine.appliedIndex();
+      for (const read of readStates) this.#reads.granted(read.context, read.index, applied);
+    };
+    this.#applyChain = this.#applyChain.then(grant);
+    this.#applyChain.catch(() => undefined);
+  }
+
   async #apply(entries: readonly Entry[]): Promise<void> {
+    this.#observer.onCommit?.(entries.length);
     const startedAt = performance.now();
     const results = await this.#options.stateMachine.apply(entries);
     this.#observer.onApply?.((performance.now() - startedAt) / 1000, entries.length);
@@ -387,8 +437,8 @@ export class RaftNode implements RaftNodeHandle {
       return;
     }
     if (change.address !== undefined) this.#book.learn(change.node, change.address);
-    // The core applies the change on advance(); refresh peers from the resulting conf state right after.
-    setImmediate(() => this.#transport.setPeers(this.#book.peersOf(this.#core.status().confState)));
+    // The core applies the change on advance(); peers are refreshed from the resulting conf state right after.
+    this.#peersStale = true;
     this.#options.logger.info({ change, index: entry.index }, 'membership change applied');
   }
 
@@ -484,6 +534,7 @@ export class RaftNode implements RaftNodeHandle {
       if (message.type === 'append' || message.type === 'heartbeat' || message.type === 'snapshot') this.#leaderContactAt = Date.now();
       this.#core.step(message);
     }
+    if (this.#persisting) this.#whilePersisting();
     this.#schedule();
   }
 

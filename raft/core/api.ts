@@ -115,6 +115,8 @@ export interface RawNodeApi {
   reportSnapshot(peer: NodeId, ok: boolean): void;
   /** A leader's heartbeats and appends queued since the last ready(), to send while that Ready is still being persisted. */
   takeLeaderMessages(): Message[];
+  /** Durable committed entries (and read states) not handed out yet, to apply while a Ready is being written; the next advance() acknowledges them. */
+  takeCommitted(): { entries: Entry[]; readStates: Ready['readStates'] };
   /**
    * The driver has a snapshot of the state machine at `index` (≤ applied):
    * remember its meta and drop log entries ≤ index − keepEntries.

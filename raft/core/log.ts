@@ -156,9 +156,9 @@ export class RaftLog {
     return this.slice(this.unstableFrom, this.lastIndex() + 1) ?? [];
   }
 
-  /** Committed entries not yet applied, up to `maxCount`. */
-  nextCommitted(maxCount: number): Entry[] {
-    const from = this.applied + 1;
+  /** Committed entries not yet applied (nor handed out through `takenThrough`), up to `maxCount`. */
+  nextCommitted(maxCount: number, takenThrough = 0): Entry[] {
+    const from = Math.max(this.applied, takenThrough) + 1;
     return this.slice(from, Math.min(this.committed + 1, from + maxCount)) ?? [];
   }
 

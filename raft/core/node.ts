@@ -40,6 +40,8 @@ export class RawNode implements RawNodeApi {
   #prevHardState: HardState;
   #prevSoftState: SoftState;
   #handed: Handed | null = null;
+  /** Last index handed out by takeCommitted(); advance() acknowledges it as applied. */
+  #takenThrough = 0;
 
   constructor(config: RaftConfig, initial: InitialState) {
     this.#n = new NodeState(config, initial);
@@ -177,6 +179,26 @@ export class RawNode implements RawNodeApi {
     return early;
   }
 
+  /**
+   * Committed entries that are durable here and were not handed out yet, taken while a
+   * Ready is still being written: the follower acknowledgements that commit them need
+   * not wait for this node's next fsync before the entries are applied and answered.
+   * They follow the handed Ready's committed entries, so the driver applies them after
+   * those, and must have applied them before the next advance(), which acknowledges them.
+   * Read states come along (a quorum confirmed leadership; only the applied index gates them).
+   */
+  takeCommitted(): { entries: Entry[]; readStates: Ready['readStates'] } {
+    const handed = this.#handed;
+    if (this.#n.snapshotToInstall !== null || handed?.snapshot != null) return { entries: [], readStates: [] };
+    const readStates = this.#n.readStates;
+    this.#n.readStates = [];
+    const from = Math.max(this.#n.log.applied, handed?.committedThrough ?? 0, this.#takenThrough) + 1;
+    const to = Math.min(this.#n.log.committed, this.#n.log.persisted, from + COMMITTED_PER_READY_MAX - 1);
+    const entries = to < from ? [] : this.#n.log.slice(from, to + 1) ?? [];
+    if (entries.length > 0) this.#takenThrough = entries[entries.length - 1].index;
+    return { entries, readStates };
+  }
+
   hasReady(): boolean {
     if (this.#handed !== null) return false;
     return this.#broadcastDue() || this.#n.messages.length > 0 || this.#n.readStates.length > 0 || this.#n.snapshotToInstall !== null ||
@@ -195,7 +217,7 @@ export class RawNode implements RawNodeApi {
     const hard = hardState(this.#n);
     const soft = softState(this.#n);
     const entries = this.#n.log.unstableEntries();
-    const committed = this.#n.snapshotToInstall === null ? this.#n.log.nextCommitted(COMMITTED_PER_READY_MAX) : [];
+    const committed = this.#n.snapshotToInstall === null ? this.#n.log.nextCommitted(COMMITTED_PER_READY_MAX, this.#takenThrough) : [];
     const last = entries.length > 0 ? entries[entries.length - 1] : null;
     const ready: Ready = {
       softState: sameSoftState(soft, this.#prevSoftState) ? null : soft,
@@ -208,7 +230,7 @@ export class RawNode implements RawNodeApi {
     };
     this.#handed = {
       hardState: hard, softState: soft, lastEntry: last === null ? null : { index: last.index, term: last.term },
-      committedThrough: committed.length > 0 ? committed[committed.length - 1].index : this.#n.log.applied,
+      committedThrough: committed.length > 0 ? committed[committed.length - 1].index : Math.max(this.#n.log.applied, this.#takenThrough),
       snapshot: this.#n.snapshotToInstall,
     };
     if (last !== null) this.#n.log.unstableFrom = last.index + 1;
@@ -234,7 +256,7 @@ export class RawNode implements RawNodeApi {
       const durable = this.#n.log.matchTerm(last.index, last.term) ? last.index : Math.min(last.index, this.#n.log.persisted);
       this.#n.log.persisted = Math.max(this.#n.log.persisted, Math.min(durable, this.#n.log.lastIndex()));
     }
-    applyCommitted(this.#n, handed.committedThrough);
+    applyCommitted(this.#n, Math.max(handed.committedThrough, Math.min(this.#takenThrough, this.#n.log.committed)));
     if (this.#n.log.persisted > persistedBefore) this.#n.stallTicks = 0;
     if (this.#n.role === 'leader') leaderPersisted(this.#n);
     assertNodeInvariants(this.#n);

@@ -273,14 +273,39 @@ export class SimCluster {
       const ready = core.ready();
       this.#sendAll(node, ready.messages.filter(mayPrecedePersistence));
       if (ready.snapshot !== null) this.#install(node, ready.snapshot);
+      // Like the driver: committed entries already durable here are applied while this
+      // Ready's entries are written, and messages arriving meanwhile may commit more.
+      const firstNew = ready.entries.length > 0 ? ready.entries[0].index : Infinity;
+      this.#apply(node, ready.committedEntries.filter((e) => e.index < firstNew));
+      if (this.#early() < 0.5) this.#arriveWhilePersisting(node, core);
       this.#persist(node, ready);
       this.#sendAll(node, ready.messages.filter((m) => !mayPrecedePersistence(m)));
-      this.#apply(node, ready.committedEntries);
+      this.#apply(node, ready.committedEntries.filter((e) => e.index >= firstNew));
       for (const read of ready.readStates) this.check.readGranted(read.context, read.index, node);
       core.advance();
       this.check.afterAdvance(node);
       this.#maybeSnapshot(node);
     }
+  }
+
+  /**
+   * A few in-flight messages for `node` arrive while its Ready is being written: they are
+   * stepped without a Ready of their own, leader traffic goes out at once, and committed
+   * entries that are durable here are taken and applied (raft/server.ts #whilePersisting).
+   */
+  #arriveWhilePersisting(node: SimNode, core: RawNode): void {
+    const count = Math.floor(this.#early() * 4);
+    for (let i = 0; i < count; i++) {
+      const position = this.pool.findIndex((item) => item.message.to === node.id && item.message.type !== 'snapshot');
+      if (position < 0) break;
+      const [item] = this.pool.splice(position, 1);
+      if (!this.#linkOpen(item.message.from, item.message.to)) continue;
+      core.step(item.message);
+    }
+    this.#sendAll(node, core.takeLeaderMessages());
+    const taken = core.takeCommitted();
+    this.#apply(node, taken.entries);
+    for (const read of taken.readStates) this.check.readGranted(read.context, read.index, node);
   }
 
   #sendAll(node: SimNode, messages: readonly Message[]): void {

@@ -54,6 +54,30 @@ describe('Ready / advance', () => {
     expect(node.hasReady()).toBe(false);
   });
 
+  it('hands out durable committed entries while a Ready is being written, once, and only durable ones', () => {
+    const node = new RawNode(testConfig('n2'), {
+      hardState: { term: 1, vote: null, commit: 0 }, snapshot: null, entries: entriesOf(1, 4, 1), applied: 0,
+      bootstrapConfState: conf,
+    });
+    node.step({ type: 'append', from: 'n1', to: 'n2', term: 1, prevIndex: 4, prevTerm: 1, entries: [entry(5, 1, 'five')], commit: 2 });
+    const writing = node.ready();
+    expect(writing.entries.map((e) => e.index)).toEqual([5]);
+    expect(writing.committedEntries.map((e) => e.index)).toEqual([1, 2]);
+    expect(node.takeCommitted().entries).toEqual([]);
+    // The leader's commit moves on while entry 5 is still being written: 3 and 4 are durable here.
+    node.step({ type: 'heartbeat', from: 'n1', to: 'n2', term: 1, commit: 5, context: null });
+    expect(node.takeCommitted().entries.map((e) => e.index)).toEqual([3, 4]);
+    expect(node.takeCommitted().entries).toEqual([]);
+    node.advance();
+    // advance() acknowledged what was taken; the next Ready hands out only entry 5, now durable.
+    expect(node.status().applied).toBe(4);
+    const next = node.ready();
+    expect(next.committedEntries.map((e) => e.index)).toEqual([5]);
+    node.advance();
+    expect(node.status()).toMatchObject({ applied: 5, commit: 5 });
+    expect(node.hasReady()).toBe(false);
+  });
+
   it('refuses to start with a commit beyond the last index (etcd#10166)', () => {
     expect(() => new RawNode(testConfig('n1'), {
       hardState: { term: 1, vote: null, commit: 9 }, snapshot: null, entries: entriesOf(1, 3, 1), applied: 0,
