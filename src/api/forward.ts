@@ -5,9 +5,10 @@
 // marks the request as forwarded, so the leader's rate limiter does not count it twice.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Agent, request as httpRequest } from 'undici';
+import { RaftError } from '../../raft/node-api.js';
 import { sign, verify } from '../../raft/transport/index.js';
 import type { TlsMaterial } from '../config/index.js';
-import { sendError } from './http.js';
+import { type AppParts, sendError } from './http.js';
 
 export const FORWARDED_HEADER = 'x-concord-forwarded';
 
@@ -68,6 +69,33 @@ export class Forwarder {
 
   close(): Promise<void> {
     return this.#agent.close();
+  }
+}
+
+/** Forward to the leader; `timeoutMs` for requests the leader may take longer than request_timeout_ms on. */
+function forwardToLeader({ raft, config }: Pick<AppParts, 'raft' | 'config'>, forwarder: Forwarder, request: FastifyRequest, reply: FastifyReply, timeoutMs?: number) {
+  const leader = raft.leader();
+  if (leader === null || leader.id === config.node_id) return sendError(reply, 'CONCORD_ERR_NO_LEADER', 'no leader is known; retry shortly');
+  return forwarder.forward(leader, request, reply, timeoutMs);
+}
+
+/**
+ * Run `action` on the leader and answer with what it returns. A follower forwards the
+ * request to the leader instead, and so does a leader that lost leadership while the
+ * action ran (NOT_LEADER); any other Raft error becomes its coded answer.
+ * `forwardTimeoutMs` is for requests the leader may take longer than request_timeout_ms on.
+ */
+export async function runOnLeader<T>(parts: Pick<AppParts, 'raft' | 'config'>, forwarder: Forwarder, request: FastifyRequest, reply: FastifyReply,
+  action: () => Promise<T>, forwardTimeoutMs?: number): Promise<T | FastifyReply> {
+  if (!parts.raft.isLeader()) return forwardToLeader(parts, forwarder, request, reply, forwardTimeoutMs);
+  try {
+    return await action();
+  } catch (error) {
+    if (error instanceof RaftError) {
+      if (error.code === 'CONCORD_ERR_NOT_LEADER') return forwardToLeader(parts, forwarder, request, reply, forwardTimeoutMs);
+      return sendError(reply, error.code, error.message);
+    }
+    throw error;
   }
 }
 
