@@ -5,6 +5,7 @@
 // marks the request as forwarded, so the leader's rate limiter does not count it twice.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Agent, request as httpRequest } from 'undici';
+import { urlAuthority } from '../../raft/host-port.js';
 import { RaftError } from '../../raft/node-api.js';
 import { sign, verify } from '../../raft/transport/index.js';
 import type { TlsMaterial } from '../config/index.js';
@@ -45,7 +46,7 @@ export class Forwarder {
   }
 
   async forward(leader: { host: string; port: number }, request: FastifyRequest, reply: FastifyReply, timeoutMs?: number) {
-    const url = `${this.scheme}://${leader.host}:${leader.port}${request.url}`;
+    const url = `${this.scheme}://${urlAuthority(leader.host, leader.port)}${request.url}`;
     if ((request.query as Record<string, string>).redirect === 'true') return reply.redirect(url, 307);
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     for (const name of ['idempotency-key', 'authorization'] as const) {

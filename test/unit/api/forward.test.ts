@@ -127,4 +127,11 @@ describe('runOnLeader', () => {
     expect(res.statusCode).toBe(307);
     expect(res.headers.location).toBe(`http://127.0.0.1:${leaderPort}/run?redirect=true`);
   });
+
+  it('brackets an IPv6 leader in the URL it forwards and redirects to', async () => {
+    Object.assign(node, { leading: false, leader: { id: 'other', host: '::1', port: 8443 }, action: async () => ({ ran: true }) });
+    const res = await run('?redirect=true');
+    expect(res.statusCode).toBe(307);
+    expect(res.headers.location).toBe('http://[::1]:8443/run?redirect=true');
+  });
 });
