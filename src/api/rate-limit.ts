@@ -15,12 +15,12 @@ declare module 'fastify' {
   }
 }
 
-export class RateLimitedError extends Error {
+class RateLimitedError extends Error {
   readonly statusCode = 429;
   readonly code = 'CONCORD_ERR_RATE_LIMITED';
 }
 
-export function rateLimitKey(request: FastifyRequest): string {
+function rateLimitKey(request: FastifyRequest): string {
   const principal = request.concordPrincipal;
   return principal === null ? `ip:${request.ip}` : `token:${principal.tokenId}`;
 }
