@@ -1,7 +1,9 @@
 // "host:port" as members' addresses are written in conf changes and snapshot metadata.
 // The port is after the last colon, so a host with colons (a node bound to "::") still
-// parses and never breaks a snapshot. (Peers are reached by URL without brackets, so an
-// IPv6 literal is not yet a reachable peer address.)
+// parses and never breaks a snapshot. A URL needs an IPv6 literal in brackets:
+// build one with urlAuthority. (The peer transport, raft/transport/peer-client.ts,
+// does not use it yet, so an IPv6 literal is not yet a reachable peer address.)
+import { isIPv6 } from 'node:net';
 
 export interface HostPort { readonly host: string; readonly port: number }
 
@@ -13,4 +15,9 @@ export function parseHostPort(address: string): HostPort | null {
   if (/\s/.test(host) || !/^\d{1,5}$/.test(digits)) return null;
   const port = Number(digits);
   return port >= 1 && port <= 65535 ? { host, port } : null;
+}
+
+/** The `host:port` of a URL: an IPv6 literal in brackets (`[::1]:8080`), any other host as it is. */
+export function urlAuthority(host: string, port: number): string {
+  return `${isIPv6(host) ? `[${host}]` : host}:${port}`;
 }

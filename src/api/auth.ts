@@ -10,10 +10,10 @@ import { sendError } from './http.js';
 export type Role = 'admin' | 'node' | 'client' | 'read';
 
 /** Routes anyone may call: Kubernetes probes and the Prometheus scrape. */
-export const OPEN_ROUTES: ReadonlySet<string> = new Set(['/live', '/ready', '/health', '/metrics']);
+const OPEN_ROUTES: ReadonlySet<string> = new Set(['/live', '/ready', '/health', '/metrics']);
 
 /** Route prefixes only `admin` may call, whatever the method. */
-export const ADMIN_PREFIXES: readonly string[] = ['/api/cluster/', '/api/maintenance/', '/api/backup', '/api/debug/'];
+const ADMIN_PREFIXES: readonly string[] = ['/api/cluster/', '/api/maintenance/', '/api/backup', '/api/debug/'];
 
 const NODE: readonly Role[] = ['admin', 'node'];
 const CLIENT: readonly Role[] = ['admin', 'client'];

@@ -5,9 +5,11 @@
 // marks the request as forwarded, so the leader's rate limiter does not count it twice.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Agent, request as httpRequest } from 'undici';
+import { urlAuthority } from '../../raft/host-port.js';
+import { RaftError } from '../../raft/node-api.js';
 import { sign, verify } from '../../raft/transport/index.js';
 import type { TlsMaterial } from '../config/index.js';
-import { sendError } from './http.js';
+import { type AppParts, sendError } from './http.js';
 
 export const FORWARDED_HEADER = 'x-concord-forwarded';
 
@@ -44,7 +46,7 @@ export class Forwarder {
   }
 
   async forward(leader: { host: string; port: number }, request: FastifyRequest, reply: FastifyReply, timeoutMs?: number) {
-    const url = `${this.scheme}://${leader.host}:${leader.port}${request.url}`;
+    const url = `${this.scheme}://${urlAuthority(leader.host, leader.port)}${request.url}`;
     if ((request.query as Record<string, string>).redirect === 'true') return reply.redirect(url, 307);
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     for (const name of ['idempotency-key', 'authorization'] as const) {
@@ -68,6 +70,33 @@ export class Forwarder {
 
   close(): Promise<void> {
     return this.#agent.close();
+  }
+}
+
+/** Forward to the leader; `timeoutMs` for requests the leader may take longer than request_timeout_ms on. */
+function forwardToLeader({ raft, config }: Pick<AppParts, 'raft' | 'config'>, forwarder: Forwarder, request: FastifyRequest, reply: FastifyReply, timeoutMs?: number) {
+  const leader = raft.leader();
+  if (leader === null || leader.id === config.node_id) return sendError(reply, 'CONCORD_ERR_NO_LEADER', 'no leader is known; retry shortly');
+  return forwarder.forward(leader, request, reply, timeoutMs);
+}
+
+/**
+ * Run `action` on the leader and answer with what it returns. A follower forwards the
+ * request to the leader instead, and so does a leader that lost leadership while the
+ * action ran (NOT_LEADER); any other Raft error becomes its coded answer.
+ * `forwardTimeoutMs` is for requests the leader may take longer than request_timeout_ms on.
+ */
+export async function runOnLeader<T>(parts: Pick<AppParts, 'raft' | 'config'>, forwarder: Forwarder, request: FastifyRequest, reply: FastifyReply,
+  action: () => Promise<T>, forwardTimeoutMs?: number): Promise<T | FastifyReply> {
+  if (!parts.raft.isLeader()) return forwardToLeader(parts, forwarder, request, reply, forwardTimeoutMs);
+  try {
+    return await action();
+  } catch (error) {
+    if (error instanceof RaftError) {
+      if (error.code === 'CONCORD_ERR_NOT_LEADER') return forwardToLeader(parts, forwarder, request, reply, forwardTimeoutMs);
+      return sendError(reply, error.code, error.message);
+    }
+    throw error;
   }
 }
 

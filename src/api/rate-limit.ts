@@ -1,6 +1,8 @@
 // Per-client rate limiting with @fastify/rate-limit: keyed by the caller's known token
-// (its id, never the token), else by IP. Probes, /metrics and /raft/* are exempt, and
-// so are writes a follower forwarded (already counted on the follower, see forward.ts).
+// (its id, never the token), else by IP. Probes and /metrics are exempt, and so are
+// writes a follower forwarded (already counted on the follower, see forward.ts).
+// /raft/* never reaches the limiter: the Raft driver mounts those routes on the root
+// app, outside the plugin the limiter is registered in (see buildApp in app.ts).
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ConcordConfig } from '../config/index.js';
@@ -13,12 +15,12 @@ declare module 'fastify' {
   }
 }
 
-export class RateLimitedError extends Error {
+class RateLimitedError extends Error {
   readonly statusCode = 429;
   readonly code = 'CONCORD_ERR_RATE_LIMITED';
 }
 
-export function rateLimitKey(request: FastifyRequest): string {
+function rateLimitKey(request: FastifyRequest): string {
   const principal = request.concordPrincipal;
   return principal === null ? `ip:${request.ip}` : `token:${principal.tokenId}`;
 }
@@ -31,8 +33,7 @@ export async function installRateLimit(scope: FastifyInstance, limits: ConcordCo
     max: limits.max,
     timeWindow: limits.window_ms,
     keyGenerator: rateLimitKey,
-    allowList: (request) => request.concordForwarded || accessFor(request.method, request.routeOptions.url) === 'open'
-      || accessFor(request.method, request.routeOptions.url) === 'peer',
+    allowList: (request) => request.concordForwarded || accessFor(request.method, request.routeOptions.url) === 'open',
     errorResponseBuilder: (_request, context) => new RateLimitedError(`rate limit of ${context.max} requests per ${limits.window_ms} ms exceeded; retry in ${context.after}`),
   });
 }

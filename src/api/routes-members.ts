@@ -3,31 +3,22 @@
 // the leader (a follower forwards them) and go through the log, one at a time. So
 // does POST /api/cluster/transfer-leadership.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { RaftError } from '../../raft/node-api.js';
 import { z } from 'zod';
 import { peerSchema } from '../config/schema.js';
-import type { Forwarder } from './forward.js';
+import { type Forwarder, runOnLeader } from './forward.js';
 import { type AppParts, jsonSchema, sendError } from './http.js';
-import { forwardToLeader } from './routes-writes.js';
 
 // The leader may spend up to 4 × request_timeout_ms on a change (a learner catching up);
 // a follower forwarding it waits as long, plus a second for the answer to travel.
 const changeTimeoutMs = (parts: AppParts) => parts.config.request_timeout_ms * 4;
 
-async function onLeader(parts: AppParts, forwarder: Forwarder, request: FastifyRequest, reply: FastifyReply, change: () => Promise<void>) {
-  const forwardTimeoutMs = changeTimeoutMs(parts) + 1000;
-  if (!parts.raft.isLeader()) return forwardToLeader(parts, forwarder, request, reply, forwardTimeoutMs);
-  try {
+/** A membership change on the leader (forwarded from a follower); answers with the new configuration. */
+function onLeader(parts: AppParts, forwarder: Forwarder, request: FastifyRequest, reply: FastifyReply, change: () => Promise<void>) {
+  return runOnLeader(parts, forwarder, request, reply, async () => {
     await change();
-  } catch (error) {
-    if (error instanceof RaftError) {
-      if (error.code === 'CONCORD_ERR_NOT_LEADER') return forwardToLeader(parts, forwarder, request, reply, forwardTimeoutMs);
-      return sendError(reply, error.code, error.message);
-    }
-    throw error;
-  }
-  const conf = parts.raft.status().confState;
-  return reply.send({ voters: conf.voters, learners: conf.learners });
+    const conf = parts.raft.status().confState;
+    return reply.send({ voters: conf.voters, learners: conf.learners });
+  }, changeTimeoutMs(parts) + 1000);
 }
 
 const transferBody = z.object({ target: z.string().min(1).max(128).optional() }).strict();
@@ -38,16 +29,7 @@ export function registerMembers(app: FastifyInstance, parts: AppParts, forwarder
   app.post('/api/cluster/transfer-leadership', async (request, reply) => {
     const body = transferBody.safeParse(request.body ?? {});
     if (!body.success) return sendError(reply, 'CONCORD_ERR_VALIDATION', `target: ${body.error.issues[0]?.message ?? 'invalid'}`);
-    if (!parts.raft.isLeader()) return forwardToLeader(parts, forwarder, request, reply);
-    try {
-      return { leader: await parts.raft.transferLeadership(body.data.target) };
-    } catch (error) {
-      if (error instanceof RaftError) {
-        if (error.code === 'CONCORD_ERR_NOT_LEADER') return forwardToLeader(parts, forwarder, request, reply);
-        return sendError(reply, error.code, error.message);
-      }
-      throw error;
-    }
+    return runOnLeader(parts, forwarder, request, reply, async () => ({ leader: await parts.raft.transferLeadership(body.data.target) }));
   });
   const timeoutMs = changeTimeoutMs(parts);
   app.post<{ Body: { id: string; host: string; port: number } }>('/api/cluster/members', { schema: { body: jsonSchema(peerSchema) } },

@@ -13,7 +13,7 @@ loopDelay.enable();
 const READY_LAG_ENTRIES_MAX = 100;
 
 /** Roles as the API spells them (snake_case, like every other field). */
-export function roleName(role: NodeStatus['role']): string {
+function roleName(role: NodeStatus['role']): string {
   return role === 'preCandidate' ? 'pre_candidate' : role;
 }
 

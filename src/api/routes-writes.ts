@@ -4,35 +4,20 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { RaftError } from '../../raft/node-api.js';
 import { encodeCommand, type CommandInput, type CommandResult } from '../state/index.js';
-import type { Forwarder } from './forward.js';
+import { type Forwarder, runOnLeader } from './forward.js';
 import { type AppParts, jsonSchema, sendError, sendResult } from './http.js';
 import { schemas } from './schemas.js';
 
 type Cmd = CommandInput['cmd'];
 
 /** Run a write on the leader: forward from a follower, stamp and propose on the leader. */
-async function write(parts: AppParts, forwarder: Forwarder, request: FastifyRequest, reply: FastifyReply, build: () => Cmd, okStatus = 200) {
-  const { raft } = parts;
-  if (!raft.isLeader()) return forwardToLeader(parts, forwarder, request, reply);
-  const key = request.headers['idempotency-key'];
-  const envelope: CommandInput = { v: 1, ts: Date.now(), cmd: build(), ...(typeof key === 'string' && key.length > 0 ? { idempotency_key: key.slice(0, 256) } : {}) };
-  try {
-    const { result } = await raft.propose(encodeCommand(envelope), { timeoutMs: parts.config.request_timeout_ms });
+function write(parts: AppParts, forwarder: Forwarder, request: FastifyRequest, reply: FastifyReply, build: () => Cmd, okStatus = 200) {
+  return runOnLeader(parts, forwarder, request, reply, async () => {
+    const key = request.headers['idempotency-key'];
+    const envelope: CommandInput = { v: 1, ts: Date.now(), cmd: build(), ...(typeof key === 'string' && key.length > 0 ? { idempotency_key: key.slice(0, 256) } : {}) };
+    const { result } = await parts.raft.propose(encodeCommand(envelope), { timeoutMs: parts.config.request_timeout_ms });
     return sendResult(reply, result as CommandResult, okStatus);
-  } catch (error) {
-    if (error instanceof RaftError) {
-      if (error.code === 'CONCORD_ERR_NOT_LEADER') return forwardToLeader(parts, forwarder, request, reply);
-      return sendError(reply, error.code, error.message);
-    }
-    throw error;
-  }
-}
-
-/** Forward to the leader; `timeoutMs` for requests the leader may take longer than request_timeout_ms on. */
-export function forwardToLeader({ raft, config }: AppParts, forwarder: Forwarder, request: FastifyRequest, reply: FastifyReply, timeoutMs?: number) {
-  const leader = raft.leader();
-  if (leader === null || leader.id === config.node_id) return sendError(reply, 'CONCORD_ERR_NO_LEADER', 'no leader is known; retry shortly');
-  return forwarder.forward(leader, request, reply, timeoutMs);
+  });
 }
 
 export function registerWrites(app: FastifyInstance, parts: AppParts, forwarder: Forwarder): void {

@@ -1,7 +1,9 @@
-// `concord backup --node host:port --out FILE`: download GET /api/backup into a
-// temporary file beside FILE, verify its header, size and SHA-256 (and that they
-// match the response headers), fsync, then rename it into place (like
-// `etcdctl snapshot save`). A failure leaves FILE as it was and no temporary file.
+// `concord backup --node host:port --out FILE [--ca CA] [--token T]`: download
+// GET /api/backup into a temporary file beside FILE, verify its header, size and
+// SHA-256 (and that they match the response headers), fsync, then rename it into place
+// (like `etcdctl snapshot save`). A failure leaves FILE as it was and no temporary file.
+// A node with TLS is reached over https with --ca, one with auth with an admin token
+// (--token or $CONCORD_TOKEN), as `concord status` does (see access.ts).
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
@@ -10,6 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import { request } from 'undici';
 import { BackupError } from '../backup/errors.js';
 import { type BackupHeader, verifyBackupFile } from '../backup/format.js';
+import { type NodeAccess, nodeAccess, nodeRequest } from './access.js';
 import { parseEndpoints } from './status.js';
 import { fsyncPath, nodeFs } from '../../raft/storage/index.js';
 
@@ -18,9 +21,12 @@ export interface BackupOptions {
   readonly out: string;
   readonly consistency: string;
   readonly timeoutMs: number;
+  /** https and the bearer token, from --ca and --token (else $CONCORD_TOKEN). */
+  readonly access: NodeAccess;
 }
 
-export function checkBackupOptions(options: { node: string; out: string; consistency?: string; timeout?: string }): BackupOptions {
+export function checkBackupOptions(options: { node: string; out: string; consistency?: string; timeout?: string; ca?: string; token?: string },
+  env: NodeJS.ProcessEnv = process.env): BackupOptions {
   let endpoints: string[];
   try {
     endpoints = parseEndpoints([options.node]);
@@ -37,7 +43,13 @@ export function checkBackupOptions(options: { node: string; out: string; consist
     throw new BackupError('CONCORD_ERR_VALIDATION', '--timeout must be an integer number of milliseconds in [100, 3600000]');
   }
   if (options.out.trim().length === 0 || options.out.endsWith('/')) throw new BackupError('CONCORD_ERR_VALIDATION', '--out must name a file');
-  return { node: endpoints[0], out: resolve(options.out), consistency, timeoutMs };
+  let access: NodeAccess;
+  try {
+    access = nodeAccess(options, env);
+  } catch (error) {
+    throw new BackupError('CONCORD_ERR_VALIDATION', `--ca: ${(error as Error).message}`);
+  }
+  return { node: endpoints[0], out: resolve(options.out), consistency, timeoutMs, access };
 }
 
 async function failure(statusCode: number, body: { text(): Promise<string> }): Promise<BackupError> {
@@ -49,14 +61,15 @@ async function failure(statusCode: number, body: { text(): Promise<string> }): P
   } catch {
     // not JSON: keep the text
   }
-  return new BackupError('CONCORD_ERR_BACKUP_FAILED', `the node answered ${statusCode} (${detail})`);
+  const hint = statusCode === 401 || statusCode === 403 ? '; a backup needs an admin token: pass --token or set CONCORD_TOKEN' : '';
+  return new BackupError('CONCORD_ERR_BACKUP_FAILED', `the node answered ${statusCode} (${detail})${hint}`);
 }
 
 export async function runBackup(options: BackupOptions): Promise<{ header: BackupHeader; bytes: number; path: string }> {
   const temp = join(dirname(options.out), `.${basename(options.out)}.tmp-${randomBytes(6).toString('hex')}`);
   try {
-    const url = `http://${options.node}/api/backup${options.consistency === 'stale' ? '?consistency=stale' : ''}`;
-    const res = await request(url, { headersTimeout: options.timeoutMs, bodyTimeout: options.timeoutMs });
+    const { url, options: access } = nodeRequest(options.node, `/api/backup${options.consistency === 'stale' ? '?consistency=stale' : ''}`, options.access);
+    const res = await request(url, { headersTimeout: options.timeoutMs, bodyTimeout: options.timeoutMs, ...access });
     if (res.statusCode !== 200) throw await failure(res.statusCode, res.body);
     await pipeline(res.body, createWriteStream(temp, { flags: 'wx', mode: 0o600 }));
     const { header, dataOffset } = await verifyBackupFile(temp);

@@ -1,13 +1,12 @@
 #!/usr/bin/env node
 // The `concord` command: `server --config FILE [--force-sync]` runs one node; `cluster --nodes N`
 // runs a local cluster on 127.0.0.1 for trying it out.
-import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import { Agent } from 'undici';
 import { ConfigError, formatProblems, loadConfig } from '../config/index.js';
 import { startServer } from '../server/start.js';
 import { BackupError } from '../backup/errors.js';
-import { checkBackupOptions, runBackup } from './backup.js';
+import { type NodeAccess, nodeAccess } from './access.js';
+import { type BackupOptions, checkBackupOptions, runBackup } from './backup.js';
 import { runLocalCluster } from './local-cluster.js';
 import { runRestore } from './restore.js';
 import { parseEndpoints, probe, renderTable } from './status.js';
@@ -65,18 +64,16 @@ program.command('status')
   .option('--token <token>', 'bearer token when auth is enabled (default: $CONCORD_TOKEN; any role)')
   .action(async (options: { nodes: string[]; json?: boolean; ca?: string; token?: string }) => {
     let endpoints: string[];
-    let dispatcher: Agent | undefined;
+    let access: NodeAccess;
     try {
       endpoints = parseEndpoints(options.nodes);
-      if (options.ca !== undefined) dispatcher = new Agent({ connect: { ca: readFileSync(options.ca) } });
+      access = nodeAccess(options);
     } catch (error) {
       process.stderr.write(`${(error as Error).message}\n`);
       process.exit(2);
     }
-    const token = options.token ?? (process.env.CONCORD_TOKEN || undefined);
-    const access = { https: dispatcher !== undefined, ...(dispatcher === undefined ? {} : { dispatcher }), ...(token === undefined ? {} : { token }) };
     const rows = await Promise.all(endpoints.map((e) => probe(e, 2000, access)));
-    await dispatcher?.close();
+    await access.dispatcher?.close();
     process.stdout.write(options.json ? `${JSON.stringify(rows, null, 2)}\n` : `${renderTable(rows)}\n`);
     process.exitCode = rows.every((r) => r.reachable) ? 0 : 1;
   });
@@ -101,13 +98,19 @@ program.command('backup')
   .requiredOption('--out <file>', 'where to write the backup (replaced atomically)')
   .option('--consistency <mode>', 'linearizable (default) or stale', 'linearizable')
   .option('--timeout <ms>', 'give up when the node is silent this long', '60000')
-  .action(async (options: { node: string; out: string; consistency: string; timeout: string }) => {
+  .option('--ca <file>', 'the node serves https: verify it with this CA bundle (PEM)')
+  .option('--token <token>', 'bearer token when auth is enabled (default: $CONCORD_TOKEN; role admin)')
+  .action(async (options: { node: string; out: string; consistency: string; timeout: string; ca?: string; token?: string }) => {
+    let checked: BackupOptions | undefined;
     try {
-      const { header, bytes, path } = await runBackup(checkBackupOptions(options));
+      checked = checkBackupOptions(options);
+      const { header, bytes, path } = await runBackup(checked);
       process.stdout.write(`backup written to ${path}: index ${header.index} (term ${header.term ?? 'unknown'}), ${bytes} bytes, ` +
         `sha256 ${header.db_sha256}, from node ${header.node_id}\n`);
     } catch (error) {
       fail(error);
+    } finally {
+      await checked?.access.dispatcher?.close();
     }
   });
 

@@ -1,6 +1,7 @@
 // `concord status --nodes h:p,…`: one table like `etcdctl endpoint status -w table`.
 import Table from 'cli-table3';
-import { type Dispatcher, request } from 'undici';
+import { request } from 'undici';
+import { type NodeAccess, nodeRequest } from './access.js';
 
 export interface EndpointStatus {
   endpoint: string; reachable: boolean; node_id?: string; role?: string; term?: number; leader?: string | null;
@@ -15,15 +16,12 @@ export function parseEndpoints(values: readonly string[]): string[] {
   return out;
 }
 
-/** How to reach nodes that use TLS (`dispatcher` trusting their CA) or auth (`token`, any role). */
-export interface ProbeAccess { readonly https?: boolean; readonly dispatcher?: Dispatcher; readonly token?: string }
-
-export async function probe(endpoint: string, timeoutMs = 2000, access: ProbeAccess = {}): Promise<EndpointStatus> {
+/** `access`: how to reach nodes that use TLS (`dispatcher` trusting their CA) or auth (`token`, any role). */
+export async function probe(endpoint: string, timeoutMs = 2000, access: NodeAccess = {}): Promise<EndpointStatus> {
   const started = performance.now();
   try {
-    const res = await request(`${access.https === true ? 'https' : 'http'}://${endpoint}/api/status`, { headersTimeout: timeoutMs, bodyTimeout: timeoutMs,
-      ...(access.dispatcher === undefined ? {} : { dispatcher: access.dispatcher }),
-      ...(access.token === undefined ? {} : { headers: { authorization: `Bearer ${access.token}` } }) });
+    const { url, options } = nodeRequest(endpoint, '/api/status', access);
+    const res = await request(url, { headersTimeout: timeoutMs, bodyTimeout: timeoutMs, ...options });
     if (res.statusCode !== 200) {
       const answer = (await res.body.json().catch(() => ({}))) as { error?: { code?: string } };
       return { endpoint, reachable: false, error: `HTTP ${res.statusCode} ${answer.error?.code ?? ''}`.trim() };

@@ -25,7 +25,7 @@ export interface StartOptions {
 }
 
 /** Secrets that must never reach a log line, wherever they would sit in a logged object. */
-export const REDACTED_PATHS: readonly string[] = [
+const REDACTED_PATHS: readonly string[] = [
   'cluster_secret', 'config.cluster_secret', '*.cluster_secret', 'clusterSecret', '*.clusterSecret',
   'auth.tokens', 'config.auth.tokens', 'token', '*.token', 'authorization', '*.authorization',
   'headers.authorization', '*.headers.authorization', 'req.headers.authorization',

@@ -3,16 +3,20 @@
 // data and state checksum; a corrupted backup is refused (exit 2, nothing written);
 // restoring over existing data is refused without --force (exit 1, nothing
 // changed) and moves the old data aside with it; an aborted download leaves no copy.
+// A node with TLS and auth is backed up over https with --ca and an admin token
+// (--token or CONCORD_TOKEN); without a token the CLI says so and writes nothing.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { request } from 'undici';
+import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readHeader } from '../../src/backup/format.js';
+import { makeTestCerts } from '../helpers/certs.js';
 import { cliPath, runCli } from '../helpers/cli.js';
 import { freePorts } from '../helpers/ports.js';
 import { ProcessGroup, type Child } from '../helpers/processes.js';
+import { startSolo } from '../helpers/solo-server.js';
 import { waitUntil } from '../helpers/wait.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'concord-backup-'));
@@ -193,5 +197,56 @@ describe('backup and restore of one node', () => {
     expect(readdirSync(dir).filter((n) => n.includes('unreachable'))).toEqual([]);
     expect((await runCli(['backup', '--node', 'not-an-endpoint', '--out', out])).code).toBe(2);
     expect((await runCli(['backup', '--node', `127.0.0.1:${original.port}`, '--out', out, '--consistency', 'maybe'])).code).toBe(2);
+  });
+});
+
+describe('backup of a node with TLS and auth', () => {
+  it('uses https with --ca and sends the token from --token or CONCORD_TOKEN; without one it fails clearly', async () => {
+    const certsDir = join(dir, 'certs');
+    mkdirSync(certsDir);
+    const certs = makeTestCerts(certsDir);
+    const adminToken = 'backup-admin-token-0123456789';
+    const readToken = 'backup-read-token-01234567890';
+    const solo = await startSolo(dir, 'secure', { tls: { cert_file: certs.cert, key_file: certs.key },
+      auth: { enabled: true, tokens: [{ token: adminToken, role: 'admin' }, { token: readToken, role: 'read' }] } });
+    const trusting = new Agent({ connect: { ca: readFileSync(certs.ca) } });
+    try {
+      await waitUntil(async () => {
+        const res = await request(`https://127.0.0.1:${solo.port}/ready`, { dispatcher: trusting }).catch(() => null);
+        await res?.body.dump();
+        return res?.statusCode === 200;
+      }, { timeoutMs: 20_000, what: 'the TLS node to be ready' });
+      const out = join(dir, 'secure.backup');
+      const args = ['backup', '--node', `127.0.0.1:${solo.port}`, '--out', out, '--timeout', '10000'];
+      const leftovers = () => readdirSync(dir).filter((n) => n.startsWith('.secure.backup') || n === 'secure.backup');
+
+      const anonymous = await runCli([...args, '--ca', certs.ca], { env: { CONCORD_TOKEN: '' } });
+      expect(anonymous.code).toBe(1);
+      expect(anonymous.stderr).toContain('CONCORD_ERR_BACKUP_FAILED: the node answered 401 (CONCORD_ERR_UNAUTHENTICATED');
+      expect(anonymous.stderr).toContain('pass --token or set CONCORD_TOKEN');
+      const reader = await runCli([...args, '--ca', certs.ca, '--token', readToken], { env: { CONCORD_TOKEN: '' } });
+      expect(reader.code).toBe(1);
+      expect(reader.stderr).toContain('the node answered 403 (CONCORD_ERR_FORBIDDEN');
+      const plainHttp = await runCli([...args, '--token', adminToken]);
+      expect(plainHttp.code).toBe(1);
+      expect(plainHttp.stderr).toContain('CONCORD_ERR_BACKUP_FAILED');
+      const noCa = await runCli([...args, '--ca', join(certsDir, 'absent.pem'), '--token', adminToken]);
+      expect(noCa.code).toBe(2);
+      expect(noCa.stderr).toContain('--ca: ENOENT');
+      expect(leftovers()).toEqual([]);
+
+      const byFlag = await runCli([...args, '--ca', certs.ca, '--token', adminToken], { env: { CONCORD_TOKEN: '' } });
+      expect(byFlag.code, byFlag.stderr).toBe(0);
+      expect((await readHeader(out)).header.node_id).toBe('secure');
+      rmSync(out);
+      const byEnv = await runCli([...args, '--ca', certs.ca], { env: { CONCORD_TOKEN: adminToken } });
+      expect(byEnv.code, byEnv.stderr).toBe(0);
+      expect((await readHeader(out)).header.node_id).toBe('secure');
+      expect(leftovers()).toEqual(['secure.backup']);
+      expect(solo.logs.join('')).not.toContain(adminToken);
+    } finally {
+      await trusting.close();
+      await solo.server.close();
+    }
   });
 });
