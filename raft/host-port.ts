@@ -1,8 +1,8 @@
 // "host:port" as members' addresses are written in conf changes and snapshot metadata.
 // The port is after the last colon, so a host with colons (a node bound to "::") still
 // parses and never breaks a snapshot. A URL needs an IPv6 literal in brackets:
-// build one with urlAuthority. (The peer transport, raft/transport/peer-client.ts,
-// does not use it yet, so an IPv6 literal is not yet a reachable peer address.)
+// build one with urlAuthority (peer streams dial with node:http's host option, which
+// takes the literal as it is).
 import { isIPv6 } from 'node:net';
 
 export interface HostPort { readonly host: string; readonly port: number }

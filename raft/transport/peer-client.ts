@@ -7,6 +7,7 @@ import { open } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { Pool } from 'undici';
 import type { Message, NodeId, SnapshotMessage } from '../core/types.js';
+import { urlAuthority } from '../host-port.js';
 import { SIGNATURE_HEADER, sign } from './auth.js';
 import { PeerStream, type PeerStreamOptions } from './peer-stream.js';
 import { SNAPSHOT_HEADER } from './routes.js';
@@ -52,7 +53,7 @@ class PeerChannel {
   }
 
   snapshotPool(timeoutMs: number, tls: PeerTls | undefined): Pool {
-    this.pool ??= new Pool(`${tls === undefined ? 'http' : 'https'}://${this.address.host}:${this.address.port}`, {
+    this.pool ??= new Pool(`${tls === undefined ? 'http' : 'https'}://${urlAuthority(this.address.host, this.address.port)}`, {
       connections: 1, headersTimeout: timeoutMs, bodyTimeout: timeoutMs, connectTimeout: timeoutMs,
       keepAliveTimeout: 30_000, ...(tls === undefined ? {} : { connect: { ...tls } }),
     });
