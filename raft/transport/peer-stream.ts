@@ -1,6 +1,7 @@
 // The sending side of one peer: a long-lived stream (stream-handshake.ts) that carries
 // every Raft message but snapshots. Messages handed over in one turn of the event loop
-// leave in one frame (one write), nothing waits for an answer (Raft's own inflight
+// leave in one frame (one write, after the turn's I/O callbacks: each write wakes the
+// peer's process, which costs more than the few bytes), nothing waits for an answer (Raft's own inflight
 // limits bound what is outstanding), and pings measure the round trip and notice a
 // peer that stopped answering. After a failure the stream is re-dialled with capped
 // backoff; what was queued meanwhile is bounded, and dropping it is reported so the
@@ -66,7 +67,7 @@ export class PeerStream {
     this.stats.queueLength = this.#queue.length;
     if (!this.#flushQueued) {
       this.#flushQueued = true;
-      queueMicrotask(() => this.#flush());
+      setImmediate(() => this.#flush());
     }
   }
 
