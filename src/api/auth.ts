@@ -101,10 +101,11 @@ declare module 'fastify' {
 export function installAuth(app: FastifyInstance, auth: ConcordConfig['auth'], logger?: Logger): void {
   const table = new TokenTable(auth.tokens);
   app.decorateRequest('concordPrincipal', null);
-  app.addHook('onRequest', async (request) => {
-    if (auth.enabled) request.concordPrincipal = table.identify(request.headers.authorization);
-  });
   if (!auth.enabled) return;
+  app.addHook('onRequest', (request, _reply, done) => {
+    request.concordPrincipal = table.identify(request.headers.authorization);
+    done();
+  });
   app.addHook('preParsing', async (request, reply) => {
     const access = accessFor(request.method, request.routeOptions.url);
     if (access === 'open' || access === 'peer') return;

@@ -103,8 +103,9 @@ export async function runOnLeader<T>(parts: Pick<AppParts, 'raft' | 'config'>, f
 /** Mark forwarded requests (before the rate limiter runs) and close the agent with the app. */
 export function installForwarding(app: FastifyInstance, forwarder: Forwarder): void {
   app.decorateRequest('concordForwarded', false);
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', (request, _reply, done) => {
     request.concordForwarded = forwarder.isForwarded(request);
+    done();
   });
   app.addHook('onClose', () => forwarder.close());
 }
