@@ -340,8 +340,10 @@ export class RaftNode implements RaftNodeHandle {
     if (ready.snapshot !== null) await this.#installSnapshot(ready.snapshot.index);
     // Committed entries written by an earlier Ready are applied while this one's entries
     // are written; the rest (a follower's, committed in the same append) wait for the write.
+    // A membership change is applied right before the advance() that makes it take effect
+    // in the core, so whoever waits for it sees the new configuration.
     const firstNew = ready.entries.length > 0 ? ready.entries[0].index : Infinity;
-    const split = ready.committedEntries.findIndex((e) => e.index >= firstNew);
+    const split = ready.committedEntries.findIndex((e) => e.index >= firstNew || e.type === 'confChange');
     const durable = split < 0 ? ready.committedEntries : ready.committedEntries.slice(0, split);
     this.#applyInOrder(durable);
     this.#persisting = true;

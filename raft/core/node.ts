@@ -32,6 +32,8 @@ type Handed = {
   softState: SoftState;
   lastEntry: { index: number; term: number } | null;
   committedThrough: number;
+  /** The committed entries handed out include a membership change. */
+  confChangeCommitted: boolean;
   snapshot: SnapshotMeta | null;
 };
 
@@ -186,15 +188,22 @@ export class RawNode implements RawNodeApi {
    * They follow the handed Ready's committed entries, so the driver applies them after
    * those, and must have applied them before the next advance(), which acknowledges them.
    * Read states come along (a quorum confirmed leadership; only the applied index gates them).
+   * Stops before a membership change: that is applied through a Ready, next to the advance()
+   * that makes it take effect in the core.
    */
   takeCommitted(): { entries: Entry[]; readStates: Ready['readStates'] } {
     const handed = this.#handed;
     if (this.#n.snapshotToInstall !== null || handed?.snapshot != null) return { entries: [], readStates: [] };
     const readStates = this.#n.readStates;
     this.#n.readStates = [];
+    // The driver applies a handed membership change (and what follows it) after the write, so nothing may overtake it.
+    if (handed?.confChangeCommitted === true) return { entries: [], readStates };
     const from = Math.max(this.#n.log.applied, handed?.committedThrough ?? 0, this.#takenThrough) + 1;
     const to = Math.min(this.#n.log.committed, this.#n.log.persisted, from + COMMITTED_PER_READY_MAX - 1);
-    const entries = to < from ? [] : this.#n.log.slice(from, to + 1) ?? [];
+    const durable = to < from ? [] : this.#n.log.slice(from, to + 1) ?? [];
+    // A membership change takes effect in the core on advance(); it and what follows wait for the Ready path.
+    const change = durable.findIndex((e) => e.type === 'confChange');
+    const entries = change < 0 ? durable : durable.slice(0, change);
     if (entries.length > 0) this.#takenThrough = entries[entries.length - 1].index;
     return { entries, readStates };
   }
@@ -231,6 +240,7 @@ export class RawNode implements RawNodeApi {
     this.#handed = {
       hardState: hard, softState: soft, lastEntry: last === null ? null : { index: last.index, term: last.term },
       committedThrough: committed.length > 0 ? committed[committed.length - 1].index : Math.max(this.#n.log.applied, this.#takenThrough),
+      confChangeCommitted: committed.some((e) => e.type === 'confChange'),
       snapshot: this.#n.snapshotToInstall,
     };
     if (last !== null) this.#n.log.unstableFrom = last.index + 1;

@@ -276,11 +276,13 @@ export class SimCluster {
       // Like the driver: committed entries already durable here are applied while this
       // Ready's entries are written, and messages arriving meanwhile may commit more.
       const firstNew = ready.entries.length > 0 ? ready.entries[0].index : Infinity;
-      this.#apply(node, ready.committedEntries.filter((e) => e.index < firstNew));
+      const split = ready.committedEntries.findIndex((e) => e.index >= firstNew || e.type === 'confChange');
+      const early = split < 0 ? ready.committedEntries : ready.committedEntries.slice(0, split);
+      this.#apply(node, early);
       if (this.#early() < 0.5) this.#arriveWhilePersisting(node, core);
       this.#persist(node, ready);
       this.#sendAll(node, ready.messages.filter((m) => !mayPrecedePersistence(m)));
-      this.#apply(node, ready.committedEntries.filter((e) => e.index >= firstNew));
+      this.#apply(node, ready.committedEntries.slice(early.length));
       for (const read of ready.readStates) this.check.readGranted(read.context, read.index, node);
       core.advance();
       this.check.afterAdvance(node);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InvariantError, RawNode, type AppendMessage } from '../../../raft/core/index.js';
+import { InvariantError, RawNode, encodeConfChange, type AppendMessage, type Entry } from '../../../raft/core/index.js';
 import { Net, entriesOf, entry, testConfig } from './network.js';
 
 const conf = { voters: ['n1', 'n2', 'n3'], learners: [] };
@@ -76,6 +76,28 @@ describe('Ready / advance', () => {
     node.advance();
     expect(node.status()).toMatchObject({ applied: 5, commit: 5 });
     expect(node.hasReady()).toBe(false);
+  });
+
+  it('takes no committed entry past a membership change: it is applied next to the advance() that makes it count', () => {
+    const change: Entry = { index: 4, term: 1, type: 'confChange', data: encodeConfChange({ type: 'addLearner', node: 'n4' }) };
+    const node = new RawNode(testConfig('n2'), {
+      hardState: { term: 1, vote: null, commit: 0 }, snapshot: null, entries: [...entriesOf(1, 3, 1), change, entry(5, 1, 'five')], applied: 0,
+      bootstrapConfState: conf,
+    });
+    node.step({ type: 'append', from: 'n1', to: 'n2', term: 1, prevIndex: 5, prevTerm: 1, entries: [entry(6, 1, 'six')], commit: 1 });
+    node.ready();
+    node.step({ type: 'heartbeat', from: 'n1', to: 'n2', term: 1, commit: 5, context: null });
+    expect(node.takeCommitted().entries.map((e) => e.index)).toEqual([2, 3]);
+    expect(node.takeCommitted().entries).toEqual([]);
+    node.advance();
+    const next = node.ready();
+    expect(next.committedEntries.map((e) => e.index)).toEqual([4, 5]);
+    // While a Ready with a membership change is out, nothing overtakes it.
+    node.step({ type: 'heartbeat', from: 'n1', to: 'n2', term: 1, commit: 6, context: null });
+    expect(node.takeCommitted().entries).toEqual([]);
+    node.advance();
+    expect(node.status().confState.learners).toEqual(['n4']);
+    expect(node.ready().committedEntries.map((e) => e.index)).toEqual([6]);
   });
 
   it('refuses to start with a commit beyond the last index (etcd#10166)', () => {
