@@ -11,7 +11,8 @@ export interface EndpointStatus {
 export function parseEndpoints(values: readonly string[]): string[] {
   const out = values.flatMap((v) => v.split(/[\s,]+/)).filter((v) => v.length > 0);
   for (const endpoint of out) {
-    if (!/^[^:\s]+:\d{1,5}$/.test(endpoint)) throw new RangeError(`not host:port: ${endpoint}`);
+    // host:port, or [IPv6 literal]:port as in a URL.
+    if (!/^(?:\[[0-9A-Fa-f:.]+\]|[^:\s[\]]+):\d{1,5}$/.test(endpoint)) throw new RangeError(`not host:port or [ipv6]:port: ${endpoint}`);
   }
   return out;
 }

@@ -19,6 +19,10 @@ describe('concord status', () => {
   it('accepts space- or comma-separated host:port lists and refuses anything else', () => {
     expect(parseEndpoints(['a:1,b:2', 'c:3'])).toEqual(['a:1', 'b:2', 'c:3']);
     expect(() => parseEndpoints(['nohost'])).toThrow(RangeError);
+    // An IPv6 literal goes in brackets, as in a URL; bare it is ambiguous and refused.
+    expect(parseEndpoints(['[::1]:8081,[fd00::7]:9000'])).toEqual(['[::1]:8081', '[fd00::7]:9000']);
+    expect(() => parseEndpoints(['::1:8081'])).toThrow(RangeError);
+    expect(() => parseEndpoints(['[nothex]:1'])).toThrow(RangeError);
   });
 
   it('shows a reachable node with its lag and an unreachable one as such', async () => {
