@@ -189,16 +189,31 @@ export class ChunkTable {
     return { upserts, deletes };
   }
 
-  /** Load a row read back from storage without marking it changed. */
+  /**
+   * Load a row read back from storage without marking it changed or hashing it (the
+   * loader sets the checksum afterwards: `adoptChecksum`). A stored size that disagrees
+   * with the chunk's first one is not kept: the database's own checksum
+   * (`checksumFromDatabase`) then differs from the model's.
+   */
   load(key: string, row: ReplicaRow): void {
     const [hash, nodeId] = splitKey(key);
     const record = this.#record(hash, row.size);
     const n = this.#number(nodeId);
     record.holders += String.fromCharCode(Math.floor(n / 65536), n % 65536, row.state === 'stored' ? STORED : PENDING);
     this.#replicas++;
-    // Hash the row as stored: a size that disagrees with the chunk's shows up as a checksum mismatch.
-    this.#checksum ^= rowHash(this.name, key, row);
     this.#adjustPending({ ...row, size: record.size }, 1, false);
+  }
+
+  /** Take `checksum` as the hash of the loaded rows (see `load`). */
+  adoptChecksum(checksum: bigint): void {
+    this.#checksum = checksum;
+  }
+
+  /** The checksum recomputed from every replica held (O(replicas)): what `checksum` must equal. */
+  rowsChecksum(): bigint {
+    let total = 0n;
+    for (const [key, row] of this.entries()) total ^= rowHash(this.name, key, row);
+    return total;
   }
 
   *entries(): IterableIterator<[string, ReplicaRow]> {

@@ -8,10 +8,19 @@ import { TABLES, type TableSpec, createTableSql, rowFromColumns } from './tables
 
 // Version 2 dropped the primary keys on `k`: DuckDB keeps such an index in memory
 // (about 100 MB for a million replica keys) and the model already guarantees uniqueness.
-// Version 3 added `nodes.stats`.
-export const SCHEMA_VERSION = 3;
+// Version 3 added `nodes.stats`. Version 4 stores each table's state checksum in
+// raft_meta (`checksum_<table>`), written with the rows and applied_index in one
+// transaction, so a load takes it instead of hashing every row again.
+export const SCHEMA_VERSION = 4;
 
-export interface TableChanges { readonly spec: TableSpec; readonly upserts: [string, unknown][]; readonly deletes: string[] }
+/** A table's changes since the last flush and its checksum after them (the model's, at the flushed index). */
+export interface TableChanges { readonly spec: TableSpec; readonly upserts: [string, unknown][]; readonly deletes: string[]; readonly checksum: bigint }
+
+const checksumKey = (spec: TableSpec): string => `checksum_${spec.name}`;
+/** raft_meta values are BIGINT: a 64-bit checksum is kept as its two's-complement signed value. */
+const toStored = (checksum: bigint): bigint => BigInt.asIntN(64, checksum);
+const fromStored = (value: bigint): bigint => BigInt.asUintN(64, value);
+export const checksumHex = (checksum: bigint): string => checksum.toString(16).padStart(16, '0');
 
 export class DuckStore {
   private constructor(readonly path: string, private instance: DuckDBInstance, private connection: DuckDBConnection) {}
@@ -50,18 +59,57 @@ export class DuckStore {
       await c.run(`UPDATE raft_meta SET value = 3 WHERE key = 'schema_version'`);
       await c.run('COMMIT');
     }
+    if (version !== null && version <= 3) {
+      // v4: the stored per-table checksums, computed once from the rows here.
+      const checksums = await this.#checksumsFromRows();
+      await c.run('BEGIN TRANSACTION');
+      for (const [i, spec] of TABLES.entries()) await this.#setChecksum(spec, checksums[i]);
+      await c.run(`UPDATE raft_meta SET value = 4 WHERE key = 'schema_version'`);
+      await c.run('COMMIT');
+    }
     for (const spec of TABLES) {
       await c.run(createTableSql(spec));
       await c.run(`CREATE OR REPLACE TEMP TABLE stage_${spec.name} AS SELECT * FROM ${spec.name} LIMIT 0`);
       await c.run(`CREATE OR REPLACE TEMP TABLE drop_${spec.name} (k VARCHAR)`);
     }
-    await c.run(`INSERT INTO raft_meta VALUES ('schema_version', ${SCHEMA_VERSION}) ON CONFLICT (key) DO UPDATE SET value = excluded.value`);
+    if (version === null) {
+      // A new database: empty tables, whose checksum is 0.
+      await c.run('BEGIN TRANSACTION');
+      for (const spec of TABLES) await this.#setChecksum(spec, 0n);
+      await c.run(`INSERT INTO raft_meta VALUES ('schema_version', ${SCHEMA_VERSION})`);
+      await c.run('COMMIT');
+    }
   }
 
   async #meta(key: string): Promise<number | null> {
+    const value = await this.#metaBigInt(key);
+    return value === null ? null : Number(value);
+  }
+
+  async #metaBigInt(key: string): Promise<bigint | null> {
     const reader = await this.connection.runAndReadAll(`SELECT value FROM raft_meta WHERE key = '${key}'`);
-    const rows = reader.getRowObjects();
-    return rows.length === 0 ? null : Number(rows[0].value);
+    const rows = reader.getRows();
+    return rows.length === 0 ? null : (rows[0][0] as bigint);
+  }
+
+  async #setChecksum(spec: TableSpec, checksum: bigint): Promise<void> {
+    await this.connection.run(`INSERT INTO raft_meta VALUES ('${checksumKey(spec)}', ${toStored(checksum)}) ON CONFLICT (key) DO UPDATE SET value = excluded.value`);
+  }
+
+  /** Each table's checksum as the flusher stored it (the model's at applied_index), in TABLES order. */
+  async storedChecksums(): Promise<bigint[]> {
+    const checksums: bigint[] = [];
+    for (const spec of TABLES) {
+      const value = await this.#metaBigInt(checksumKey(spec));
+      if (value === null) throw new Error(`database has no stored checksum for table ${spec.name}`);
+      checksums.push(fromStored(value));
+    }
+    return checksums;
+  }
+
+  /** The state checksum the flusher stored (what `checksum()` recomputes from the rows, if the database is intact). */
+  async storedChecksum(): Promise<string> {
+    return checksumHex((await this.storedChecksums()).reduce((a, b) => a ^ b, 0n));
   }
 
   async appliedIndex(): Promise<number> {
@@ -96,7 +144,9 @@ export class DuckStore {
         if (upserts.length > 0 || deletes.length > 0) await c.run(`DELETE FROM ${spec.name} WHERE k IN (SELECT k FROM drop_${spec.name})`);
         if (upserts.length > 0) await c.run(`INSERT INTO ${spec.name} SELECT * FROM stage_${spec.name}`);
       }
-      await c.run(`INSERT INTO raft_meta VALUES ('applied_index', ${Math.floor(appliedIndex)}) ON CONFLICT (key) DO UPDATE SET value = excluded.value`);
+      // applied_index and the checksums of the tables it describes, in one statement.
+      const values = [`('applied_index', ${Math.floor(appliedIndex)})`, ...changes.map(({ spec, checksum }) => `('${checksumKey(spec)}', ${toStored(checksum)})`)];
+      await c.run(`INSERT INTO raft_meta VALUES ${values.join(', ')} ON CONFLICT (key) DO UPDATE SET value = excluded.value`);
       await c.run('COMMIT');
     } catch (error) {
       await c.run('ROLLBACK').catch(() => undefined);
@@ -115,19 +165,34 @@ export class DuckStore {
     }
   }
 
-  /** Bulk-load every table into a fresh model, streaming one vector (2,048 rows) at a time. */
+  /**
+   * Bulk-load every table into a fresh model, streaming one vector (2,048 rows) at a
+   * time. The rows are not hashed: each table takes the checksum stored with them
+   * (the rows and the checksums were committed together). `checksum()` recomputes it
+   * from the rows, for `/api/health/db` and backup verification.
+   */
   async load(model: Model): Promise<void> {
-    for (const spec of TABLES) {
+    const checksums = await this.storedChecksums();
+    for (const [i, spec] of TABLES.entries()) {
       const table = spec.table(model);
       await this.#scan(spec, (key, row) => table.load(key, row));
+      table.adoptChecksum(checksums[i]);
     }
   }
 
   /** The model checksum recomputed from the database's rows. */
   async checksum(): Promise<string> {
-    let total = 0n;
-    for (const spec of TABLES) await this.#scan(spec, (key, row) => { total ^= rowHash(spec.name, key, row); });
-    return total.toString(16).padStart(16, '0');
+    return checksumHex((await this.#checksumsFromRows()).reduce((a, b) => a ^ b, 0n));
+  }
+
+  async #checksumsFromRows(): Promise<bigint[]> {
+    const checksums: bigint[] = [];
+    for (const spec of TABLES) {
+      let total = 0n;
+      await this.#scan(spec, (key, row) => { total ^= rowHash(spec.name, key, row); });
+      checksums.push(total);
+    }
+    return checksums;
   }
 
   async #scan(spec: TableSpec, visit: (key: string, row: unknown) => void): Promise<void> {

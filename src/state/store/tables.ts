@@ -6,8 +6,10 @@ import type { Model } from '../model.js';
 /** What the store needs of a model table: its changes, bulk load and checksum. */
 export interface SyncedTable {
   readonly changeCount: number;
+  readonly checksum: bigint;
   takeChanges(): { upserts: [string, unknown][]; deletes: string[] };
   load(key: string, row: unknown): void;
+  adoptChecksum(checksum: bigint): void;
 }
 
 export type ColumnKind = 'text' | 'int' | 'json';
