@@ -204,6 +204,31 @@ export class ChunkTable {
     this.#adjustPending({ ...row, size: record.size }, 1, false);
   }
 
+  /** Bulk load, step 1 (a fresh table): node ids in the order of the numbers `loadHolders` uses. */
+  loadNodeIds(ids: readonly string[]): void {
+    if (this.#nodeIds.length > 0 || this.#chunks.size > 0) throw new Error('loadNodeIds needs an empty chunk table');
+    for (const id of ids) this.#number(id);
+  }
+
+  /** Bulk load, step 2: holders of a chunk, packed as `ChunkRecord.holders`; nothing is hashed or marked changed. */
+  loadHolders(hash: string, size: number, holders: string): void {
+    const record = this.#record(hash, size);
+    record.holders += holders;
+    this.#replicas += holders.length / 3;
+  }
+
+  /** Bulk load, step 3: every node's pending bytes, from the loaded holders. */
+  finishLoad(): void {
+    const pending = new Float64Array(this.#nodeIds.length);
+    for (const record of this.#chunks.values()) {
+      for (let i = 0; i < record.holders.length; i += 3) {
+        if (record.holders.charCodeAt(i + 2) === PENDING) pending[record.holders.charCodeAt(i) * 65536 + record.holders.charCodeAt(i + 1)] += record.size;
+      }
+    }
+    this.#pending.clear();
+    pending.forEach((bytes, n) => { if (bytes !== 0) this.#pending.set(this.#nodeIds[n], bytes); });
+  }
+
   /** Take `checksum` as the hash of the loaded rows (see `load`). */
   adoptChecksum(checksum: bigint): void {
     this.#checksum = checksum;

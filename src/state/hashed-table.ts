@@ -90,11 +90,6 @@ export class HashedTable<T> {
     return total;
   }
 
-  /** Swap in an equal row (same canonical content, e.g. with shared strings): no change, no hook. */
-  replaceSame(key: string, row: T): void {
-    if (this.#rows.has(key)) this.#rows.set(key, row);
-  }
-
   values(): IterableIterator<T> {
     return this.#rows.values();
   }

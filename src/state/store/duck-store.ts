@@ -4,7 +4,8 @@
 import { DuckDBInstance, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
 import { rowHash } from '../hashed-table.js';
 import type { Model } from '../model.js';
-import { TABLES, type TableSpec, createTableSql, rowFromColumns } from './tables.js';
+import type { ChunkTable } from '../chunk-table.js';
+import { TABLES, type TableSpec, createTableSql, rowObjectSql } from './tables.js';
 
 // Version 2 dropped the primary keys on `k`: DuckDB keeps such an index in memory
 // (about 100 MB for a million replica keys) and the model already guarantees uniqueness.
@@ -15,6 +16,16 @@ export const SCHEMA_VERSION = 4;
 
 /** A table's changes since the last flush and its checksum after them (the model's, at the flushed index). */
 export interface TableChanges { readonly spec: TableSpec; readonly upserts: [string, unknown][]; readonly deletes: string[]; readonly checksum: bigint }
+
+/**
+ * Bulk reads: DuckDB returns a block of rows as one JSON text, so one string crosses
+ * into JS per block instead of one per long value (a native call each), and JSON.parse
+ * builds the rows. The first block spans BLOCK_ROWS_FIRST row ids; later ones are sized
+ * for about BLOCK_BYTES of text.
+ */
+const BLOCK_ROWS_FIRST = 4_096;
+const BLOCK_ROWS_MAX = 262_144;
+const BLOCK_BYTES = 4 * 2 ** 20;
 
 const checksumKey = (spec: TableSpec): string => `checksum_${spec.name}`;
 /** raft_meta values are BIGINT: a 64-bit checksum is kept as its two's-complement signed value. */
@@ -166,17 +177,42 @@ export class DuckStore {
   }
 
   /**
-   * Bulk-load every table into a fresh model, streaming one vector (2,048 rows) at a
-   * time. The rows are not hashed: each table takes the checksum stored with them
-   * (the rows and the checksums were committed together). `checksum()` recomputes it
-   * from the rows, for `/api/health/db` and backup verification.
+   * Bulk-load every table into a fresh model. The rows are not hashed: each table takes
+   * the checksum stored with them (the rows and the checksums were committed together).
+   * `checksum()` recomputes it from the rows, for `/api/health/db` and backup verification.
    */
   async load(model: Model): Promise<void> {
     const checksums = await this.storedChecksums();
     for (const [i, spec] of TABLES.entries()) {
       const table = spec.table(model);
-      await this.#scan(spec, (key, row) => table.load(key, row));
+      if (table === model.replicas) await this.#loadReplicas(model.replicas);
+      else await this.#rows(spec, (key, row) => table.load(key, row));
       table.adoptChecksum(checksums[i]);
+    }
+  }
+
+  /**
+   * Replicas grouped by chunk, with each chunk's holders already packed as the chunk
+   * table keeps them (node number high, low, state: three UTF-16 units as JSON escapes),
+   * the node numbers given by a temporary table: one hash string per chunk (per block)
+   * crosses into JS instead of a key, hash and node id per replica.
+   */
+  async #loadReplicas(table: ChunkTable): Promise<void> {
+    const c = this.connection;
+    await c.run(`CREATE OR REPLACE TEMP TABLE load_nodes AS
+      SELECT node_id, n, printf('\\u%04x\\u%04x', n >> 16, n & 65535) AS code
+      FROM (SELECT node_id, (row_number() OVER (ORDER BY node_id) - 1)::INTEGER AS n FROM (SELECT DISTINCT node_id FROM replicas))`);
+    try {
+      const ids = (await c.runAndReadAll('SELECT node_id FROM load_nodes ORDER BY n')).getRows().map((r) => String(r[0]));
+      table.loadNodeIds(ids);
+      await this.#blocks('replicas', (where) => `SELECT '[' || string_agg(to_json(chunk_hash)::VARCHAR || ',' || size || ',"' || holders || '"', ',') || ']'
+        FROM (SELECT r.chunk_hash, min(r.size) AS size, string_agg(l.code || CASE WHEN r.state = 'stored' THEN '\\u0001' ELSE '\\u0000' END, '') AS holders
+          FROM replicas r JOIN load_nodes l USING (node_id) WHERE ${where('r')} GROUP BY r.chunk_hash)`, (values) => {
+        for (let i = 0; i < values.length; i += 3) table.loadHolders(values[i] as string, values[i + 1] as number, values[i + 2] as string);
+      });
+      table.finishLoad();
+    } finally {
+      await c.run('DROP TABLE IF EXISTS load_nodes');
     }
   }
 
@@ -189,19 +225,57 @@ export class DuckStore {
     const checksums: bigint[] = [];
     for (const spec of TABLES) {
       let total = 0n;
-      await this.#scan(spec, (key, row) => { total ^= rowHash(spec.name, key, row); });
+      await this.#rows(spec, (key, row) => { total ^= rowHash(spec.name, key, row); });
       checksums.push(total);
     }
     return checksums;
   }
 
-  async #scan(spec: TableSpec, visit: (key: string, row: unknown) => void): Promise<void> {
-    const names = ['k', ...spec.columns.map((c) => c.name)];
-    const result = await this.connection.stream(`SELECT ${names.map((n) => `"${n}"`).join(', ')} FROM ${spec.name}`);
-    for (;;) {
-      const chunk = await result.fetchChunk();
-      if (chunk === null || chunk.rowCount === 0) break;
-      for (const values of chunk.getRowObjects(names)) visit(String(values.k), rowFromColumns(spec, values));
+  /** Every row of a table, as the model holds it. */
+  async #rows(spec: TableSpec, visit: (key: string, row: unknown) => void): Promise<void> {
+    const select = (where: (alias?: string) => string) =>
+      `SELECT '[' || string_agg(to_json(k)::VARCHAR || ',' || ${rowObjectSql(spec)}, ',') || ']' FROM ${spec.name} WHERE ${where()}`;
+    await this.#blocks(spec.name, select, (values) => {
+      for (let i = 0; i < values.length; i += 2) visit(values[i] as string, values[i + 1]);
+    });
+  }
+
+  /**
+   * Read a table in blocks of row ids: `select(where)` is one statement whose single
+   * value is the block as the text of a JSON array (NULL for an empty block);
+   * `where(alias)` restricts the table (as `alias`) to the block. Each block's span is
+   * set from the bytes per row id of the one before, for about BLOCK_BYTES of text, and
+   * halved while DuckDB runs out of memory building it (at `db_memory_limit` 64 a
+   * 20 MB text does). DuckDB builds the next block while JS parses this one.
+   */
+  async #blocks(table: string, select: (where: (alias?: string) => string) => string, visit: (values: unknown[]) => void): Promise<void> {
+    const [bounds] = (await this.connection.runAndReadAll(`SELECT min(rowid), max(rowid) FROM ${table}`)).getRows();
+    if (bounds[0] === null) return;
+    const last = Number(bounds[1]);
+    interface Block { readonly text: string | null; readonly to: number; readonly span: number }
+    const read = async (from: number, span: number): Promise<Block> => {
+      for (;;) {
+        const to = from + span;
+        const where = (alias?: string) => {
+          const rowid = alias === undefined ? 'rowid' : `${alias}.rowid`;
+          return `${rowid} >= ${from} AND ${rowid} < ${to}`;
+        };
+        try {
+          const [[text]] = (await this.connection.runAndReadAll(select(where))).getRows();
+          return { text: text === null ? null : String(text), to, span };
+        } catch (error) {
+          if (span === 1 || !String(error).includes('Out of Memory')) throw error;
+          span = Math.ceil(span / 2);
+        }
+      }
+    };
+    let next: Promise<Block> | null = read(Number(bounds[0]), BLOCK_ROWS_FIRST);
+    while (next !== null) {
+      const block: Block = await next;
+      const span = block.text === null ? block.span
+        : Math.max(1, Math.min(BLOCK_ROWS_MAX, Math.floor((block.span * BLOCK_BYTES) / Math.max(block.text.length, 1))));
+      next = block.to <= last ? read(block.to, span) : null;
+      if (block.text !== null) visit(JSON.parse(block.text) as unknown[]);
     }
   }
 
