@@ -111,17 +111,20 @@ export class ChunkTable {
     return under;
   }
 
-  /** Register that `fileId` holds the chunk; returns false if the size disagrees with an earlier one. */
-  addFile(hash: string, size: number, fileId: string): boolean {
+  /**
+   * Register that `fileId` holds the chunk. Returns the chunk's hash string as this table
+   * keeps it (to share), or null, registering nothing, if the size disagrees with an earlier one.
+   */
+  addFile(hash: string, size: number, fileId: string): string | null {
     const record = this.#record(hash, size);
-    if (record.size !== size) return false;
+    if (record.size !== size) return null;
     if (record.files === null) {
       record.files = fileId;
       this.#withFiles++;
     } else if (typeof record.files === 'string') {
       if (record.files !== fileId) record.files = [record.files, fileId];
     } else if (!record.files.includes(fileId)) record.files.push(fileId);
-    return true;
+    return record.hash;
   }
 
   /** Drop `fileId` from the chunk; returns the number of files still holding it. */

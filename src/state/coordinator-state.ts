@@ -59,6 +59,7 @@ export class CoordinatorState implements StateMachine {
     const model = new Model(options.limits ?? DEFAULT_LIMITS);
     await store.load(model);
     model.rebuildIndexes();
+    await store.releaseMemory();
     return { store, model, applied: await store.appliedIndex() };
   }
 

@@ -94,10 +94,10 @@ export class Model {
     for (const file of this.files.values()) {
       this.filesByName.set(file.name, file.id);
       for (const chunk of file.chunks) {
-        this.replicas.addFile(chunk.hash, chunk.size, file.id);
         // Share one string per chunk hash between the file rows and the chunk table: written in place,
         // as the string is equal, the row's content (and checksum) does not change.
-        (chunk as { hash: string }).hash = this.replicas.chunk(chunk.hash)?.hash ?? chunk.hash;
+        const shared = this.replicas.addFile(chunk.hash, chunk.size, file.id);
+        if (shared !== null) (chunk as { hash: string }).hash = shared;
       }
     }
     for (const node of this.nodes.values()) this.placement.update(node.id, node, this.replicas.pendingBytes(node.id));

@@ -52,7 +52,7 @@ function contents(model: Model) {
     nodes: sorted(model.nodes.entries()), files: sorted(model.files.entries()), replicas: sorted(model.replicas.entries()),
     tasks: sorted(model.tasks.entries()), meta: sorted(model.meta.entries()), requests: sorted(model.requests.entries()),
     chunks: hashes.map((h) => ({ h, size: model.replicas.chunk(h)?.size, files: [...model.replicas.filesOf(h)].sort(), holders: model.replicasOf(h) })),
-    pending: [...model.nodes.values()].map((n) => [n.id, model.pendingBytes(n.id)]),
+    pending: [...model.nodes.values()].map((n) => n.id).sort().map((id) => [id, model.pendingBytes(id)]),
     replicaCount: model.replicas.size, chunkCount: model.replicas.chunkCount,
   };
 }
@@ -97,6 +97,28 @@ describe('loading the model from DuckDB', () => {
         await loaded.close();
       }
     }), { numRuns: 40, examples: [[example, 1_000_000]] });
+  });
+});
+
+describe('memory after a load', () => {
+  it('DuckDB keeps no table blocks from the bulk reads, and its memory limit is the configured one', async () => {
+    const path = join(dir, 'memory.duckdb');
+    const live = await CoordinatorState.open({ dbPath: path, flushIntervalMs: 60_000 });
+    await live.apply(Array.from({ length: 2_000 }, (_, i) => ({ index: i + 1, term: 1, type: 'normal' as const,
+      data: encodeCommand({ v: 1, ts: 1000, cmd: { type: 'task.submit', id: `t${i}`, kind: 'k', payload: { i, blob: `${i}`.repeat(1_000) } } }) })));
+    await live.close();
+    const tableBytes = async (state: CoordinatorState) =>
+      Number((await state.query(`SELECT coalesce(sum(memory_usage_bytes), 0) AS n FROM duckdb_memory() WHERE tag = 'BASE_TABLE'`))[0].n);
+    const loaded = await CoordinatorState.open({ dbPath: path, flushIntervalMs: 60_000, memoryLimitMb: 64 });
+    try {
+      expect(loaded.model.tasks.size).toBe(2_000);
+      expect(await tableBytes(loaded)).toBeLessThanOrEqual(512 * 1024); // raft_meta, read after the release
+      expect(await loaded.query(`SELECT current_setting('memory_limit') AS v`)).toEqual([{ v: '61.0 MiB' }]); // 64 MB
+      await loaded.query('SELECT max(payload) FROM tasks');
+      expect(await tableBytes(loaded)).toBeGreaterThan(2 * 2 ** 20); // the control: a scan keeps the table's blocks
+    } finally {
+      await loaded.close();
+    }
   });
 });
 
