@@ -75,10 +75,10 @@ export function registerProbes(app: FastifyInstance, { config, raft, state }: Ap
   });
   app.get('/api/health/db', async (_request, reply) => {
     const db = await state.checksumFromDatabase();
-    const consistent = db.checksum === db.modelChecksum;
+    const consistent = db.checksum === db.modelChecksum && db.storedChecksum === db.modelChecksum;
     const size = await stat(config.db_path).then((s) => s.size, () => null);
     return reply.code(consistent ? 200 : 503).send({ status: consistent ? 'healthy' : 'diverged', model_checksum: db.modelChecksum,
-      db_checksum: db.checksum, flushed_index: db.flushedIndex, applied_index: state.appliedIndex(), db_bytes: size });
+      db_checksum: db.checksum, stored_checksum: db.storedChecksum, flushed_index: db.flushedIndex, applied_index: state.appliedIndex(), db_bytes: size });
   });
   app.get('/api/health/log', async (_request, reply) => {
     const s = raft.status();

@@ -107,6 +107,11 @@ async function verifyDatabase(path: string, header: BackupHeader, memoryLimitMb:
     if (checksum !== header.state_checksum) {
       throw new BackupError('CONCORD_ERR_BACKUP_CORRUPT', `the backup's database hashes to ${checksum}, its header says ${header.state_checksum}`);
     }
+    // A start-up takes the checksum stored with the rows instead of hashing them: it must agree too.
+    const stored = await store.storedChecksum();
+    if (stored !== header.state_checksum) {
+      throw new BackupError('CONCORD_ERR_BACKUP_CORRUPT', `the backup's database stores checksum ${stored}, its header says ${header.state_checksum}`);
+    }
   } finally {
     store.close();
   }

@@ -111,17 +111,20 @@ export class ChunkTable {
     return under;
   }
 
-  /** Register that `fileId` holds the chunk; returns false if the size disagrees with an earlier one. */
-  addFile(hash: string, size: number, fileId: string): boolean {
+  /**
+   * Register that `fileId` holds the chunk. Returns the chunk's hash string as this table
+   * keeps it (to share), or null, registering nothing, if the size disagrees with an earlier one.
+   */
+  addFile(hash: string, size: number, fileId: string): string | null {
     const record = this.#record(hash, size);
-    if (record.size !== size) return false;
+    if (record.size !== size) return null;
     if (record.files === null) {
       record.files = fileId;
       this.#withFiles++;
     } else if (typeof record.files === 'string') {
       if (record.files !== fileId) record.files = [record.files, fileId];
     } else if (!record.files.includes(fileId)) record.files.push(fileId);
-    return true;
+    return record.hash;
   }
 
   /** Drop `fileId` from the chunk; returns the number of files still holding it. */
@@ -189,16 +192,56 @@ export class ChunkTable {
     return { upserts, deletes };
   }
 
-  /** Load a row read back from storage without marking it changed. */
+  /**
+   * Load a row read back from storage without marking it changed or hashing it (the
+   * loader sets the checksum afterwards: `adoptChecksum`). A stored size that disagrees
+   * with the chunk's first one is not kept: the database's own checksum
+   * (`checksumFromDatabase`) then differs from the model's.
+   */
   load(key: string, row: ReplicaRow): void {
     const [hash, nodeId] = splitKey(key);
     const record = this.#record(hash, row.size);
     const n = this.#number(nodeId);
     record.holders += String.fromCharCode(Math.floor(n / 65536), n % 65536, row.state === 'stored' ? STORED : PENDING);
     this.#replicas++;
-    // Hash the row as stored: a size that disagrees with the chunk's shows up as a checksum mismatch.
-    this.#checksum ^= rowHash(this.name, key, row);
     this.#adjustPending({ ...row, size: record.size }, 1, false);
+  }
+
+  /** Bulk load, step 1 (a fresh table): node ids in the order of the numbers `loadHolders` uses. */
+  loadNodeIds(ids: readonly string[]): void {
+    if (this.#nodeIds.length > 0 || this.#chunks.size > 0) throw new Error('loadNodeIds needs an empty chunk table');
+    for (const id of ids) this.#number(id);
+  }
+
+  /** Bulk load, step 2: holders of a chunk, packed as `ChunkRecord.holders`; nothing is hashed or marked changed. */
+  loadHolders(hash: string, size: number, holders: string): void {
+    const record = this.#record(hash, size);
+    record.holders += holders;
+    this.#replicas += holders.length / 3;
+  }
+
+  /** Bulk load, step 3: every node's pending bytes, from the loaded holders. */
+  finishLoad(): void {
+    const pending = new Float64Array(this.#nodeIds.length);
+    for (const record of this.#chunks.values()) {
+      for (let i = 0; i < record.holders.length; i += 3) {
+        if (record.holders.charCodeAt(i + 2) === PENDING) pending[record.holders.charCodeAt(i) * 65536 + record.holders.charCodeAt(i + 1)] += record.size;
+      }
+    }
+    this.#pending.clear();
+    pending.forEach((bytes, n) => { if (bytes !== 0) this.#pending.set(this.#nodeIds[n], bytes); });
+  }
+
+  /** Take `checksum` as the hash of the loaded rows (see `load`). */
+  adoptChecksum(checksum: bigint): void {
+    this.#checksum = checksum;
+  }
+
+  /** The checksum recomputed from every replica held (O(replicas)): what `checksum` must equal. */
+  rowsChecksum(): bigint {
+    let total = 0n;
+    for (const [key, row] of this.entries()) total ^= rowHash(this.name, key, row);
+    return total;
   }
 
   *entries(): IterableIterator<[string, ReplicaRow]> {

@@ -59,6 +59,7 @@ export class CoordinatorState implements StateMachine {
     const model = new Model(options.limits ?? DEFAULT_LIMITS);
     await store.load(model);
     model.rebuildIndexes();
+    await store.releaseMemory();
     return { store, model, applied: await store.appliedIndex() };
   }
 
@@ -96,17 +97,23 @@ export class CoordinatorState implements StateMachine {
 
   /**
    * Flush, then hash the database's rows. Flushes wait meanwhile, so the answer is
-   * compared with the model's checksum at the same (flushed) index.
+   * compared with the model's checksum at the same (flushed) index. `storedChecksum`
+   * is the one the flusher stored with the rows, which a load takes without hashing
+   * them: all three agree unless the database's rows were changed behind the model.
    */
-  async checksumFromDatabase(): Promise<{ checksum: string; modelChecksum: string; flushedIndex: number }> {
+  async checksumFromDatabase(): Promise<{ checksum: string; storedChecksum: string; modelChecksum: string; flushedIndex: number }> {
     await this.flush();
     while (this.#flushing !== null) await this.#flushing;
     const flushedIndex = this.#flushed;
     const modelChecksum = this.#flushedChecksum;
     let checksum = '';
-    this.#flushing = this.#store.checksum().then((value) => { checksum = value; }).finally(() => { this.#flushing = null; });
+    let storedChecksum = '';
+    this.#flushing = (async () => {
+      checksum = await this.#store.checksum();
+      storedChecksum = await this.#store.storedChecksum();
+    })().finally(() => { this.#flushing = null; });
     await this.#flushing;
-    return { checksum, modelChecksum, flushedIndex };
+    return { checksum, storedChecksum, modelChecksum, flushedIndex };
   }
 
   #pendingRows(): number {
@@ -118,7 +125,10 @@ export class CoordinatorState implements StateMachine {
     while (this.#flushing !== null) await this.#flushing;
     if (this.#applied === this.#flushed && this.#pendingRows() === 0) return;
     const index = this.#applied;
-    const changes = TABLES.map((spec) => ({ spec, ...spec.table(this.#model).takeChanges() }));
+    const changes = TABLES.map((spec) => {
+      const table = spec.table(this.#model);
+      return { spec, ...table.takeChanges(), checksum: table.checksum };
+    });
     const checksum = this.#model.checksum();
     this.#flushing = this.#store.write(changes, index).then(() => { this.#flushed = index; this.#flushedChecksum = checksum; }).finally(() => { this.#flushing = null; });
     await this.#flushing;

@@ -69,15 +69,25 @@ export class HashedTable<T> {
     return { upserts, deletes };
   }
 
-  /** Load a row read back from storage without marking it changed. */
+  /**
+   * Load a row read back from storage without marking it changed or hashing it: the
+   * loader sets the table's checksum afterwards (`adoptChecksum`), from the value the
+   * flusher stored with the rows or from `rowsChecksum()`.
+   */
   load(key: string, row: T): void {
     this.#rows.set(key, row);
-    this.#checksum ^= rowHash(this.name, key, row);
   }
 
-  /** Swap in an equal row (same canonical content, e.g. with shared strings): no change, no hook. */
-  replaceSame(key: string, row: T): void {
-    if (this.#rows.has(key)) this.#rows.set(key, row);
+  /** Take `checksum` as the hash of the loaded rows (see `load`). */
+  adoptChecksum(checksum: bigint): void {
+    this.#checksum = checksum;
+  }
+
+  /** The checksum recomputed from every row held (O(rows)): what `checksum` must equal. */
+  rowsChecksum(): bigint {
+    let total = 0n;
+    for (const [key, row] of this.#rows) total ^= rowHash(this.name, key, row);
+    return total;
   }
 
   values(): IterableIterator<T> {

@@ -91,11 +91,14 @@ export class Model {
     this.#requestExpiry.clear();
     this.suspects.clear();
     this.fullScan = true;
-    for (const [key, file] of this.files.entries()) {
+    for (const file of this.files.values()) {
       this.filesByName.set(file.name, file.id);
-      for (const chunk of file.chunks) this.replicas.addFile(chunk.hash, chunk.size, file.id);
-      // Share one string per chunk hash between the file rows and the chunk table (same content, same checksum).
-      this.files.replaceSame(key, { ...file, chunks: file.chunks.map((c) => ({ hash: this.replicas.chunk(c.hash)?.hash ?? c.hash, size: c.size })) });
+      for (const chunk of file.chunks) {
+        // Share one string per chunk hash between the file rows and the chunk table: written in place,
+        // as the string is equal, the row's content (and checksum) does not change.
+        const shared = this.replicas.addFile(chunk.hash, chunk.size, file.id);
+        if (shared !== null) (chunk as { hash: string }).hash = shared;
+      }
     }
     for (const node of this.nodes.values()) this.placement.update(node.id, node, this.replicas.pendingBytes(node.id));
     for (const task of this.tasks.values()) {

@@ -4,22 +4,43 @@
 import { DuckDBInstance, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
 import { rowHash } from '../hashed-table.js';
 import type { Model } from '../model.js';
-import { TABLES, type TableSpec, createTableSql, rowFromColumns } from './tables.js';
+import type { ChunkTable } from '../chunk-table.js';
+import { TABLES, type TableSpec, createTableSql, rowObjectSql } from './tables.js';
 
 // Version 2 dropped the primary keys on `k`: DuckDB keeps such an index in memory
 // (about 100 MB for a million replica keys) and the model already guarantees uniqueness.
-// Version 3 added `nodes.stats`.
-export const SCHEMA_VERSION = 3;
+// Version 3 added `nodes.stats`. Version 4 stores each table's state checksum in
+// raft_meta (`checksum_<table>`), written with the rows and applied_index in one
+// transaction, so a load takes it instead of hashing every row again.
+export const SCHEMA_VERSION = 4;
 
-export interface TableChanges { readonly spec: TableSpec; readonly upserts: [string, unknown][]; readonly deletes: string[] }
+/** A table's changes since the last flush and its checksum after them (the model's, at the flushed index). */
+export interface TableChanges { readonly spec: TableSpec; readonly upserts: [string, unknown][]; readonly deletes: string[]; readonly checksum: bigint }
+
+/**
+ * Bulk reads: DuckDB returns a block of rows as one JSON text, so one string crosses
+ * into JS per block instead of one per long value (a native call each), and JSON.parse
+ * builds the rows. The first block spans BLOCK_ROWS_FIRST row ids; later ones are sized
+ * for about BLOCK_BYTES of text.
+ */
+const BLOCK_ROWS_FIRST = 4_096;
+const BLOCK_ROWS_MAX = 262_144;
+const BLOCK_BYTES = 4 * 2 ** 20;
+
+const checksumKey = (spec: TableSpec): string => `checksum_${spec.name}`;
+/** raft_meta values are BIGINT: a 64-bit checksum is kept as its two's-complement signed value. */
+const toStored = (checksum: bigint): bigint => BigInt.asIntN(64, checksum);
+const fromStored = (value: bigint): bigint => BigInt.asUintN(64, value);
+export const checksumHex = (checksum: bigint): string => checksum.toString(16).padStart(16, '0');
 
 export class DuckStore {
-  private constructor(readonly path: string, private instance: DuckDBInstance, private connection: DuckDBConnection) {}
+  private constructor(readonly path: string, private readonly memoryLimitMb: number, private instance: DuckDBInstance,
+    private connection: DuckDBConnection) {}
 
   static async open(path: string, memoryLimitMb: number): Promise<DuckStore> {
     const instance = await DuckDBInstance.create(path, { memory_limit: `${memoryLimitMb}MB`, threads: '2', preserve_insertion_order: 'false' });
     const connection = await instance.connect();
-    const store = new DuckStore(path, instance, connection);
+    const store = new DuckStore(path, memoryLimitMb, instance, connection);
     await store.#ensureSchema();
     return store;
   }
@@ -50,18 +71,57 @@ export class DuckStore {
       await c.run(`UPDATE raft_meta SET value = 3 WHERE key = 'schema_version'`);
       await c.run('COMMIT');
     }
+    if (version !== null && version <= 3) {
+      // v4: the stored per-table checksums, computed once from the rows here.
+      const checksums = await this.#checksumsFromRows();
+      await c.run('BEGIN TRANSACTION');
+      for (const [i, spec] of TABLES.entries()) await this.#setChecksum(spec, checksums[i]);
+      await c.run(`UPDATE raft_meta SET value = 4 WHERE key = 'schema_version'`);
+      await c.run('COMMIT');
+    }
     for (const spec of TABLES) {
       await c.run(createTableSql(spec));
       await c.run(`CREATE OR REPLACE TEMP TABLE stage_${spec.name} AS SELECT * FROM ${spec.name} LIMIT 0`);
       await c.run(`CREATE OR REPLACE TEMP TABLE drop_${spec.name} (k VARCHAR)`);
     }
-    await c.run(`INSERT INTO raft_meta VALUES ('schema_version', ${SCHEMA_VERSION}) ON CONFLICT (key) DO UPDATE SET value = excluded.value`);
+    if (version === null) {
+      // A new database: empty tables, whose checksum is 0.
+      await c.run('BEGIN TRANSACTION');
+      for (const spec of TABLES) await this.#setChecksum(spec, 0n);
+      await c.run(`INSERT INTO raft_meta VALUES ('schema_version', ${SCHEMA_VERSION})`);
+      await c.run('COMMIT');
+    }
   }
 
   async #meta(key: string): Promise<number | null> {
+    const value = await this.#metaBigInt(key);
+    return value === null ? null : Number(value);
+  }
+
+  async #metaBigInt(key: string): Promise<bigint | null> {
     const reader = await this.connection.runAndReadAll(`SELECT value FROM raft_meta WHERE key = '${key}'`);
-    const rows = reader.getRowObjects();
-    return rows.length === 0 ? null : Number(rows[0].value);
+    const rows = reader.getRows();
+    return rows.length === 0 ? null : (rows[0][0] as bigint);
+  }
+
+  async #setChecksum(spec: TableSpec, checksum: bigint): Promise<void> {
+    await this.connection.run(`INSERT INTO raft_meta VALUES ('${checksumKey(spec)}', ${toStored(checksum)}) ON CONFLICT (key) DO UPDATE SET value = excluded.value`);
+  }
+
+  /** Each table's checksum as the flusher stored it (the model's at applied_index), in TABLES order. */
+  async storedChecksums(): Promise<bigint[]> {
+    const checksums: bigint[] = [];
+    for (const spec of TABLES) {
+      const value = await this.#metaBigInt(checksumKey(spec));
+      if (value === null) throw new Error(`database has no stored checksum for table ${spec.name}`);
+      checksums.push(fromStored(value));
+    }
+    return checksums;
+  }
+
+  /** The state checksum the flusher stored (what `checksum()` recomputes from the rows, if the database is intact). */
+  async storedChecksum(): Promise<string> {
+    return checksumHex((await this.storedChecksums()).reduce((a, b) => a ^ b, 0n));
   }
 
   async appliedIndex(): Promise<number> {
@@ -96,7 +156,9 @@ export class DuckStore {
         if (upserts.length > 0 || deletes.length > 0) await c.run(`DELETE FROM ${spec.name} WHERE k IN (SELECT k FROM drop_${spec.name})`);
         if (upserts.length > 0) await c.run(`INSERT INTO ${spec.name} SELECT * FROM stage_${spec.name}`);
       }
-      await c.run(`INSERT INTO raft_meta VALUES ('applied_index', ${Math.floor(appliedIndex)}) ON CONFLICT (key) DO UPDATE SET value = excluded.value`);
+      // applied_index and the checksums of the tables it describes, in one statement.
+      const values = [`('applied_index', ${Math.floor(appliedIndex)})`, ...changes.map(({ spec, checksum }) => `('${checksumKey(spec)}', ${toStored(checksum)})`)];
+      await c.run(`INSERT INTO raft_meta VALUES ${values.join(', ')} ON CONFLICT (key) DO UPDATE SET value = excluded.value`);
       await c.run('COMMIT');
     } catch (error) {
       await c.run('ROLLBACK').catch(() => undefined);
@@ -115,28 +177,134 @@ export class DuckStore {
     }
   }
 
-  /** Bulk-load every table into a fresh model, streaming one vector (2,048 rows) at a time. */
+  /**
+   * Bulk-load every table into a fresh model. The rows are not hashed: each table takes
+   * the checksum stored with them (the rows and the checksums were committed together).
+   * `checksum()` recomputes it from the rows, for `/api/health/db` and backup verification.
+   */
   async load(model: Model): Promise<void> {
-    for (const spec of TABLES) {
+    const checksums = await this.storedChecksums();
+    for (const [i, spec] of TABLES.entries()) {
       const table = spec.table(model);
-      await this.#scan(spec, (key, row) => table.load(key, row));
+      if (table === model.replicas) await this.#loadReplicas(model.replicas);
+      else await this.#rows(spec, (key, row) => table.load(key, row));
+      table.adoptChecksum(checksums[i]);
+    }
+  }
+
+  /**
+   * Replicas grouped by chunk, with each chunk's holders already packed as the chunk
+   * table keeps them (node number high, low, state: three UTF-16 units as JSON escapes),
+   * the node numbers given by a temporary table: one hash string per chunk (per block)
+   * crosses into JS instead of a key, hash and node id per replica.
+   */
+  async #loadReplicas(table: ChunkTable): Promise<void> {
+    const c = this.connection;
+    await c.run(`CREATE OR REPLACE TEMP TABLE load_nodes AS
+      SELECT node_id, n, printf('\\u%04x\\u%04x', n >> 16, n & 65535) AS code
+      FROM (SELECT node_id, (row_number() OVER (ORDER BY node_id) - 1)::INTEGER AS n FROM (SELECT DISTINCT node_id FROM replicas))`);
+    try {
+      const ids = (await c.runAndReadAll('SELECT node_id FROM load_nodes ORDER BY n')).getRows().map((r) => String(r[0]));
+      table.loadNodeIds(ids);
+      await this.#blocks('replicas', (where) => `SELECT '[' || string_agg(to_json(chunk_hash)::VARCHAR || ',' || size || ',"' || holders || '"', ',') || ']'
+        FROM (SELECT r.chunk_hash, min(r.size) AS size, string_agg(l.code || CASE WHEN r.state = 'stored' THEN '\\u0001' ELSE '\\u0000' END, '') AS holders
+          FROM replicas r JOIN load_nodes l USING (node_id) WHERE ${where('r')} GROUP BY r.chunk_hash)`, (values) => {
+        for (let i = 0; i < values.length; i += 3) table.loadHolders(values[i] as string, values[i + 1] as number, values[i + 2] as string);
+      });
+      table.finishLoad();
+    } finally {
+      await c.run('DROP TABLE IF EXISTS load_nodes');
+    }
+  }
+
+  /**
+   * Give back the memory DuckDB kept after the bulk reads: lowering `memory_limit` evicts
+   * the buffer pool down to the new limit and returns freed memory to the system (at
+   * 1M replicas about 150 MB of RSS that DuckDB otherwise keeps); then the limit is
+   * restored. Blocks read later come back from the file as queries need them. Memory
+   * that cannot be evicted (rows not yet checkpointed, temporary tables) stays: then the
+   * limit goes only down to what is in use, which still returns the freed memory.
+   */
+  async releaseMemory(): Promise<void> {
+    const lower = async (limit: string): Promise<boolean> => {
+      try {
+        await this.connection.run(`SET memory_limit = '${limit}'`);
+        return true;
+      } catch (error) {
+        if (!String(error).includes('Out of Memory')) throw error;
+        return false;
+      }
+    };
+    try {
+      if (!(await lower('1MB'))) {
+        const [[used]] = (await this.connection.runAndReadAll('SELECT sum(memory_usage_bytes) FROM duckdb_memory()')).getRows();
+        await lower(`${Math.ceil(Number(used) / 1e6) + 1}MB`);
+      }
+    } finally {
+      await this.connection.run(`SET memory_limit = '${this.memoryLimitMb}MB'`);
     }
   }
 
   /** The model checksum recomputed from the database's rows. */
   async checksum(): Promise<string> {
-    let total = 0n;
-    for (const spec of TABLES) await this.#scan(spec, (key, row) => { total ^= rowHash(spec.name, key, row); });
-    return total.toString(16).padStart(16, '0');
+    return checksumHex((await this.#checksumsFromRows()).reduce((a, b) => a ^ b, 0n));
   }
 
-  async #scan(spec: TableSpec, visit: (key: string, row: unknown) => void): Promise<void> {
-    const names = ['k', ...spec.columns.map((c) => c.name)];
-    const result = await this.connection.stream(`SELECT ${names.map((n) => `"${n}"`).join(', ')} FROM ${spec.name}`);
-    for (;;) {
-      const chunk = await result.fetchChunk();
-      if (chunk === null || chunk.rowCount === 0) break;
-      for (const values of chunk.getRowObjects(names)) visit(String(values.k), rowFromColumns(spec, values));
+  async #checksumsFromRows(): Promise<bigint[]> {
+    const checksums: bigint[] = [];
+    for (const spec of TABLES) {
+      let total = 0n;
+      await this.#rows(spec, (key, row) => { total ^= rowHash(spec.name, key, row); });
+      checksums.push(total);
+    }
+    return checksums;
+  }
+
+  /** Every row of a table, as the model holds it. */
+  async #rows(spec: TableSpec, visit: (key: string, row: unknown) => void): Promise<void> {
+    const select = (where: (alias?: string) => string) =>
+      `SELECT '[' || string_agg(to_json(k)::VARCHAR || ',' || ${rowObjectSql(spec)}, ',') || ']' FROM ${spec.name} WHERE ${where()}`;
+    await this.#blocks(spec.name, select, (values) => {
+      for (let i = 0; i < values.length; i += 2) visit(values[i] as string, values[i + 1]);
+    });
+  }
+
+  /**
+   * Read a table in blocks of row ids: `select(where)` is one statement whose single
+   * value is the block as the text of a JSON array (NULL for an empty block);
+   * `where(alias)` restricts the table (as `alias`) to the block. Each block's span is
+   * set from the bytes per row id of the one before, for about BLOCK_BYTES of text, and
+   * halved while DuckDB runs out of memory building it (at `db_memory_limit` 64 a
+   * 20 MB text does). DuckDB builds the next block while JS parses this one.
+   */
+  async #blocks(table: string, select: (where: (alias?: string) => string) => string, visit: (values: unknown[]) => void): Promise<void> {
+    const [bounds] = (await this.connection.runAndReadAll(`SELECT min(rowid), max(rowid) FROM ${table}`)).getRows();
+    if (bounds[0] === null) return;
+    const last = Number(bounds[1]);
+    interface Block { readonly text: string | null; readonly to: number; readonly span: number }
+    const read = async (from: number, span: number): Promise<Block> => {
+      for (;;) {
+        const to = from + span;
+        const where = (alias?: string) => {
+          const rowid = alias === undefined ? 'rowid' : `${alias}.rowid`;
+          return `${rowid} >= ${from} AND ${rowid} < ${to}`;
+        };
+        try {
+          const [[text]] = (await this.connection.runAndReadAll(select(where))).getRows();
+          return { text: text === null ? null : String(text), to, span };
+        } catch (error) {
+          if (span === 1 || !String(error).includes('Out of Memory')) throw error;
+          span = Math.ceil(span / 2);
+        }
+      }
+    };
+    let next: Promise<Block> | null = read(Number(bounds[0]), BLOCK_ROWS_FIRST);
+    while (next !== null) {
+      const block: Block = await next;
+      const span = block.text === null ? block.span
+        : Math.max(1, Math.min(BLOCK_ROWS_MAX, Math.floor((block.span * BLOCK_BYTES) / Math.max(block.text.length, 1))));
+      next = block.to <= last ? read(block.to, span) : null;
+      if (block.text !== null) visit(JSON.parse(block.text) as unknown[]);
     }
   }
 

@@ -6,8 +6,10 @@ import type { Model } from '../model.js';
 /** What the store needs of a model table: its changes, bulk load and checksum. */
 export interface SyncedTable {
   readonly changeCount: number;
+  readonly checksum: bigint;
   takeChanges(): { upserts: [string, unknown][]; deletes: string[] };
   load(key: string, row: unknown): void;
+  adoptChecksum(checksum: bigint): void;
 }
 
 export type ColumnKind = 'text' | 'int' | 'json';
@@ -59,4 +61,21 @@ export function rowFromColumns(spec: TableSpec, values: Record<string, unknown>)
     else row[column.name] = String(raw);
   }
   return row;
+}
+
+/**
+ * SQL for one row as the text of a JSON object with the row's fields in column order,
+ * for bulk reads: JSON.parse then builds the row itself, the same row `rowFromColumns`
+ * gives (text JSON-escaped, ints as integers, JSON columns embedded as stored), except
+ * that a JSON column that is SQL NULL is left out rather than set to undefined (the
+ * same row to JSON.stringify, so the same checksum).
+ */
+export function rowObjectSql(spec: TableSpec): string {
+  const fields = spec.columns.map((c) => {
+    const name = `"${c.name}"`;
+    if (c.kind === 'json') return `'${name}:' || ${name}`; // NULL: concat_ws leaves the field out
+    const value = c.kind === 'text' ? `to_json(${name})::VARCHAR` : `CAST(${name} AS VARCHAR)`;
+    return `'${name}:' || coalesce(${value}, 'null')`;
+  });
+  return `'{' || concat_ws(',', ${fields.join(', ')}) || '}'`;
 }

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Entry } from '../../../raft/core/types.js';
 import { CoordinatorState, encodeCommand } from '../../../src/state/index.js';
+import { SCHEMA_VERSION } from '../../../src/state/store/duck-store.js';
 import type { Cmd } from './fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'concord-state-'));
@@ -37,6 +38,7 @@ describe('coordinator state on DuckDB', () => {
       const db = await state.checksumFromDatabase();
       expect(db.checksum).toBe(state.checksum().checksum);
       expect(db.modelChecksum).toBe(db.checksum);
+      expect(db.storedChecksum).toBe(db.checksum);
       expect(db.flushedIndex).toBe(state.appliedIndex());
     }
     const final = state.checksum().checksum;
@@ -77,6 +79,36 @@ describe('coordinator state on DuckDB', () => {
     await state.close();
   });
 
+  it('a load takes the stored checksum; a row changed behind the model shows in checksumFromDatabase after the reload', async () => {
+    const path = join(dir, 'trusted.duckdb');
+    const state = await CoordinatorState.open({ dbPath: path, flushIntervalMs: 60_000 });
+    await state.apply(log);
+    const checksum = state.checksum().checksum;
+    const used = state.model.nodes.get('a')!.used;
+    await state.flush();
+    expect((await state.query(`SELECT count(*) AS n FROM raft_meta WHERE key LIKE 'checksum_%'`))[0].n).toBe(6n);
+    await state.query("UPDATE nodes SET used = used + 1 WHERE id = 'a'");
+    await state.close();
+    const reopened = await CoordinatorState.open({ dbPath: path, flushIntervalMs: 60_000 });
+    expect(reopened.checksum().checksum).toBe(checksum); // stored, not rehashed
+    expect(reopened.model.nodes.get('a')?.used).toBe(used + 1); // the changed row was loaded as it is
+    const db = await reopened.checksumFromDatabase();
+    expect(db.storedChecksum).toBe(checksum);
+    expect(db.modelChecksum).toBe(checksum);
+    expect(db.checksum).not.toBe(checksum);
+    await reopened.close();
+  });
+
+  it('refuses to load a database whose stored checksums are missing', async () => {
+    const path = join(dir, 'no-checksum.duckdb');
+    const state = await CoordinatorState.open({ dbPath: path, flushIntervalMs: 60_000 });
+    await state.apply(log);
+    await state.flush();
+    await state.query(`DELETE FROM raft_meta WHERE key = 'checksum_files'`);
+    await state.close();
+    await expect(CoordinatorState.open({ dbPath: path, flushIntervalMs: 60_000 })).rejects.toThrow(/no stored checksum for table files/);
+  });
+
   /**
    * A database written by this version, turned back into an older layout by `downgrade`
    * and stamped with `version`, then reopened (which migrates it). Returns the reopened
@@ -93,7 +125,10 @@ describe('coordinator state on DuckDB', () => {
     await state.close();
     const reopened = await CoordinatorState.open({ dbPath: path, flushIntervalMs: 60_000 });
     expect(reopened.checksum().checksum).toBe(checksum);
-    expect(await reopened.query("SELECT value FROM raft_meta WHERE key = 'schema_version'")).toEqual([{ value: 3n }]);
+    expect(await reopened.query("SELECT value FROM raft_meta WHERE key = 'schema_version'")).toEqual([{ value: BigInt(SCHEMA_VERSION) }]);
+    const db = await reopened.checksumFromDatabase();
+    expect(db.storedChecksum).toBe(checksum);
+    expect(db.checksum).toBe(checksum);
     return { reopened, checksum };
   }
 
@@ -108,15 +143,26 @@ describe('coordinator state on DuckDB', () => {
         await state.query(`DROP TABLE ${table}_old`);
       }
       await state.query('ALTER TABLE nodes DROP COLUMN stats');
+      await state.query(`DELETE FROM raft_meta WHERE key LIKE 'checksum_%'`);
     });
     expect(await reopened.query("SELECT count(*) AS n FROM duckdb_constraints() WHERE constraint_type = 'PRIMARY KEY' AND table_name = 'replicas'")).toEqual([{ n: 0n }]);
     await reopened.close();
   });
 
   it('migrates a version 2 database: nodes get stats (absent until a heartbeat carries some), checksum unchanged', async () => {
-    const { reopened, checksum } = await migratedFrom(2, (state) => state.query('ALTER TABLE nodes DROP COLUMN stats').then(() => undefined));
+    const { reopened, checksum } = await migratedFrom(2, async (state) => {
+      await state.query('ALTER TABLE nodes DROP COLUMN stats');
+      await state.query(`DELETE FROM raft_meta WHERE key LIKE 'checksum_%'`);
+    });
     expect([...reopened.model.nodes.values()].every((n) => n.stats === undefined)).toBe(true);
     expect((await reopened.checksumFromDatabase()).checksum).toBe(checksum);
+    await reopened.close();
+  });
+
+  it('migrates a version 3 database: the checksums of its rows are stored, and a load takes them', async () => {
+    const { reopened, checksum } = await migratedFrom(3, (state) => state.query(`DELETE FROM raft_meta WHERE key LIKE 'checksum_%'`).then(() => undefined));
+    expect((await reopened.query(`SELECT count(*) AS n FROM raft_meta WHERE key LIKE 'checksum_%'`))[0].n).toBe(6n);
+    expect(checksum).not.toBe('0000000000000000');
     await reopened.close();
   });
 

@@ -1,0 +1,74 @@
+// Restore checks the backup's database itself, not only its bytes: the rows must hash to
+// the header's checksum, and so must the checksum stored with them (what a start-up takes
+// without hashing the rows).
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { BackupError } from '../../../src/backup/errors.js';
+import { type BackupHeader, encodeHeader } from '../../../src/backup/format.js';
+import { restoreBackup } from '../../../src/backup/restore.js';
+import { type ConcordConfig, configSchema } from '../../../src/config/schema.js';
+import { CoordinatorState, encodeCommand } from '../../../src/state/index.js';
+import { SCHEMA_VERSION } from '../../../src/state/store/duck-store.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'concord-backup-verify-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A backup of a database with a few rows; `tamper` runs SQL on it first. Returns the file and the true checksum. */
+async function backupOf(name: string, tamper: string | null): Promise<{ path: string; checksum: string }> {
+  const dbPath = join(dir, `${name}.duckdb`);
+  const state = await CoordinatorState.open({ dbPath, flushIntervalMs: 60_000 });
+  const cmds = [
+    { type: 'node.register' as const, id: 'a', addresses: ['a:1'], storage_capacity: 100, capabilities: {} },
+    { type: 'file.register' as const, file_id: 'f', name: 'f', size: 10, chunks: [{ hash: 'h', size: 10 }] },
+  ];
+  await state.apply(cmds.map((cmd, i) => ({ index: i + 1, term: 1, type: 'normal' as const, data: encodeCommand({ v: 1, ts: 1000, cmd }) })));
+  const { checksum } = await state.copyDatabase(join(dir, `${name}.copy`));
+  await state.close();
+  if (tamper !== null) {
+    const copy = await CoordinatorState.open({ dbPath: join(dir, `${name}.copy`), flushIntervalMs: 60_000 });
+    await copy.query(tamper);
+    await copy.close();
+  }
+  const db = readFileSync(join(dir, `${name}.copy`));
+  const header: BackupHeader = {
+    format: 'concord-backup', version: 1, created_at: '2026-01-01T00:00:00.000Z', node_id: 'n1', index: 2, term: 1,
+    membership: { voters: ['n1'], learners: [], addresses: {} }, schema_version: SCHEMA_VERSION, state_checksum: checksum,
+    db_bytes: db.length, db_sha256: createHash('sha256').update(db).digest('hex'),
+  };
+  const path = join(dir, `${name}.backup`);
+  writeFileSync(path, Buffer.concat([encodeHeader(header), db]));
+  return { path, checksum };
+}
+
+const configFor = (name: string): ConcordConfig => {
+  const dataDir = join(dir, `${name}-data`);
+  return { ...configSchema.parse({ node_id: 'n1', enable_redundancy: false, data_dir: dataDir }), db_path: join(dataDir, 'db.duckdb') };
+};
+
+async function refusal(name: string, tamper: string): Promise<string> {
+  const { path } = await backupOf(name, tamper);
+  const error = await restoreBackup({ from: path, config: configFor(name), force: false }).then(() => null, (e: unknown) => e);
+  expect(error).toBeInstanceOf(BackupError);
+  expect((error as BackupError).code).toBe('CONCORD_ERR_BACKUP_CORRUPT');
+  return (error as Error).message;
+}
+
+describe('restore verifies the database', () => {
+  it('restores an intact backup', async () => {
+    const { path, checksum } = await backupOf('intact', null);
+    const result = await restoreBackup({ from: path, config: configFor('intact'), force: false });
+    expect(result.header.state_checksum).toBe(checksum);
+    expect(existsSync(result.dbPath)).toBe(true);
+  });
+
+  it('refuses a database whose rows do not hash to the header checksum', async () => {
+    expect(await refusal('rows', "UPDATE nodes SET used = 5 WHERE id = 'a'")).toMatch(/hashes to/);
+  });
+
+  it('refuses a database whose stored checksum differs from the header (rows intact)', async () => {
+    expect(await refusal('stored', "UPDATE raft_meta SET value = value + 1 WHERE key = 'checksum_nodes'")).toMatch(/stores checksum/);
+  });
+});
