@@ -2,10 +2,9 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
-import { RaftError } from '../../raft/node-api.js';
 import { encodeCommand, type CommandInput, type CommandResult } from '../state/index.js';
 import { type Forwarder, runOnLeader } from './forward.js';
-import { type AppParts, jsonSchema, sendError, sendResult } from './http.js';
+import { type AppParts, jsonSchema, sendResult } from './http.js';
 import { schemas } from './schemas.js';
 
 type Cmd = CommandInput['cmd'];
@@ -28,16 +27,14 @@ export function registerWrites(app: FastifyInstance, parts: AppParts, forwarder:
   });
   app.post<{ Params: { id: string } }>('/api/v1/nodes/:id/heartbeat', { schema: { body: jsonSchema(schemas.heartbeat) } }, async (request, reply) => {
     const { used_bytes: used, stats } = request.body as z.infer<typeof schemas.heartbeat>;
-    if (parts.heartbeats === undefined || !parts.raft.isLeader()) {
+    const heartbeats = parts.heartbeats;
+    if (heartbeats === undefined) {
       return write(parts, forwarder, request, reply, () => ({ type: 'node.heartbeat_batch',
         beats: [{ id: request.params.id, used_bytes: used, ...(stats === undefined ? {} : { stats }) }] }));
     }
-    try {
-      return sendResult(reply, await parts.heartbeats.add(request.params.id, used, stats));
-    } catch (error) {
-      if (error instanceof RaftError) return sendError(reply, error.code, error.message);
-      throw error;
-    }
+    // Batched on the leader; forwarded from a follower, and also when leadership moved
+    // before the batch was proposed (NOT_LEADER: it was not proposed, so forwarding is safe).
+    return runOnLeader(parts, forwarder, request, reply, async () => sendResult(reply, await heartbeats.add(request.params.id, used, stats)));
   });
   app.post<{ Params: { id: string } }>('/api/v1/nodes/:id/unregister', (request, reply) =>
     write(parts, forwarder, request, reply, () => ({ type: 'node.unregister', id: request.params.id })));
