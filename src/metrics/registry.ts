@@ -54,7 +54,7 @@ export function createMetrics(): NodeMetrics {
     const status = raft!.status();
     for (const p of status.peers) if (p.matchIndex !== null) g.set({ peer: p.id }, Math.max(0, status.commit - p.matchIndex));
   }, ['peer']);
-  gauge('concord_raft_peer_rtt_seconds', 'Round-trip time of the last answered RPC to a peer.', (g) => {
+  gauge('concord_raft_peer_rtt_seconds', 'Round-trip time of the last ping answered on the stream to a peer.', (g) => {
     for (const p of raft!.status().peers) if (p.rttMs !== null) g.set({ peer: p.id }, p.rttMs / 1000);
   }, ['peer']);
   domainGauges(gauge, () => state!.model, () => state!.appliedIndex());
