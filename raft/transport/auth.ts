@@ -1,8 +1,9 @@
-// Peer authentication: every request carries an HMAC-SHA256 of
-// (method, path, timestamp, context, body) keyed by the cluster secret, so the secret
-// itself never travels. Requests outside a time window are refused (replays). The
-// context is metadata that travels outside the body (a snapshot chunk's header), so
-// it cannot be swapped under a captured signature.
+// Peer authentication: every request (and each peer stream's opening and its answer,
+// stream-handshake.ts) carries an HMAC-SHA256 of (method, path, timestamp, context,
+// body) keyed by the cluster secret, so the secret itself never travels. Signatures
+// outside a time window are refused (replays). The context is metadata that travels
+// outside the body (a snapshot chunk's header, a stream's ids and nonces), so it cannot
+// be swapped under a captured signature.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 

@@ -53,10 +53,6 @@ export class PeerStream {
     this.#options = options;
   }
 
-  get address(): PeerAddress {
-    return this.#options.peer;
-  }
-
   send(messages: readonly Message[]): void {
     if (this.#closed) return;
     for (const m of messages) this.#queue.push(m);
