@@ -74,6 +74,8 @@ export class RaftNode implements RaftNodeHandle {
   #persisting = false;
   /** A membership change was applied: refresh the transport's peers after the next advance(). */
   #peersStale = false;
+  /** Proposal waiters to settle right after the next advance() (batches with a membership change). */
+  readonly #afterAdvance: (() => void)[] = [];
   /** Applies run one after another, in log order, whichever path took the entries. */
   #applyChain: Promise<void> = Promise.resolve();
   #stopped = false;
@@ -275,6 +277,8 @@ export class RaftNode implements RaftNodeHandle {
     this.#stopped = true;
     if (this.#ticker !== null) clearInterval(this.#ticker);
     await this.#running;
+    // Applies taken while a write was under way finish before the caller closes the state machine.
+    await this.#applyChain.catch(() => undefined);
     const stopped = new RaftError('CONCORD_ERR_STOPPED', 'node stopped');
     this.#proposals.failAll(stopped);
     this.#reads.failAll(stopped);
@@ -362,6 +366,7 @@ export class RaftNode implements RaftNodeHandle {
     const applied = this.#options.stateMachine.appliedIndex();
     for (const read of ready.readStates) this.#reads.granted(read.context, read.index, applied);
     this.#core.advance();
+    for (const settle of this.#afterAdvance.splice(0)) settle();
     if (this.#peersStale) {
       this.#peersStale = false;
       this.#transport.setPeers(this.#book.peersOf(this.#core.status().confState));
@@ -423,10 +428,17 @@ export class RaftNode implements RaftNodeHandle {
     const startedAt = performance.now();
     const results = await this.#options.stateMachine.apply(entries);
     this.#observer.onApply?.((performance.now() - startedAt) / 1000, entries.length);
+    let changes = false;
     for (const entry of entries) {
-      if (entry.type === 'confChange') this.#confChangeApplied(entry);
+      if (entry.type === 'confChange') {
+        this.#confChangeApplied(entry);
+        changes = true;
+      }
     }
-    this.#proposals.applied(entries, results);
+    // Whoever waits for a membership change must see it in status(): the core takes it on
+    // advance(), so those waiters are settled right after it (changes only come through a Ready).
+    if (changes) this.#afterAdvance.push(() => this.#proposals.applied(entries, results));
+    else this.#proposals.applied(entries, results);
     this.#reads.applied(this.#options.stateMachine.appliedIndex());
   }
 

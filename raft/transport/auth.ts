@@ -8,7 +8,8 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 
 export const SIGNATURE_HEADER = 'x-concord-signature';
-const WINDOW_MS = 5 * 60 * 1000;
+/** How far a signature's timestamp may be from the receiver's clock. */
+export const SIGNATURE_WINDOW_MS = 5 * 60 * 1000;
 
 export function sign(secret: string, method: string, path: string, body: Uint8Array, nowMs: number, context = ''): string {
   const hmac = createHmac('sha256', secret).update(`${method}\n${path}\n${nowMs}\n`);
@@ -21,7 +22,7 @@ export function verify(secret: string, method: string, path: string, body: Uint8
   const match = /^t=(\d{1,16}),v=([0-9a-f]{64})$/.exec(header);
   if (match === null) return false;
   const timestamp = Number(match[1]);
-  if (Math.abs(nowMs - timestamp) > WINDOW_MS) return false;
+  if (Math.abs(nowMs - timestamp) > SIGNATURE_WINDOW_MS) return false;
   const expected = sign(secret, method, path, body, timestamp, context).slice(-64);
   return timingSafeEqual(Buffer.from(expected, 'hex'), Buffer.from(match[2], 'hex'));
 }

@@ -33,6 +33,31 @@ export interface PeerStreamOptions {
 }
 
 const PONG_BYTES_MAX = 64;
+/**
+ * Messages of one turn are cut into frames of about this many bytes: a follower far
+ * behind can be sent a whole window of appends at once, and one frame must stay well
+ * under the receiver's body limit (64 MiB by default). One message is never split.
+ */
+const FRAME_BODY_BYTES_TARGET = 4 * 1024 * 1024;
+
+/** Encoded message batches of about `target` bytes each (a single larger message travels alone). */
+export function frameBodies(messages: readonly Message[], target: number): Buffer[] {
+  const bodies: Buffer[] = [];
+  let parts: Buffer[] = [];
+  let bytes = 0;
+  for (const message of messages) {
+    const encoded = encodeMessages([message]);
+    if (bytes > 0 && bytes + encoded.length > target) {
+      bodies.push(Buffer.concat(parts, bytes));
+      parts = [];
+      bytes = 0;
+    }
+    parts.push(encoded);
+    bytes += encoded.length;
+  }
+  if (bytes > 0) bodies.push(parts.length === 1 ? parts[0]! : Buffer.concat(parts, bytes));
+  return bodies;
+}
 
 interface Open { readonly socket: Socket; readonly sealer: FrameSealer; readonly opener: FrameOpener }
 
@@ -89,7 +114,7 @@ export class PeerStream {
       this.#fail(new Error(`more than ${this.#options.writeBufferBytesMax} bytes unsent`));
       return;
     }
-    open.socket.write(open.sealer.seal(FRAME_MESSAGES, encodeMessages(batch)));
+    for (const body of frameBodies(batch, FRAME_BODY_BYTES_TARGET)) open.socket.write(open.sealer.seal(FRAME_MESSAGES, body));
     this.stats.sent += batch.length;
   }
 
@@ -112,7 +137,11 @@ export class PeerStream {
       },
       ...(tls === undefined ? {} : { ca: tls.ca, cert: tls.cert, key: tls.key }),
     });
+    let settled = false;
     const failed = (error: Error) => {
+      // A timeout destroys the request, which then also emits 'error': count the failure once.
+      if (settled) return;
+      settled = true;
       this.#dialling = false;
       request.destroy();
       this.#fail(error);
@@ -124,6 +153,11 @@ export class PeerStream {
       failed(new Error(`peer answered ${response.statusCode ?? '?'} instead of switching protocols`));
     });
     request.on('upgrade', (response: IncomingMessage, socket: Socket, head: Buffer) => {
+      if (settled) {
+        socket.destroy();
+        return;
+      }
+      settled = true;
       this.#dialling = false;
       const theirs = response.headers[NONCE_HEADER];
       if (!isNonce(theirs) || !verifyAccept(clusterSecret, selfId, peer.id, nonce, theirs, response.headers[SIGNATURE_HEADER], Date.now())) {

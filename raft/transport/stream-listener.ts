@@ -10,7 +10,7 @@ import type { TLSSocket } from 'node:tls';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Message, NodeId } from '../core/types.js';
-import { SIGNATURE_HEADER, hasVerifiedClientCert } from './auth.js';
+import { SIGNATURE_HEADER, SIGNATURE_WINDOW_MS, hasVerifiedClientCert } from './auth.js';
 import { decodeMessages } from './codec.js';
 import { FRAME_MESSAGES, FRAME_PING, FRAME_PONG, FrameOpener, FrameSealer } from './stream-frames.js';
 import { FROM_HEADER, NONCE_HEADER, STREAM_PATH, STREAM_PROTOCOL, TO_HEADER, isNonce, isPeerId, newNonce, sessionKey, signAccept, verifyOpen } from './stream-handshake.js';
@@ -26,14 +26,25 @@ export interface StreamListenerOptions {
   readonly bodyBytesMax: number;
 }
 
+/** A stream that carries no frame (the dialer pings every peer timeout / 4) for this long is dropped. */
+const IDLE_MS = 30_000;
+
 export function attachStreamListener(app: FastifyInstance, options: StreamListenerOptions): void {
   const sockets = new Set<Duplex>();
+  const nonces = new SeenNonces();
+  let closing = false;
   app.server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => undefined);
-    const from = accept(request, socket, options);
+    if (closing) {
+      socket.destroy();
+      return;
+    }
+    const from = accept(request, socket, options, nonces);
     if (from === null) return;
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
+    // Half-open connections (a dialer gone without a FIN, after a partition) do not pile up.
+    (socket as { setTimeout?: (ms: number, cb: () => void) => void }).setTimeout?.(IDLE_MS, () => socket.destroy());
     const { opener, sealer } = from;
     const received = (chunk: Buffer) => {
       try {
@@ -51,9 +62,35 @@ export function attachStreamListener(app: FastifyInstance, options: StreamListen
     socket.on('data', received);
     if (head.length > 0) received(head);
   });
-  // Upgraded sockets are no longer the HTTP server's to close.
-  app.addHook('preClose', async () => { for (const socket of sockets) socket.destroy(); });
+  // Upgraded sockets are no longer the HTTP server's to close; upgrades that arrive later are refused.
+  app.addHook('preClose', async () => {
+    closing = true;
+    for (const socket of sockets) socket.destroy();
+  });
 }
+
+/**
+ * Dialer nonces accepted within the signature window: a captured opening request cannot
+ * be replayed to open more streams (they would be useless without the session key, but
+ * each would hold a socket and buffer up to a frame's worth of bytes before its MAC fails).
+ */
+class SeenNonces {
+  readonly #expiry = new Map<string, number>();
+
+  /** False if `nonce` was seen within the window; otherwise remember it. */
+  fresh(nonce: string, nowMs: number): boolean {
+    if (this.#expiry.size >= NONCES_MAX) {
+      for (const [seen, until] of this.#expiry) if (until <= nowMs) this.#expiry.delete(seen);
+    }
+    const until = this.#expiry.get(nonce);
+    if (until !== undefined && until > nowMs) return false;
+    if (this.#expiry.size >= NONCES_MAX) return false; // flooded with valid openings: refuse until they expire
+    this.#expiry.set(nonce, nowMs + SIGNATURE_WINDOW_MS * 2);
+    return true;
+  }
+}
+
+const NONCES_MAX = 100_000;
 
 function deliver(messages: Message[], from: NodeId, options: StreamListenerOptions): void {
   for (const m of messages) {
@@ -64,7 +101,7 @@ function deliver(messages: Message[], from: NodeId, options: StreamListenerOptio
 
 interface Accepted { readonly id: NodeId; readonly opener: FrameOpener; readonly sealer: FrameSealer }
 
-function accept(request: IncomingMessage, socket: Duplex, options: StreamListenerOptions): Accepted | null {
+function accept(request: IncomingMessage, socket: Duplex, options: StreamListenerOptions, nonces: SeenNonces): Accepted | null {
   const path = request.url ?? '';
   if (path !== STREAM_PATH || request.method !== 'GET' || request.headers.upgrade?.toLowerCase() !== STREAM_PROTOCOL) {
     return refuse(socket, 404, 'CONCORD_ERR_NOT_FOUND', 'no such upgrade', null);
@@ -82,6 +119,7 @@ function accept(request: IncomingMessage, socket: Duplex, options: StreamListene
     return refuse(socket, 401, 'CONCORD_ERR_PEER_UNAUTHORIZED', 'missing or invalid cluster signature', options.logger);
   }
   if (to !== options.selfId) return refuse(socket, 421, 'CONCORD_ERR_PEER_MALFORMED', `this node is ${options.selfId}, not ${to}`, options.logger);
+  if (!nonces.fresh(nonce, Date.now())) return refuse(socket, 401, 'CONCORD_ERR_PEER_UNAUTHORIZED', 'stream opening replayed (nonce seen before)', options.logger);
   const mine = newNonce();
   const key = sessionKey(options.clusterSecret, from, to, nonce, mine);
   socket.write(['HTTP/1.1 101 Switching Protocols', `Upgrade: ${STREAM_PROTOCOL}`, 'Connection: Upgrade', `${NONCE_HEADER}: ${mine}`,

@@ -4,6 +4,7 @@
 // peer that comes back is reached again; round trips and contact are reported.
 import { EventEmitter, once } from 'node:events';
 import { type IncomingMessage, createServer, request } from 'node:http';
+import { type Socket as NetSocket, createServer as createNetServer } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,7 +28,7 @@ afterEach(async () => {
   for (const step of cleanup.splice(0).reverse()) await step();
 });
 
-async function startNode(id: string, secret = SECRET, port = 0): Promise<Node> {
+async function startNode(id: string, secret = SECRET, port = 0, bodyLimitBytes?: number): Promise<Node> {
   const dir = mkdtempSync(join(tmpdir(), 'concord-stream-'));
   const app = Fastify({ logger: false });
   const node: Node = { app, port: 0, received: [], contacts: [], events: new EventEmitter(), dir };
@@ -36,6 +37,7 @@ async function startNode(id: string, secret = SECRET, port = 0): Promise<Node> {
     onMessages: (messages) => { node.received.push(...messages); node.events.emit('change'); },
     onContact: (peer) => node.contacts.push(peer),
     onSnapshot: async () => undefined,
+    ...(bodyLimitBytes === undefined ? {} : { bodyLimitBytes }),
   });
   await app.listen({ host: '127.0.0.1', port });
   node.port = (app.server.address() as { port: number }).port;
@@ -43,10 +45,10 @@ async function startNode(id: string, secret = SECRET, port = 0): Promise<Node> {
   return node;
 }
 
-function transport(peers: { id: string; port: number }[], unreachable: string[] = [], secret = SECRET): { t: PeerTransport; events: EventEmitter } {
+function transport(peers: { id: string; port: number }[], unreachable: string[] = [], secret = SECRET, requestTimeoutMs = 400): { t: PeerTransport; events: EventEmitter } {
   const events = new EventEmitter();
   const t = new PeerTransport({
-    selfId: 'n1', clusterSecret: secret, logger, requestTimeoutMs: 400, backoffMsMax: 100,
+    selfId: 'n1', clusterSecret: secret, logger, requestTimeoutMs, backoffMsMax: 100,
     peers: peers.map((p) => ({ id: p.id, host: '127.0.0.1', port: p.port })),
     onUnreachable: (peer) => { unreachable.push(peer); events.emit('change'); },
   });
@@ -174,5 +176,44 @@ describe('peer stream', () => {
       await once(second.events, 'change', { signal: AbortSignal.timeout(200) }).catch(() => undefined);
     }
     expect(second.received.length).toBeGreaterThan(0);
+  });
+
+  it('cuts a large turn of sends into frames the receiver accepts', async () => {
+    // 12 appends of 1 MiB in one turn against a 5 MiB body limit: one frame would be refused.
+    const n2 = await startNode('n2', SECRET, 0, 5 * 1024 * 1024);
+    const { t } = transport([{ id: 'n2', port: n2.port }]);
+    const data = new Uint8Array(1024 * 1024).fill(7);
+    const appends: Message[] = Array.from({ length: 12 }, (_, i) => ({
+      type: 'append', from: 'n1', to: 'n2', term: 1, prevIndex: i, prevTerm: 1, entries: [{ index: i + 1, term: 1, type: 'normal', data }], commit: 0,
+    }));
+    t.send(appends);
+    await until(n2.events, () => n2.received.length >= 12, '12 appends');
+    expect(n2.received.map((m) => (m.type === 'append' ? m.entries[0]!.index : 0))).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+    expect(t.stats().n2!.failed).toBe(0);
+  });
+
+  it('refuses a replayed stream opening', async () => {
+    const n2 = await startNode('n2');
+    const nonce = newNonce();
+    const headers = { [FROM_HEADER]: 'n1', [TO_HEADER]: 'n2', [NONCE_HEADER]: nonce, [SIGNATURE_HEADER]: signOpen(SECRET, 'n1', 'n2', nonce, Date.now()) };
+    expect(await upgrade(n2.port, headers)).toBe(101);
+    expect(await upgrade(n2.port, headers)).toBe(401);
+  });
+
+  it('counts a dial that times out as one failure', async () => {
+    // Accepts TCP connections and never answers.
+    const silent = createNetServer((socket) => { held.push(socket); socket.on('error', () => undefined); });
+    const held: NetSocket[] = [];
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    cleanup.push(() => new Promise((resolve) => { for (const s of held) s.destroy(); silent.close(() => resolve()); }));
+    const unreachable: string[] = [];
+    const { t, events } = transport([{ id: 'n2', port: (silent.address() as { port: number }).port }], unreachable, SECRET, 200);
+    t.send([heartbeat('n2', 1)]);
+    await until(events, () => unreachable.length > 0, 'n2 reported unreachable');
+    // Let a second report (the destroyed request's own error event) surface, if there were one.
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(unreachable).toEqual(['n2']);
+    expect(t.stats().n2!.failed).toBe(1);
   });
 });
