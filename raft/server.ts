@@ -79,6 +79,8 @@ export class RaftNode implements RaftNodeHandle {
   /** Applies run one after another, in log order, whichever path took the entries. */
   #applyChain: Promise<void> = Promise.resolve();
   #stopped = false;
+  /** Why the Ready loop failed, if it did: writes are refused from then on. */
+  #fatal: Error | null = null;
   #leader: NodeId | null = null;
   #storageError: string | null = null;
   #readKick = false;
@@ -295,7 +297,10 @@ export class RaftNode implements RaftNodeHandle {
       this.#scheduled = false;
       if (this.#running !== null) return;
       this.#running = this.#drain().catch((error: unknown) => {
-        if (!this.#stopped) this.#options.logger.error({ err: error }, 'raft loop failed');
+        if (this.#stopped) return;
+        this.#options.logger.fatal({ err: error }, 'raft loop failed; this node cannot go on');
+        this.#fatal = error instanceof Error ? error : new Error(String(error));
+        this.#options.onFatal?.(this.#fatal);
       }).finally(() => {
         this.#running = null;
         // Input that arrived while the last batch was finishing must not be lost.
@@ -574,6 +579,7 @@ export class RaftNode implements RaftNodeHandle {
 
   #assertWritable(): void {
     if (this.#stopped) throw new RaftError('CONCORD_ERR_STOPPED', 'node is stopping');
+    if (this.#fatal !== null) throw new RaftError('CONCORD_ERR_STOPPED', `node stopped after a fatal error: ${this.#fatal.message}`);
     if (this.#storageError !== null) throw new RaftError('CONCORD_ERR_STORAGE_IO', `storage failed: ${this.#storageError}`);
   }
 

@@ -49,6 +49,13 @@ export interface RaftNodeOptions {
   readonly storageFs?: StorageFs;
   /** fdatasync every WAL update, also those that only move the commit index (`--force-sync`). */
   readonly syncAll?: boolean;
+  /**
+   * The Ready loop failed (the state machine threw while applying, or a driver invariant
+   * broke): this node cannot go on, as a half-handled Ready cannot be retried. The server
+   * exits so its supervisor restarts it from the WAL; without a handler the failure is
+   * logged and the node stops taking writes.
+   */
+  readonly onFatal?: (error: Error) => void;
 }
 
 export interface TickPlan {

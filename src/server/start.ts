@@ -13,6 +13,9 @@ import { readTlsMaterial, type ConcordConfig } from '../config/index.js';
 import { CoordinatorState } from '../state/coordinator-state.js';
 import { encodeCommand } from '../state/index.js';
 
+/** Exit code after an internal error (sysexits EX_SOFTWARE): a supervisor restarts the node. */
+const EXIT_SOFTWARE = 70;
+
 export interface RunningServer {
   readonly logger: Logger;
   readonly port: number;
@@ -60,6 +63,8 @@ export async function startServer(config: Readonly<ConcordConfig>, options: Star
     snapshotTailEntries: Math.max(0, config.max_log_size - config.snapshot_threshold),
     requestTimeoutMs: config.request_timeout_ms, peerTimeoutMs: Math.max(500, config.election_timeout_min * 2),
     syncAll: config.force_sync,
+    // A failed Ready loop cannot be resumed in process; the WAL and DuckDB are consistent on disk, so restart from them.
+    onFatal: () => process.exit(EXIT_SOFTWARE),
   }, metrics.observer);
   const app = buildApp({ config, raft, state, heartbeats: new HeartbeatBatcher(raft, config.heartbeat_interval), logger, clusterSecret,
     ...(tls === undefined ? {} : { tls }) });
