@@ -4,7 +4,8 @@
 // must carry a valid MAC, every message must come from the peer that opened the stream
 // and be addressed to this node, or the stream is closed. Pings are answered on the
 // same connection.
-import type { IncomingMessage } from 'node:http';
+import { type IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { FastifyInstance } from 'fastify';
@@ -37,6 +38,10 @@ export function attachStreamListener(app: FastifyInstance, options: StreamListen
     socket.on('error', () => undefined);
     if (closing) {
       socket.destroy();
+      return;
+    }
+    if ((request.url ?? '') !== STREAM_PATH && (request.method === 'GET' || request.method === 'HEAD') && head.length === 0) {
+      serveAsHttp(app.server, request, socket);
       return;
     }
     const from = accept(request, socket, options, nonces);
@@ -91,6 +96,22 @@ class SeenNonces {
 }
 
 const NONCES_MAX = 100_000;
+
+/**
+ * An upgrade this server does not speak (an h2c or WebSocket attempt on an API path):
+ * answer it as the plain HTTP/1.1 request it also is, as a server without upgrade support
+ * would, then close the connection. Only bodiless GET/HEAD requests come here.
+ */
+function serveAsHttp(server: FastifyInstance['server'], request: IncomingMessage, socket: Duplex): void {
+  const response = new ServerResponse(request);
+  response.shouldKeepAlive = false;
+  response.assignSocket(socket as Socket);
+  response.on('finish', () => {
+    response.detachSocket(socket as Socket);
+    socket.end();
+  });
+  server.emit('request', request, response);
+}
 
 function deliver(messages: Message[], from: NodeId, options: StreamListenerOptions): void {
   for (const m of messages) {

@@ -216,4 +216,29 @@ describe('peer stream', () => {
     expect(unreachable).toEqual(['n2']);
     expect(t.stats().n2!.failed).toBe(1);
   });
+
+  it('answers an upgrade it does not speak (h2c on an API path) as plain HTTP/1.1', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'concord-stream-'));
+    const app = Fastify({ logger: false });
+    app.get('/hello', async () => ({ hello: 'world' }));
+    registerRaftRoutes(app, { selfId: 'n2', clusterSecret: SECRET, logger, snapshotDir: dir, onMessages: () => undefined, onSnapshot: async () => undefined });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    cleanup.push(async () => { await app.close(); rmSync(dir, { recursive: true, force: true }); });
+    const port = (app.server.address() as { port: number }).port;
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, path: '/hello', headers: { connection: 'Upgrade, HTTP2-Settings', upgrade: 'h2c', 'http2-settings': '' } });
+      req.on('response', (res: IncomingMessage) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => { body += chunk; });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('upgrade', () => reject(new Error('switched protocols')));
+      req.on('error', reject);
+      req.end();
+    });
+    expect(answer).toEqual({ status: 200, body: JSON.stringify({ hello: 'world' }) });
+    // The stream path itself still refuses an opening without peer ids, nonce and signature.
+    expect(await upgrade(port, {})).toBe(400);
+  });
 });
