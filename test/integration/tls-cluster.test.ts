@@ -5,6 +5,8 @@
 // client certificate is refused on /raft/*; a missing certificate file exits 2.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Agent, request } from 'undici';
@@ -124,6 +126,30 @@ describe('TLS cluster', () => {
     } finally {
       await withCert.close();
     }
+  });
+
+  it('refuses a peer stream from a TLS client without a certificate from the cluster CA', async () => {
+    const open = (withCert: boolean) => new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = httpsRequest({
+        host: '127.0.0.1', port: ports[0], path: '/raft/stream', ca: readFileSync(certs.ca), agent: false,
+        ...(withCert ? { cert: readFileSync(certs.cert), key: readFileSync(certs.key) } : {}),
+        headers: { connection: 'Upgrade', upgrade: 'concord-raft' },
+      });
+      req.on('response', (res: IncomingMessage) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => { body += chunk; });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('upgrade', (res: IncomingMessage, socket) => { socket.destroy(); resolve({ status: res.statusCode ?? 0, body: '' }); });
+      req.on('error', reject);
+      req.end();
+    });
+    const bare = await open(false);
+    expect(bare.status).toBe(401);
+    expect(bare.body).toContain('client certificate');
+    // With a certificate it gets past that check and is refused for the missing peer ids, nonce and signature.
+    expect((await open(true)).status).toBe(400);
   });
 
   it('concord status reaches TLS nodes with the CA and a token', async () => {
