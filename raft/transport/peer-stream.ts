@@ -33,6 +33,7 @@ export interface PeerStreamOptions {
 }
 
 const PONG_BYTES_MAX = 64;
+const PING_MS_MAX = 5_000;
 /**
  * Messages of one turn are cut into frames of about this many bytes: a follower far
  * behind can be sent a whole window of appends at once, and one frame must stay well
@@ -182,7 +183,8 @@ export class PeerStream {
     socket.on('data', (chunk: Buffer) => this.#received(open, chunk));
     socket.on('error', (error) => { if (this.#open === open) this.#fail(error); });
     socket.on('close', () => { if (this.#open === open) this.#fail(new Error('stream closed by peer')); });
-    this.#pingTimer = setInterval(() => this.#ping(open), Math.max(50, Math.floor(this.#options.timeoutMs / 4)));
+    // At most 5 s apart whatever the timeout: the listener drops a stream quiet for 30 s.
+    this.#pingTimer = setInterval(() => this.#ping(open), Math.min(PING_MS_MAX, Math.max(50, Math.floor(this.#options.timeoutMs / 4))));
     this.#pingTimer.unref();
     this.#ping(open);
     if (head.length > 0) this.#received(open, head);
