@@ -28,6 +28,8 @@ export interface RaftRouteOptions {
   readonly bodyLimitBytes?: number;
   /** Mutual TLS: refuse a peer whose TLS client certificate the CA did not verify. */
   readonly requireClientCert?: boolean;
+  /** Close a peer stream that carries no frame for this long (default 30 s). */
+  readonly streamIdleMs?: number;
 }
 
 export const SNAPSHOT_HEADER = 'x-concord-snapshot';

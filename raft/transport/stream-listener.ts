@@ -25,10 +25,11 @@ export interface StreamListenerOptions {
   readonly onContact?: (peer: NodeId) => void;
   readonly requireClientCert?: boolean;
   readonly bodyBytesMax: number;
+  /** A stream that carries no frame for this long is closed (default 30 s; dialers ping at most 5 s apart). */
+  readonly streamIdleMs?: number;
 }
 
-/** A stream that carries no frame (the dialer pings every peer timeout / 4) for this long is dropped. */
-const IDLE_MS = 30_000;
+const IDLE_MS_DEFAULT = 30_000;
 
 export function attachStreamListener(app: FastifyInstance, options: StreamListenerOptions): void {
   const sockets = new Set<Duplex>();
@@ -49,7 +50,7 @@ export function attachStreamListener(app: FastifyInstance, options: StreamListen
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     // Half-open connections (a dialer gone without a FIN, after a partition) do not pile up.
-    (socket as { setTimeout?: (ms: number, cb: () => void) => void }).setTimeout?.(IDLE_MS, () => socket.destroy());
+    (socket as { setTimeout?: (ms: number, cb: () => void) => void }).setTimeout?.(options.streamIdleMs ?? IDLE_MS_DEFAULT, () => socket.destroy());
     const { opener, sealer } = from;
     const received = (chunk: Buffer) => {
       try {

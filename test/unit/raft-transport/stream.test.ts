@@ -28,7 +28,7 @@ afterEach(async () => {
   for (const step of cleanup.splice(0).reverse()) await step();
 });
 
-async function startNode(id: string, secret = SECRET, port = 0, bodyLimitBytes?: number): Promise<Node> {
+async function startNode(id: string, secret = SECRET, port = 0, bodyLimitBytes?: number, streamIdleMs?: number): Promise<Node> {
   const dir = mkdtempSync(join(tmpdir(), 'concord-stream-'));
   const app = Fastify({ logger: false });
   const node: Node = { app, port: 0, received: [], contacts: [], events: new EventEmitter(), dir };
@@ -38,6 +38,7 @@ async function startNode(id: string, secret = SECRET, port = 0, bodyLimitBytes?:
     onContact: (peer) => node.contacts.push(peer),
     onSnapshot: async () => undefined,
     ...(bodyLimitBytes === undefined ? {} : { bodyLimitBytes }),
+    ...(streamIdleMs === undefined ? {} : { streamIdleMs }),
   });
   await app.listen({ host: '127.0.0.1', port });
   node.port = (app.server.address() as { port: number }).port;
@@ -240,5 +241,34 @@ describe('peer stream', () => {
     expect(answer).toEqual({ status: 200, body: JSON.stringify({ hello: 'world' }) });
     // The stream path itself still refuses an opening without peer ids, nonce and signature.
     expect(await upgrade(port, {})).toBe(400);
+  });
+
+  it('closes a stream that stays silent past the idle limit, and keeps a pinged one open', async () => {
+    const n2 = await startNode('n2', SECRET, 0, undefined, 300);
+    // A silent opening (a half-open dialer): the listener closes it.
+    const nonce = newNonce();
+    const closed = await new Promise<boolean>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port: n2.port, path: STREAM_PATH, headers: { connection: 'Upgrade', upgrade: STREAM_PROTOCOL,
+        [FROM_HEADER]: 'n1', [TO_HEADER]: 'n2', [NONCE_HEADER]: nonce, [SIGNATURE_HEADER]: signOpen(SECRET, 'n1', 'n2', nonce, Date.now()) } });
+      req.on('upgrade', (_res, socket) => {
+        socket.on('error', () => undefined);
+        socket.on('close', () => resolve(true));
+        setTimeout(() => { socket.destroy(); resolve(false); }, TIMEOUT_MS).unref();
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(closed).toBe(true);
+    // A real dialer pings (here every 100 ms: timeout 400 / 4), so its stream outlives the limit.
+    const { t } = transport([{ id: 'n2', port: n2.port }]);
+    t.send([heartbeat('n2', 1)]);
+    await until(n2.events, () => n2.received.length === 1, 'the first heartbeat');
+    const pongs = t.stats().n2!.lastContactAt;
+    // No event marks "the idle limit passed and nothing closed": let three limits' worth of time go by.
+    await new Promise((resolve) => setTimeout(resolve, 900));
+    t.send([heartbeat('n2', 2)]);
+    await until(n2.events, () => n2.received.length === 2, 'the second heartbeat');
+    expect(t.stats().n2!.failed).toBe(0);
+    expect(t.stats().n2!.lastContactAt).not.toBe(pongs);
   });
 });
