@@ -244,7 +244,8 @@ describe('peer stream', () => {
   });
 
   it('closes a stream that stays silent past the idle limit, and keeps a pinged one open', async () => {
-    const n2 = await startNode('n2', SECRET, 0, undefined, 300);
+    // Idle limit 1 s against pings every 100 ms: a tenfold margin for a busy test machine.
+    const n2 = await startNode('n2', SECRET, 0, undefined, 1000);
     // A silent opening (a half-open dialer): the listener closes it.
     const nonce = newNonce();
     const closed = await new Promise<boolean>((resolve, reject) => {
@@ -264,8 +265,8 @@ describe('peer stream', () => {
     t.send([heartbeat('n2', 1)]);
     await until(n2.events, () => n2.received.length === 1, 'the first heartbeat');
     const pongs = t.stats().n2!.lastContactAt;
-    // No event marks "the idle limit passed and nothing closed": let three limits' worth of time go by.
-    await new Promise((resolve) => setTimeout(resolve, 900));
+    // No event marks "the idle limit passed and nothing closed": let two and a half limits go by.
+    await new Promise((resolve) => setTimeout(resolve, 2500));
     t.send([heartbeat('n2', 2)]);
     await until(n2.events, () => n2.received.length === 2, 'the second heartbeat');
     expect(t.stats().n2!.failed).toBe(0);
