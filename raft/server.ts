@@ -368,15 +368,14 @@ export class RaftNode implements RaftNodeHandle {
       await chain;
       if (chain === this.#applyChain) break;
     }
-    const applied = this.#options.stateMachine.appliedIndex();
-    for (const read of ready.readStates) this.#reads.granted(read.context, read.index, applied);
+    this.#grant(ready.readStates);
     this.#core.advance();
     for (const settle of this.#afterAdvance.splice(0)) settle();
     if (this.#peersStale) {
       this.#peersStale = false;
       this.#transport.setPeers(this.#book.peersOf(this.#core.status().confState));
     }
-    if (this.#policy.due(applied)) void this.#startSnapshot();
+    if (this.#policy.due(this.#options.stateMachine.appliedIndex())) void this.#startSnapshot();
   }
 
   async #persist(ready: Ready): Promise<void> {
@@ -402,11 +401,15 @@ export class RaftNode implements RaftNodeHandle {
     this.#observer.onPersist?.((performance.now() - startedAt) / 1000, ready.entries.length);
   }
 
-  #applyInOrder(entries: readonly Entry[]): void {
-    if (entries.length === 0) return;
-    this.#applyChain = this.#applyChain.then(() => this.#apply(entries));
+  /** Run `work` after everything already on the apply chain (applies stay in log order). */
+  #chain(work: () => Promise<void> | void): void {
+    this.#applyChain = this.#applyChain.then(work);
     // Awaited by the Ready loop, which reports a failure; no unhandled rejection meanwhile.
     this.#applyChain.catch(() => undefined);
+  }
+
+  #applyInOrder(entries: readonly Entry[]): void {
+    if (entries.length > 0) this.#chain(() => this.#apply(entries));
   }
 
   /**
@@ -415,17 +418,15 @@ export class RaftNode implements RaftNodeHandle {
    * already) are applied and answered now instead of after this node's next fsync.
    */
   #whilePersisting(): void {
-    const early = this.#core.takeLeaderMessages();
-    if (early.length > 0) this.#send(early);
+    this.#sendWhileBusy();
     const { entries, readStates } = this.#core.takeCommitted();
     this.#applyInOrder(entries);
-    if (readStates.length === 0) return;
-    const grant = () => {
-      const applied = this.#options.stateMachine.appliedIndex();
-      for (const read of readStates) this.#reads.granted(read.context, read.index, applied);
-    };
-    this.#applyChain = this.#applyChain.then(grant);
-    this.#applyChain.catch(() => undefined);
+    if (readStates.length > 0) this.#chain(() => this.#grant(readStates));
+  }
+
+  #grant(readStates: Ready['readStates']): void {
+    const applied = this.#options.stateMachine.appliedIndex();
+    for (const read of readStates) this.#reads.granted(read.context, read.index, applied);
   }
 
   async #apply(entries: readonly Entry[]): Promise<void> {

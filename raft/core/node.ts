@@ -266,7 +266,7 @@ export class RawNode implements RawNodeApi {
       const durable = this.#n.log.matchTerm(last.index, last.term) ? last.index : Math.min(last.index, this.#n.log.persisted);
       this.#n.log.persisted = Math.max(this.#n.log.persisted, Math.min(durable, this.#n.log.lastIndex()));
     }
-    applyCommitted(this.#n, Math.max(handed.committedThrough, Math.min(this.#takenThrough, this.#n.log.committed)));
+    applyCommitted(this.#n, Math.max(handed.committedThrough, this.#takenThrough));
     if (this.#n.log.persisted > persistedBefore) this.#n.stallTicks = 0;
     if (this.#n.role === 'leader') leaderPersisted(this.#n);
     assertNodeInvariants(this.#n);

@@ -102,18 +102,8 @@ export class PeerTransport {
 
   send(messages: readonly Message[]): void {
     if (this.#closed) return;
-    // Group by peer so each stream gets its share in one call (one frame per turn).
-    let to: NodeId | null = null;
-    let run: Message[] = [];
-    for (const message of messages) {
-      if (message.to !== to && run.length > 0) {
-        this.#channels.get(to as NodeId)?.stream.send(run);
-        run = [];
-      }
-      to = message.to;
-      run.push(message);
-    }
-    if (run.length > 0) this.#channels.get(to as NodeId)?.stream.send(run);
+    // Each stream queues what it gets and writes one frame per event-loop turn.
+    for (const message of messages) this.#channels.get(message.to)?.stream.send(message);
   }
 
   /** A frame from `peer` arrived on its stream to this node. */
@@ -163,8 +153,9 @@ export class PeerTransport {
     const out: Record<NodeId, PeerStats> = {};
     for (const [id, channel] of this.#channels) {
       const stats = channel.stream.stats;
-      const heard = [stats.lastContactAt, channel.heardAt].filter((t): t is number => t !== null);
-      out[id] = { ...stats, lastContactAt: heard.length === 0 ? null : Math.max(...heard) };
+      // Contact either way: a pong on our stream, or any frame on the peer's stream to us.
+      const lastContactAt = Math.max(stats.lastContactAt ?? 0, channel.heardAt ?? 0);
+      out[id] = { ...stats, lastContactAt: lastContactAt === 0 ? null : lastContactAt };
     }
     return out;
   }

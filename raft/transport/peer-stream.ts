@@ -42,7 +42,10 @@ const PING_MS_MAX = 5_000;
 const FRAME_BODY_BYTES_TARGET = 4 * 1024 * 1024;
 
 /** Encoded message batches of about `target` bytes each (a single larger message travels alone). */
-export function frameBodies(messages: readonly Message[], target: number): Buffer[] {
+function frameBodies(messages: readonly Message[], target: number): Buffer[] {
+  // The usual turn fits in one frame: encode it once.
+  const whole = encodeMessages(messages);
+  if (whole.length <= target) return [whole];
   const bodies: Buffer[] = [];
   let parts: Buffer[] = [];
   let bytes = 0;
@@ -79,9 +82,9 @@ export class PeerStream {
     this.#options = options;
   }
 
-  send(messages: readonly Message[]): void {
+  send(message: Message): void {
     if (this.#closed) return;
-    for (const m of messages) this.#queue.push(m);
+    this.#queue.push(message);
     if (this.#queue.length > this.#options.queueMessagesMax) {
       this.#queue.splice(0, this.#queue.length - this.#options.queueMessagesMax);
       this.#options.onUnreachable(this.#options.peer.id);
