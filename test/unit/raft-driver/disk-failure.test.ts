@@ -4,11 +4,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createRaftNode, type RaftNode } from '../../../raft/server.js';
+import type { RaftNode } from '../../../raft/server.js';
 import { MapStateMachine } from '../../integration/fixtures/map-state-machine.js';
 import { faultFs } from '../../helpers/fault-fs.js';
+import { startSoloRaft } from '../../helpers/solo-raft.js';
 import { waitUntil } from '../../helpers/wait.js';
 
 function failingFs(state: { failing: boolean }) {
@@ -28,15 +28,7 @@ describe('raft driver on a failing disk', () => {
   it('refuses writes while the disk fails, acknowledges nothing unpersisted, and recovers', async () => {
     const disk = { failing: false };
     const machine = await MapStateMachine.open(join(dir, 'map.json'));
-    node = await createRaftNode({
-      id: 'n1', host: '127.0.0.1', port: 1, peers: [], dataDir: dir, stateMachine: machine, clusterSecret: 's',
-      logger: pino({ level: 'silent' }), electionTimeoutMinMs: 150, electionTimeoutMaxMs: 300, heartbeatIntervalMs: 50,
-      snapshotThreshold: 1000, snapshotTailEntries: 10, requestTimeoutMs: 20_000, peerTimeoutMs: 1000,
-      storageFs: failingFs(disk),
-    });
-    const elected = new Promise<void>((resolve) => node!.onLeaderChange((leader) => { if (leader === 'n1') resolve(); }));
-    node.start();
-    await elected;
+    node = await startSoloRaft({ dataDir: dir, stateMachine: machine, storageFs: failingFs(disk) });
     const put = (key: string) => node!.propose(Buffer.from(JSON.stringify({ key, value: key })));
     await put('before');
 

@@ -5,11 +5,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Entry } from '../../../raft/core/index.js';
 import { RaftError } from '../../../raft/node-api.js';
-import { createRaftNode, type RaftNode } from '../../../raft/server.js';
+import type { RaftNode } from '../../../raft/server.js';
+import { startSoloRaft } from '../../helpers/solo-raft.js';
 import { MapStateMachine } from '../../integration/fixtures/map-state-machine.js';
 
 describe('raft driver after a failed apply', () => {
@@ -31,15 +31,8 @@ describe('raft driver after a failed apply', () => {
     const fatal: Error[] = [];
     let reported: () => void = () => undefined;
     const failed = new Promise<void>((resolve) => { reported = resolve; });
-    node = await createRaftNode({
-      id: 'n1', host: '127.0.0.1', port: 1, peers: [], dataDir: dir, stateMachine: machine, clusterSecret: 's',
-      logger: pino({ level: 'silent' }), electionTimeoutMinMs: 150, electionTimeoutMaxMs: 300, heartbeatIntervalMs: 50,
-      snapshotThreshold: 1000, snapshotTailEntries: 10, requestTimeoutMs: 2_000, peerTimeoutMs: 1000,
-      onFatal: (error) => { fatal.push(error); reported(); },
-    });
-    const elected = new Promise<void>((resolve) => node!.onLeaderChange((leader) => { if (leader === 'n1') resolve(); }));
-    node.start();
-    await elected;
+    node = await startSoloRaft({ dataDir: dir, stateMachine: machine, requestTimeoutMs: 2_000,
+      onFatal: (error) => { fatal.push(error); reported(); } });
     const put = (key: string) => node!.propose(Buffer.from(JSON.stringify({ key, value: key })));
     await put('before');
     broken.on = true;

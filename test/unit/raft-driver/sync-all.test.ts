@@ -3,9 +3,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createRaftNode } from '../../../raft/server.js';
+import { startSoloRaft } from '../../helpers/solo-raft.js';
 import { MapStateMachine } from '../../integration/fixtures/map-state-machine.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'concord-syncall-'));
@@ -15,14 +14,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 async function writes(name: string, syncAll: boolean): Promise<{ persists: number; fsyncs: number }> {
   let persists = 0;
   const machine = await MapStateMachine.open(join(dir, `${name}.json`));
-  const node = await createRaftNode({
-    id: 'n1', host: '127.0.0.1', port: 1, peers: [], dataDir: join(dir, name), stateMachine: machine, clusterSecret: 's',
-    logger: pino({ level: 'silent' }), electionTimeoutMinMs: 150, electionTimeoutMaxMs: 300, heartbeatIntervalMs: 50,
-    snapshotThreshold: 1000, snapshotTailEntries: 10, requestTimeoutMs: 20_000, peerTimeoutMs: 1000, syncAll,
-  }, { onPersist: () => { persists++; } });
-  const elected = new Promise<void>((resolve) => node.onLeaderChange((leader) => { if (leader === 'n1') resolve(); }));
-  node.start();
-  await elected;
+  const node = await startSoloRaft({ dataDir: join(dir, name), stateMachine: machine, syncAll }, { onPersist: () => { persists++; } });
   for (let i = 0; i < 5; i++) await node.propose(Buffer.from(JSON.stringify({ key: `k${i}`, value: i })));
   await node.stop();
   return { persists, fsyncs: node.storageStats().fsyncs };
