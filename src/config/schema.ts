@@ -56,7 +56,7 @@ export const configSchema = z.object({
   node_inactive_after: positiveMs.default(60_000),
   replication_factor: z.number().int().min(1).max(16).default(3),
   db_memory_limit: z.number().int().min(16).default(256),
-  // 1 s, not 100 ms: every flush has a fixed cost (appender, statements, commit) of a few ms on
+  // 1 s, not 100 ms: every flush has a fixed cost (statements, commit) of a few ms on
   // the main thread; at 100 ms that was 20–30 % of a 3-node cluster's write throughput.
   flush_interval_ms: positiveMs.default(1000),
   checksum_interval: z.number().int().min(1).default(1000),

@@ -62,9 +62,5 @@ export function deleteFile(model: Model, cmd: Of<'file.delete'>): CommandResult 
 
 /** Replication factor of a chunk: the highest among the live files that hold it. */
 export function chunkFactorOf(model: Model, hash: string): number {
-  let factor = 0;
-  for (const fileId of model.replicas.filesOf(hash)) {
-    factor = Math.max(factor, model.files.get(fileId)?.replication_factor ?? 0);
-  }
-  return factor;
+  return model.factorOfFiles(model.replicas.filesOf(hash));
 }

@@ -3,6 +3,9 @@
 // and recomputable from any copy of the rows (e.g. DuckDB) for comparison.
 import { hash } from 'node:crypto';
 
+/** A state checksum as the API and the stored checkpoints show it: 16 hex digits. */
+export const checksumHex = (checksum: bigint): string => checksum.toString(16).padStart(16, '0');
+
 export function rowHash(table: string, key: string, row: unknown): bigint {
   // One-shot hash of "table\0key\0json": the same digest as feeding the parts one by one, ~30 % cheaper.
   return hash('sha256', `${table}\0${key}\0${JSON.stringify(row)}`, 'buffer').readBigUInt64BE(0);
@@ -71,8 +74,8 @@ export class HashedTable<T> {
 
   /**
    * Load a row read back from storage without marking it changed or hashing it: the
-   * loader sets the table's checksum afterwards (`adoptChecksum`), from the value the
-   * flusher stored with the rows or from `rowsChecksum()`.
+   * loader sets the table's checksum afterwards (`adoptChecksum`) from the value the
+   * flusher stored with the rows (tests recompute it with `rowsChecksum()`).
    */
   load(key: string, row: T): void {
     this.#rows.set(key, row);

@@ -2,7 +2,7 @@
 // Rows are plain readonly records replaced (never mutated) on change, so each
 // table's checksum stays exact.
 import { ChunkTable } from './chunk-table.js';
-import { HashedTable } from './hashed-table.js';
+import { HashedTable, checksumHex } from './hashed-table.js';
 import { Heap } from './heap.js';
 import { PlacementIndex } from './placement-index.js';
 import { TaskIndex } from './task-index.js';
@@ -114,7 +114,7 @@ export class Model {
   checksum(): string {
     let total = 0n;
     for (const table of [this.nodes, this.files, this.replicas, this.tasks, this.meta, this.requests]) total ^= table.checksum;
-    return total.toString(16).padStart(16, '0');
+    return checksumHex(total);
   }
 
   setReplica(row: ReplicaRow): void {
@@ -129,11 +129,15 @@ export class Model {
     return this.replicas.replicasOf(chunkHash);
   }
 
-  /** Chunks of live files with fewer replicas on active nodes than their files' highest factor (as the sweep and stats count). */
-  underReplicatedChunks(): number {
+  /** Replication factor of a chunk held by `files`: the highest among those live files (the sweep, stats and metrics all count by it). */
+  factorOfFiles(files: string | readonly string[]): number {
     const factor = (id: string) => this.files.get(id)?.replication_factor ?? 0;
-    return this.replicas.countUnderReplicated((id) => this.nodes.get(id)?.status === 'active',
-      (files) => (typeof files === 'string' ? factor(files) : files.reduce((max, id) => Math.max(max, factor(id)), 0)));
+    return typeof files === 'string' ? factor(files) : files.reduce((max, id) => Math.max(max, factor(id)), 0);
+  }
+
+  /** Chunks of live files with fewer replicas on active nodes than their factor (as the sweep and stats count). */
+  underReplicatedChunks(): number {
+    return this.replicas.countUnderReplicated((id) => this.nodes.get(id)?.status === 'active', (files) => this.factorOfFiles(files));
   }
 
   /** Bytes promised to a node by pending replicas (not yet in its reported `used`). */

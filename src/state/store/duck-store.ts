@@ -1,8 +1,9 @@
 // The DuckDB copy of the model. Deltas are written set-wise (DESIGN §3: row-at-a-time
-// DuckDB is slow): appenders fill temporary staging tables, then one upsert and one
-// delete per table run in a single transaction that also records applied_index.
+// DuckDB is slow): per table a DELETE of the changed keys and an INSERT of the new rows,
+// each row batch bound as one JSON text that DuckDB unpacks, in a single transaction that
+// also records applied_index and the tables' checksums.
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { rowHash } from '../hashed-table.js';
+import { checksumHex, rowHash } from '../hashed-table.js';
 import type { Model } from '../model.js';
 import type { ChunkTable } from '../chunk-table.js';
 import { TABLES, type TableSpec, createTableSql, rowObjectSql } from './tables.js';
@@ -31,7 +32,6 @@ const checksumKey = (spec: TableSpec): string => `checksum_${spec.name}`;
 /** raft_meta values are BIGINT: a 64-bit checksum is kept as its two's-complement signed value. */
 const toStored = (checksum: bigint): bigint => BigInt.asIntN(64, checksum);
 const fromStored = (value: bigint): bigint => BigInt.asUintN(64, value);
-export const checksumHex = (checksum: bigint): string => checksum.toString(16).padStart(16, '0');
 
 export class DuckStore {
   private constructor(readonly path: string, private readonly memoryLimitMb: number, private instance: DuckDBInstance,
@@ -105,7 +105,7 @@ export class DuckStore {
   }
 
   /** Each table's checksum as the flusher stored it (the model's at applied_index), in TABLES order. */
-  async storedChecksums(): Promise<bigint[]> {
+  async #storedChecksums(): Promise<bigint[]> {
     const checksums: bigint[] = [];
     for (const spec of TABLES) {
       const value = await this.#metaBigInt(checksumKey(spec));
@@ -117,7 +117,7 @@ export class DuckStore {
 
   /** The state checksum the flusher stored (what `checksum()` recomputes from the rows, if the database is intact). */
   async storedChecksum(): Promise<string> {
-    return checksumHex((await this.storedChecksums()).reduce((a, b) => a ^ b, 0n));
+    return checksumHex((await this.#storedChecksums()).reduce((a, b) => a ^ b, 0n));
   }
 
   async appliedIndex(): Promise<number> {
@@ -165,7 +165,7 @@ export class DuckStore {
    * `checksum()` recomputes it from the rows, for `/api/health/db` and backup verification.
    */
   async load(model: Model): Promise<void> {
-    const checksums = await this.storedChecksums();
+    const checksums = await this.#storedChecksums();
     for (const [i, spec] of TABLES.entries()) {
       const table = spec.table(model);
       if (table === model.replicas) await this.#loadReplicas(model.replicas);
