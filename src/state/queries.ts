@@ -27,6 +27,14 @@ export interface NetworkStats {
   under_replicated_chunks: number; tasks: Record<string, number>; applied_index: number;
 }
 
+/** Nodes by status as a JSON map (`{}` when there are none). */
+const NODES_BY_STATUS = `(SELECT coalesce(to_json(map(list(status), list(n))), '{}') FROM (SELECT status, count(*) AS n FROM nodes GROUP BY 1))`;
+
+const countsOf = (value: unknown): Record<string, number> => {
+  const parsed = JSON.parse(String(value ?? '{}')) as Record<string, number> | null;
+  return Object.fromEntries(Object.entries(parsed ?? {}).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => [k, Number(v)]));
+};
+
 const STATS_SQL = `
 WITH file_chunks AS (
   SELECT c.hash AS hash, max(f.replication_factor) AS factor
@@ -36,7 +44,7 @@ live AS (
 SELECT
   (SELECT coalesce(sum(capacity), 0) FROM nodes WHERE status = 'active') AS capacity_bytes,
   (SELECT coalesce(sum(used), 0) FROM nodes WHERE status = 'active') AS used_bytes,
-  (SELECT coalesce(to_json(map(list(status), list(n))), '{}') FROM (SELECT status, count(*) AS n FROM nodes GROUP BY 1)) AS nodes,
+  ${NODES_BY_STATUS} AS nodes,
   (SELECT count(*) FROM files) AS files,
   (SELECT count(*) FROM file_chunks) AS chunks,
   (SELECT count(*) FROM replicas) AS replicas,
@@ -47,23 +55,17 @@ SELECT
 export async function networkStats(state: CoordinatorState): Promise<NetworkStats> {
   await state.flush();
   const [row] = await state.query(STATS_SQL);
-  const counts = (value: unknown): Record<string, number> => {
-    const parsed = JSON.parse(String(value ?? '{}')) as Record<string, number> | null;
-    return Object.fromEntries(Object.entries(parsed ?? {}).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => [k, Number(v)]));
-  };
   return {
-    capacity_bytes: Number(row.capacity_bytes), used_bytes: Number(row.used_bytes), nodes: counts(row.nodes), files: Number(row.files),
+    capacity_bytes: Number(row.capacity_bytes), used_bytes: Number(row.used_bytes), nodes: countsOf(row.nodes), files: Number(row.files),
     chunks: Number(row.chunks), replicas: Number(row.replicas), under_replicated_chunks: Number(row.under_replicated_chunks),
-    tasks: counts(row.tasks), applied_index: Number(row.applied_index ?? 0),
+    tasks: countsOf(row.tasks), applied_index: Number(row.applied_index ?? 0),
   };
 }
 
 /** Nodes by status (every status present, zeros included) at one flushed index: `network/status`. */
 export async function nodeCounts(state: CoordinatorState): Promise<{ nodes: Record<string, number>; applied_index: number }> {
   await state.flush();
-  const rows = await state.query(`SELECT status, count(*) AS n, ${APPLIED} AS applied FROM nodes GROUP BY status`);
-  const nodes: Record<string, number> = { active: 0, inactive: 0, dead: 0, unregistered: 0 };
-  for (const row of rows) nodes[String(row.status)] = Number(row.n);
-  const applied = rows.length > 0 ? Number(rows[0].applied ?? 0) : Number((await state.query(`SELECT ${APPLIED} AS applied`))[0]?.applied ?? 0);
-  return { nodes, applied_index: applied };
+  // One row whatever the table holds: the counts and the index they are at.
+  const [row] = await state.query(`SELECT ${NODES_BY_STATUS} AS nodes, ${APPLIED} AS applied`);
+  return { nodes: { active: 0, inactive: 0, dead: 0, unregistered: 0, ...countsOf(row.nodes) }, applied_index: Number(row.applied ?? 0) };
 }
