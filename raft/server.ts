@@ -539,9 +539,7 @@ export class RaftNode implements RaftNodeHandle {
     await this.#options.stateMachine.restoreSnapshot(latest.path, index);
     this.#proposals.skippedTo(index);
     this.#policy.taken(index);
-    for (const change of [latest.meta.confState]) {
-      this.#transport.setPeers(this.#book.peersOf(change));
-    }
+    this.#transport.setPeers(this.#book.peersOf(latest.meta.confState));
     this.#observer.onSnapshotInstalled?.(index);
     this.#options.logger.info({ index }, 'snapshot installed');
   }
