@@ -62,6 +62,11 @@ export class RaftLogStore {
   #currentMaxEntryIndex: number;
   #file: AppendFile | null = null;
   #fileBytes: number;
+  /**
+   * The current segment may hold bytes written without a sync since the last one (true at
+   * start: an earlier process may have left some).
+   */
+  #unsynced = true;
   #sealedBytes: number;
   #fileHardState: HardState;
   #queue: Pending[] = [];
@@ -218,6 +223,7 @@ export class RaftLogStore {
     }
     if (sync) await file.datasync();
     this.#fileBytes += data.length;
+    this.#unsynced = !sync;
     if (!sync) return;
     this.#fsyncs++;
     this.#lastFsyncMs = performance.now() - started;
@@ -229,6 +235,9 @@ export class RaftLogStore {
 
   /** Open the last segment for appending, or (fresh) seal it and start the next one. */
   async #openSegment(fresh: boolean): Promise<void> {
+    // A sealed segment must not end in records a crash could lose while later segments keep
+    // theirs (replay accepts a torn tail only in the last segment): sync what is unsynced.
+    if (this.#file !== null && this.#unsynced) await this.#file.datasync();
     if (this.#file !== null) await this.#file.close();
     this.#file = null;
     if (fresh) {
@@ -310,6 +319,7 @@ export class RaftLogStore {
           this.#file = file;
           await file.truncate(this.#fileBytes);
           await file.datasync();
+          this.#unsynced = false;
           // The failure may have hit while a new segment was being created: make its
           // directory entry durable too, or acknowledged writes could vanish with it.
           await this.#fs.syncDirectory(this.#dir);

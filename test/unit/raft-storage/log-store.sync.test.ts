@@ -1,25 +1,28 @@
 // Which updates reach the disk with fdatasync: by default a commit-index-only update is
 // written but not synced (etcd's MustSync rule); with syncAll every update is synced.
+import { basename } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RaftLogStore, nodeFs, type StorageFs } from '../../../raft/storage/index.js';
 import { entries, withTempDir } from './helpers.js';
 
-/** node:fs with every write and fdatasync of the WAL segments counted. */
-function countingFs(): { fs: StorageFs; calls: { writes: number; datasyncs: number } } {
+/** node:fs with every write, fdatasync and close of the WAL segments counted and logged (file name and call). */
+function countingFs(): { fs: StorageFs; calls: { writes: number; datasyncs: number }; log: string[] } {
   const calls = { writes: 0, datasyncs: 0 };
+  const log: string[] = [];
   const fs: StorageFs = {
     ...nodeFs,
     async openAppend(path) {
       const file = await nodeFs.openAppend(path);
+      const name = basename(path);
       return {
-        write: (b, o, l, p) => { calls.writes++; return file.write(b, o, l, p); },
-        datasync: () => { calls.datasyncs++; return file.datasync(); },
+        write: (b, o, l, p) => { calls.writes++; log.push(`${name} write`); return file.write(b, o, l, p); },
+        datasync: () => { calls.datasyncs++; log.push(`${name} datasync`); return file.datasync(); },
         truncate: (l) => file.truncate(l),
-        close: () => file.close(),
+        close: () => { log.push(`${name} close`); return file.close(); },
       };
     },
   };
-  return { fs, calls };
+  return { fs, calls, log };
 }
 
 async function commitOnlyUpdate(syncAll: boolean | undefined): Promise<{ writes: number; datasyncs: number; reloadedCommit: number }> {
@@ -56,4 +59,22 @@ describe('RaftLogStore sync policy', () => {
       await store.close();
     });
   });
+
+  it('syncs an unsynced tail before sealing its segment, so a crash cannot cut a sealed segment', () => withTempDir(async (dir) => {
+    const { fs, log } = countingFs();
+    const store = await RaftLogStore.open({ dir, fs, segmentBytesMax: 2048 });
+    await store.persist({ hardState: { term: 1, vote: 'a', commit: 0 }, entries: entries(1, 3, 1), snapshot: null });
+    await store.persist({ hardState: { term: 1, vote: 'a', commit: 3 }, entries: [], snapshot: null }); // unsynced
+    log.length = 0;
+    // Bigger than what is left of the first segment: the next one is started.
+    await store.persist({ hardState: null, entries: entries(4, 100, 1), snapshot: null });
+    const first = log.findIndex((line) => line.startsWith('wal-0000000000000002'));
+    expect(first).toBeGreaterThan(0);
+    expect(log.slice(0, first)).toEqual(['wal-0000000000000001.log datasync', 'wal-0000000000000001.log close']);
+    await store.close();
+    const again = await RaftLogStore.open({ dir });
+    expect(again.loaded().hardState.commit).toBe(3);
+    expect(again.loaded().entries.at(-1)?.index).toBe(100);
+    await again.close();
+  }));
 });
