@@ -150,10 +150,7 @@ export class RaftNode implements RaftNodeHandle {
   readBarrier(options?: { timeoutMs?: number }): Promise<number> {
     if (this.#stopped) return Promise.reject(new RaftError('CONCORD_ERR_STOPPED', 'node is stopping'));
     const barrier = this.#reads.enqueue(options?.timeoutMs ?? this.#options.requestTimeoutMs);
-    if (!this.#readKick) {
-      this.#readKick = true;
-      setImmediate(() => this.#startReadRound());
-    }
+    this.#kickReadRound();
     return barrier;
   }
 
@@ -427,6 +424,8 @@ export class RaftNode implements RaftNodeHandle {
   #grant(readStates: Ready['readStates']): void {
     const applied = this.#options.stateMachine.appliedIndex();
     for (const read of readStates) this.#reads.granted(read.context, read.index, applied);
+    // Reads that queued behind the answered round get the next one.
+    if (readStates.length > 0) this.#kickReadRound();
   }
 
   async #apply(entries: readonly Entry[]): Promise<void> {
@@ -556,9 +555,16 @@ export class RaftNode implements RaftNodeHandle {
     this.#schedule();
   }
 
+  #kickReadRound(): void {
+    if (!this.#readKick) {
+      this.#readKick = true;
+      setImmediate(() => this.#startReadRound());
+    }
+  }
+
   #startReadRound(): void {
     this.#readKick = false;
-    const context = this.#reads.startRound();
+    const context = this.#reads.startRound(performance.now(), this.#options.electionTimeoutMinMs);
     if (context === null) return;
     const result = this.#core.readIndex(context);
     if (!result.ok) this.#reads.refuse(context, this.#refusal(result.reason, result.leader));

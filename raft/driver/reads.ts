@@ -1,6 +1,9 @@
-// Linearizable read barriers (thesis §6.4). Reads that arrive while no ReadIndex
-// round is outstanding share the next round: each round is requested after every
-// read in its batch arrived, so the index it returns covers all of them.
+// Linearizable read barriers (thesis §6.4). Reads share ReadIndex rounds: while one
+// round is unanswered, reads queue and share the next, started once it is answered, so
+// under load each heartbeat round confirms a whole batch instead of each turn of the
+// event loop sending its own (a round unanswered for `waitMs`, e.g. lost with its
+// message, stops holding the queue back). A round is requested after every read in its
+// batch arrived, so the index it returns covers all of them.
 
 import { RaftError } from '../node-api.js';
 
@@ -14,6 +17,7 @@ interface Round {
   readonly waiters: ReadWaiter[];
   /** Read index granted by the leader, once known. */
   index: number | null;
+  readonly startedAt: number;
 }
 
 export class ReadBarriers {
@@ -47,11 +51,15 @@ export class ReadBarriers {
     });
   }
 
-  /** Start a round for every queued read; returns its context, or null if none queued. */
-  startRound(): string | null {
+  /**
+   * Start a round for every queued read; returns its context, or null if none queued or
+   * a round younger than `waitMs` is still unanswered (its answer starts the next one).
+   */
+  startRound(now: number, waitMs: number): string | null {
     if (this.#queued.length === 0) return null;
+    for (const round of this.#rounds.values()) if (round.index === null && now - round.startedAt < waitMs) return null;
     const context = this.#prefix + (this.#sequence++).toString(36);
-    this.#rounds.set(context, { waiters: this.#queued, index: null });
+    this.#rounds.set(context, { waiters: this.#queued, index: null, startedAt: now });
     this.#queued = [];
     return context;
   }
