@@ -12,7 +12,7 @@ export function registerFile(model: Model, cmd: Of<'file.register'>, ts: number)
   // Check every chunk before changing anything: a refused command leaves no trace.
   const seen = new Map<string, number>();
   for (const chunk of cmd.chunks) {
-    const known = model.replicas.chunk(chunk.hash)?.size ?? seen.get(chunk.hash);
+    const known = model.replicas.sizeOf(chunk.hash) ?? seen.get(chunk.hash);
     if (known !== undefined && known !== chunk.size) {
       return fail('CONCORD_ERR_CONFLICT', `chunk ${chunk.hash} is known with size ${known}, not ${chunk.size}`);
     }
@@ -51,7 +51,7 @@ export function deleteFile(model: Model, cmd: Of<'file.delete'>): CommandResult 
   model.filesByName.delete(file.name);
   let released = 0;
   for (const chunk of file.chunks) {
-    if (model.replicas.chunk(chunk.hash) === undefined || model.replicas.removeFile(chunk.hash, cmd.file_id) > 0) continue;
+    if (!model.replicas.hasChunk(chunk.hash) || model.replicas.removeFile(chunk.hash, cmd.file_id) > 0) continue;
     for (const node of model.replicas.holderIds(chunk.hash)) {
       model.replicas.deleteReplica(chunk.hash, node);
       released++;

@@ -51,7 +51,7 @@ function contents(model: Model) {
   return {
     nodes: sorted(model.nodes.entries()), files: sorted(model.files.entries()), replicas: sorted(model.replicas.entries()),
     tasks: sorted(model.tasks.entries()), meta: sorted(model.meta.entries()), requests: sorted(model.requests.entries()),
-    chunks: hashes.map((h) => ({ h, size: model.replicas.chunk(h)?.size, files: [...model.replicas.filesOf(h)].sort(), holders: model.replicasOf(h) })),
+    chunks: hashes.map((h) => ({ h, size: model.replicas.sizeOf(h), files: [...model.replicas.filesOf(h)].sort(), holders: model.replicasOf(h) })),
     pending: [...model.nodes.values()].map((n) => n.id).sort().map((id) => [id, model.pendingBytes(id)]),
     replicaCount: model.replicas.size, chunkCount: model.replicas.chunkCount,
   };
