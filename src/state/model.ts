@@ -111,6 +111,16 @@ export class Model {
     for (const row of this.requests.values()) this.#requestExpiry.push(row);
   }
 
+  /**
+   * Load a file row read back from storage (see `HashedTable.load`), its chunk hashes
+   * replaced by the chunk table's equal strings (loaded first): the row's own copies
+   * die young instead of leaving ~80 bytes of garbage each in the old generation.
+   */
+  loadFile(id: string, row: FileRow): void {
+    for (const chunk of row.chunks) (chunk as { hash: string }).hash = this.replicas.shared(chunk.hash);
+    this.files.load(id, row);
+  }
+
   checksum(): string {
     let total = 0n;
     for (const table of [this.nodes, this.files, this.replicas, this.tasks, this.meta, this.requests]) total ^= table.checksum;

@@ -4,7 +4,7 @@
 // also records applied_index and the tables' checksums.
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { checksumHex, rowHash } from '../hashed-table.js';
-import type { Model } from '../model.js';
+import type { FileRow, Model } from '../model.js';
 import type { ChunkTable } from '../chunk-table.js';
 import { TABLES, type TableSpec, createTableSql, rowObjectSql } from './tables.js';
 
@@ -166,9 +166,12 @@ export class DuckStore {
    */
   async load(model: Model): Promise<void> {
     const checksums = await this.#storedChecksums();
-    for (const [i, spec] of TABLES.entries()) {
+    // Replicas first, so that file rows can share the chunk table's hash strings as they load.
+    const order = [...TABLES.entries()].sort(([, a], [, b]) => Number(b.table(model) === model.replicas) - Number(a.table(model) === model.replicas));
+    for (const [i, spec] of order) {
       const table = spec.table(model);
       if (table === model.replicas) await this.#loadReplicas(model.replicas);
+      else if (table === model.files) await this.#rows(spec, (key, row) => model.loadFile(key, row as FileRow));
       else await this.#rows(spec, (key, row) => table.load(key, row));
       table.adoptChecksum(checksums[i]);
     }
