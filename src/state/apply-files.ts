@@ -1,6 +1,7 @@
 // File registration with replica placement, and deletion.
 import type { Command } from './commands.js';
 import { type CommandResult, fail, ok } from './errors.js';
+import { FileRecord } from './file-record.js';
 import type { Model } from './model.js';
 
 type Of<T extends Command['type']> = Extract<Command, { type: T }>;
@@ -36,10 +37,10 @@ export function registerFile(model: Model, cmd: Of<'file.register'>, ts: number)
     model.replicas.addFile(chunk.hash, chunk.size, cmd.file_id);
     model.suspects.add(chunk.hash);
   }
-  model.files.set(cmd.file_id, {
+  model.files.set(cmd.file_id, new FileRecord({
     id: cmd.file_id, name: cmd.name, size: cmd.size, chunk_size: cmd.chunk_size ?? null, replication_factor: factor,
-    created_at: ts, chunks: cmd.chunks.map((c) => ({ hash: c.hash, size: c.size })),
-  });
+    created_at: ts, chunks: cmd.chunks,
+  }));
   model.filesByName.set(cmd.name, cmd.file_id);
   return ok({ file_id: cmd.file_id, replication_factor: factor, placements });
 }

@@ -67,12 +67,6 @@ export class ChunkTable {
     return slot === undefined ? undefined : this.#sizes[slot];
   }
 
-  /** The table's own string equal to `hash` if the chunk is known, else `hash` (to share one string per chunk hash). */
-  shared(hash: string): string {
-    const slot = this.#slots.get(hash);
-    return slot === undefined ? hash : this.#hashes[slot];
-  }
-
   hashes(): IterableIterator<string> {
     return this.#slots.keys();
   }

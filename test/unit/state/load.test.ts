@@ -49,7 +49,9 @@ function contents(model: Model) {
   const sorted = <T>(entries: Iterable<[string, T]>) => [...entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const hashes = [...model.replicas.hashes()].sort();
   return {
-    nodes: sorted(model.nodes.entries()), files: sorted(model.files.entries()), replicas: sorted(model.replicas.entries()),
+    // Files as JSON: a FileRecord's chunks are not an own property, which toEqual would not compare.
+    nodes: sorted(model.nodes.entries()), files: sorted(model.files.entries()).map(([k, row]) => [k, JSON.parse(JSON.stringify(row)) as unknown]),
+    replicas: sorted(model.replicas.entries()),
     tasks: sorted(model.tasks.entries()), meta: sorted(model.meta.entries()), requests: sorted(model.requests.entries()),
     chunks: hashes.map((h) => ({ h, size: model.replicas.sizeOf(h), files: [...model.replicas.filesOf(h)].sort(), holders: model.replicasOf(h) })),
     pending: [...model.nodes.values()].map((n) => n.id).sort().map((id) => [id, model.pendingBytes(id)]),
