@@ -1,10 +1,12 @@
 // Chunks and their replicas, stored compactly: each chunk hash has a slot number
-// (one Map from hash to a small integer) and the slot's fields live in arrays: its
+// (one Map from its key, `chunk-key.ts`: a SHA-256 hex hash packed into half the
+// characters, to a small integer) and the slot's fields live in arrays: its
 // size, the live files that contain it, and its holders as integers (node number × 2
 // + state) in a `SlotLists` pool. No object per chunk or per replica; freed slots are
 // reused. To storage and the checksum it looks like the row table `replicas`
 // ("hash|node" → ReplicaRow): the checksum is the XOR of the same per-row hashes,
 // maintained on every change.
+import { hashOf, keyOf } from './chunk-key.js';
 import { rowHash } from './hashed-table.js';
 import type { ReplicaRow, ReplicaState } from './model.js';
 import { SlotLists } from './slot-lists.js';
@@ -20,10 +22,10 @@ export interface ChunkTableHooks {
 
 export class ChunkTable {
   readonly name = 'replicas';
-  /** Chunk hash → slot; its insertion order is the order of `hashes()` and `entries()`. */
+  /** Chunk key → slot; its insertion order is the order of `hashes()` and `entries()`. */
   readonly #slots = new Map<string, number>();
-  /** Per slot: the hash ('' when free), size in bytes, live files (one id, an array when shared, or null). */
-  readonly #hashes: string[] = [];
+  /** Per slot: the key ('' when free), size in bytes, live files (one id, an array when shared, or null). */
+  readonly #keys: string[] = [];
   readonly #sizes: number[] = [];
   readonly #files: (string | string[] | null)[] = [];
   readonly #holders = new SlotLists();
@@ -58,25 +60,25 @@ export class ChunkTable {
 
   /** Whether the chunk is known (held by a live file or by some node). */
   hasChunk(hash: string): boolean {
-    return this.#slots.has(hash);
+    return this.#slots.has(keyOf(hash));
   }
 
   /** The chunk's size, if it is known. */
   sizeOf(hash: string): number | undefined {
-    const slot = this.#slots.get(hash);
+    const slot = this.#slots.get(keyOf(hash));
     return slot === undefined ? undefined : this.#sizes[slot];
   }
 
-  hashes(): IterableIterator<string> {
-    return this.#slots.keys();
+  *hashes(): IterableIterator<string> {
+    for (const key of this.#slots.keys()) yield hashOf(key);
   }
 
   /** Holders of a chunk, sorted by node id. */
   replicasOf(hash: string): ReplicaRow[] {
-    const slot = this.#slots.get(hash);
+    const slot = this.#slots.get(keyOf(hash));
     if (slot === undefined) return [];
     const rows: ReplicaRow[] = [];
-    for (let i = 0; i < this.#holders.length(slot); i++) rows.push(this.#row(slot, i));
+    for (let i = 0; i < this.#holders.length(slot); i++) rows.push(this.#row(slot, i, hash));
     return rows.sort((a, b) => (a.node_id < b.node_id ? -1 : a.node_id > b.node_id ? 1 : 0));
   }
 
@@ -86,9 +88,9 @@ export class ChunkTable {
 
   get(key: string): ReplicaRow | undefined {
     const [hash, node] = splitKey(key);
-    const slot = this.#slots.get(hash);
+    const slot = this.#slots.get(keyOf(hash));
     const at = slot === undefined ? -1 : this.#find(slot, node);
-    return at < 0 ? undefined : this.#row(slot!, at);
+    return at < 0 ? undefined : this.#row(slot!, at, hash);
   }
 
   has(key: string): boolean {
@@ -119,8 +121,8 @@ export class ChunkTable {
   }
 
   /**
-   * Register that `fileId` holds the chunk. Returns the chunk's hash string as this table
-   * keeps it (to share), or null, registering nothing, if the size disagrees with an earlier one.
+   * Register that `fileId` holds the chunk. Returns the chunk's key as this table keeps it
+   * (`keyOf(hash)`, to share), or null, registering nothing, if the size disagrees with an earlier one.
    */
   addFile(hash: string, size: number, fileId: string): string | null {
     const slot = this.#slot(hash, size);
@@ -132,12 +134,12 @@ export class ChunkTable {
     } else if (typeof files === 'string') {
       if (files !== fileId) this.#files[slot] = [files, fileId];
     } else if (!files.includes(fileId)) files.push(fileId);
-    return this.#hashes[slot];
+    return this.#keys[slot];
   }
 
   /** Drop `fileId` from the chunk; returns the number of files still holding it. */
   removeFile(hash: string, fileId: string): number {
-    const slot = this.#slots.get(hash);
+    const slot = this.#slots.get(keyOf(hash));
     const files = slot === undefined ? null : this.#files[slot];
     if (files === null) return 0;
     const rest = typeof files === 'string' ? (files === fileId ? [] : [files]) : files.filter((f) => f !== fileId);
@@ -151,12 +153,12 @@ export class ChunkTable {
 
   /** Whether some live file holds the chunk. */
   hasFiles(hash: string): boolean {
-    const slot = this.#slots.get(hash);
+    const slot = this.#slots.get(keyOf(hash));
     return slot !== undefined && this.#files[slot] !== null;
   }
 
   filesOf(hash: string): readonly string[] {
-    const slot = this.#slots.get(hash);
+    const slot = this.#slots.get(keyOf(hash));
     const files = slot === undefined ? null : this.#files[slot];
     return files === null ? [] : typeof files === 'string' ? [files] : files;
   }
@@ -167,7 +169,7 @@ export class ChunkTable {
     const n = this.#number(nodeId);
     const code = n * 2 + (state === 'stored' ? STORED : PENDING);
     if (at >= 0) {
-      const old = this.#row(slot, at);
+      const old = this.#row(slot, at, hash);
       this.#checksum ^= rowHash(this.name, `${hash}|${nodeId}`, old);
       this.#adjustPending(old, -1);
       this.#holders.set(slot, at, code);
@@ -182,10 +184,10 @@ export class ChunkTable {
   }
 
   deleteReplica(hash: string, nodeId: string): boolean {
-    const slot = this.#slots.get(hash);
+    const slot = this.#slots.get(keyOf(hash));
     const at = slot === undefined ? -1 : this.#find(slot, nodeId);
     if (at < 0) return false;
-    const old = this.#row(slot!, at);
+    const old = this.#row(slot!, at, hash);
     this.#checksum ^= rowHash(this.name, `${hash}|${nodeId}`, old);
     this.#adjustPending(old, -1);
     this.#holders.removeAt(slot!, at);
@@ -241,7 +243,7 @@ export class ChunkTable {
   /** Bulk load, step 3: every node's pending bytes, from the loaded holders. */
   finishLoad(): void {
     const pending = new Float64Array(this.#nodeIds.length);
-    for (let slot = 0; slot < this.#hashes.length; slot++) {
+    for (let slot = 0; slot < this.#keys.length; slot++) {
       for (let i = 0; i < this.#holders.length(slot); i++) {
         const code = this.#holders.at(slot, i);
         if ((code & 1) === PENDING) pending[code >> 1] += this.#sizes[slot];
@@ -264,9 +266,10 @@ export class ChunkTable {
   }
 
   *entries(): IterableIterator<[string, ReplicaRow]> {
-    for (const [hash, slot] of this.#slots) {
+    for (const [key, slot] of this.#slots) {
+      const hash = hashOf(key);
       for (let i = 0; i < this.#holders.length(slot); i++) {
-        const row = this.#row(slot, i);
+        const row = this.#row(slot, i, hash);
         yield [`${hash}|${row.node_id}`, row];
       }
     }
@@ -278,27 +281,28 @@ export class ChunkTable {
 
   /** The chunk's slot, taking a free one (or a new one) for a new hash. */
   #slot(hash: string, size: number): number {
-    let slot = this.#slots.get(hash);
+    const key = keyOf(hash);
+    let slot = this.#slots.get(key);
     if (slot !== undefined) return slot;
     slot = this.#free.pop();
     if (slot === undefined) {
-      slot = this.#hashes.length;
-      this.#hashes.push(hash);
+      slot = this.#keys.length;
+      this.#keys.push(key);
       this.#sizes.push(size);
       this.#files.push(null);
       this.#holders.reserve(slot + 1);
     } else {
-      this.#hashes[slot] = hash;
+      this.#keys[slot] = key;
       this.#sizes[slot] = size;
     }
-    this.#slots.set(hash, slot);
+    this.#slots.set(key, slot);
     return slot;
   }
 
   #dropIfEmpty(slot: number): void {
     if (this.#files[slot] !== null || this.#holders.length(slot) > 0) return;
-    this.#slots.delete(this.#hashes[slot]);
-    this.#hashes[slot] = '';
+    this.#slots.delete(this.#keys[slot]);
+    this.#keys[slot] = '';
     this.#sizes[slot] = 0;
     this.#holders.clear(slot);
     this.#free.push(slot);
@@ -322,10 +326,11 @@ export class ChunkTable {
     return -1;
   }
 
-  #row(slot: number, at: number): ReplicaRow {
+  /** The holder's row; `hash` is the slot's chunk hash. */
+  #row(slot: number, at: number, hash: string): ReplicaRow {
     const code = this.#holders.at(slot, at);
     const state: ReplicaState = (code & 1) === STORED ? 'stored' : 'pending';
-    return { chunk_hash: this.#hashes[slot], node_id: this.#nodeIds[code >> 1], state, size: this.#sizes[slot] };
+    return { chunk_hash: hash, node_id: this.#nodeIds[code >> 1], state, size: this.#sizes[slot] };
   }
 
   #adjustPending(row: ReplicaRow, sign: 1 | -1, notify = true): void {

@@ -1,8 +1,10 @@
-// A `files` row kept compactly: its chunk list as one flat array (hash, size, hash,
-// size, …) instead of an array of `{ hash, size }` objects, about half the memory per
-// file. To everything else it is the plain row: `chunks` builds the list when read,
-// and `toJSON` gives the plain row, fields in the same order, so JSON.stringify (the
-// row hash, the flusher, API output) writes exactly the same text.
+// A `files` row kept compactly: its chunk list as one flat array (key, size, key,
+// size, …, the keys as `chunk-key.ts` packs hashes) instead of an array of
+// `{ hash, size }` objects, about half the memory per file. To everything else it is
+// the plain row: `chunks` builds the list when read, and `toJSON` gives the plain row,
+// fields in the same order, so JSON.stringify (the row hash, the flusher, API output)
+// writes exactly the same text.
+import { hashOf, keyOf } from './chunk-key.js';
 import type { FileRow } from './model.js';
 
 export interface FileChunk { readonly hash: string; readonly size: number }
@@ -20,8 +22,8 @@ export class FileRecord implements FileRow {
   readonly created_at: number;
   readonly #chunks: (string | number)[];
 
-  /** `hashOf` may give an equal string to keep instead of each chunk's hash (to share one string per hash). */
-  constructor(row: FileRow, hashOf: (chunk: FileChunk) => string = (chunk) => chunk.hash) {
+  /** `keyFor` may give an equal key to keep instead of a new `keyOf(chunk.hash)` (to share one string per chunk). */
+  constructor(row: FileRow, keyFor: (chunk: FileChunk, index: number) => string = (chunk) => keyOf(chunk.hash)) {
     this.id = row.id;
     this.name = row.name;
     this.size = row.size;
@@ -30,7 +32,7 @@ export class FileRecord implements FileRow {
     this.created_at = row.created_at;
     this.#chunks = new Array<string | number>(row.chunks.length * 2);
     row.chunks.forEach((chunk, i) => {
-      this.#chunks[2 * i] = hashOf(chunk);
+      this.#chunks[2 * i] = keyFor(chunk, i);
       this.#chunks[2 * i + 1] = chunk.size;
     });
   }
@@ -54,7 +56,7 @@ export class FileRecord implements FileRow {
 
   get chunks(): FileChunk[] {
     const chunks: FileChunk[] = new Array<FileChunk>(this.#chunks.length / 2);
-    for (let i = 0; i < chunks.length; i++) chunks[i] = { hash: this.#chunks[2 * i] as string, size: this.#chunks[2 * i + 1] as number };
+    for (let i = 0; i < chunks.length; i++) chunks[i] = { hash: hashOf(this.#chunks[2 * i] as string), size: this.#chunks[2 * i + 1] as number };
     return chunks;
   }
 

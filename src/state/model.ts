@@ -1,6 +1,7 @@
 // The coordinator's in-memory model: the truth for command logic and point reads.
 // Rows are plain readonly records replaced (never mutated) on change, so each
 // table's checksum stays exact.
+import { keyOf } from './chunk-key.js';
 import { ChunkTable } from './chunk-table.js';
 import { type FileChunk, FileRecord } from './file-record.js';
 import { HashedTable, checksumHex } from './hashed-table.js';
@@ -105,15 +106,15 @@ export class Model {
   /**
    * Load a file row read back from storage into a fresh model (see `HashedTable.load`),
    * after the replicas: the file joins its chunks in the chunk table and the file-name
-   * index, and is kept as a `FileRecord` whose chunk hashes are the chunk table's equal
-   * strings, so the row's own copies die young instead of staying as ~80 bytes each.
+   * index, and is kept as a `FileRecord` holding the chunk table's keys, so the row's
+   * hash strings die young instead of staying as ~80 bytes each.
    */
   loadFile(id: string, row: FileRow): void {
-    const hashOf = (chunk: FileChunk) => this.replicas.addFile(chunk.hash, chunk.size, row.id) ?? chunk.hash;
+    const keyFor = (chunk: FileChunk) => this.replicas.addFile(chunk.hash, chunk.size, row.id) ?? keyOf(chunk.hash);
     if (FileRecord.fits(row)) {
-      this.files.load(id, new FileRecord(row, hashOf));
+      this.files.load(id, new FileRecord(row, keyFor));
     } else {
-      row.chunks.forEach(hashOf);
+      row.chunks.forEach(keyFor);
       this.files.load(id, row);
     }
     this.filesByName.set(row.name, row.id);

@@ -22,7 +22,7 @@ describe('FileRecord', () => {
     }), { numRuns: 300 });
   });
 
-  it('keeps the hash strings it is given', () => {
+  it('keeps the keys it is given', () => {
     const record = new FileRecord({ id: 'f', name: 'n', size: 2, chunk_size: null, replication_factor: 1, created_at: 0,
       chunks: [{ hash: 'h1', size: 1 }, { hash: 'h2', size: 1 }] }, (chunk) => chunk.hash.toUpperCase());
     expect(record.chunks).toEqual([{ hash: 'H1', size: 1 }, { hash: 'H2', size: 1 }]);

@@ -18,7 +18,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 // characters, non-ASCII, text that looks like JSON or SQL.
 const text = fc.constantFrom('plain', 'a"b', 'back\\slash', 'ctl\u0001\u001f', 'new\nline', 'é漢😀', "it's", '[1,{"x":null}]', 'null');
 const node = fc.constantFrom('a', 'b', 'c', 'node "d"');
-const hash = fc.constantFrom('h1', 'h2', 'h3', 'h\\4', 'h"5');
+const hash = fc.constantFrom('h1', 'h2', 'h3', 'h\\4', 'h"5', '0f'.repeat(32), 'F0'.repeat(32));
 const command: fc.Arbitrary<Cmd> = fc.oneof(
   fc.record({ id: node, cap: fc.integer({ min: 10, max: 1000 }), zone: fc.option(text, { nil: undefined }) })
     .map(({ id, cap, zone }): Cmd => ({ type: 'node.register', id, addresses: [`${id}:1`], storage_capacity: cap, capabilities: { v: '1' }, ...(zone === undefined ? {} : { zone }) })),
