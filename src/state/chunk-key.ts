@@ -14,9 +14,17 @@ for (let i = 0; i < DIGITS.length; i++) VALUE[DIGITS.charCodeAt(i)] = i;
 const bytes: number[] = new Array<number>(PACKED_LENGTH);
 const digits: number[] = new Array<number>(2 * PACKED_LENGTH);
 
+/** The last hash packed and its key: applying a command asks for the same chunk's key several times in a row. */
+let lastHash = '';
+let lastKey = '';
+
 export function keyOf(hash: string): string {
-  if (hash.length === 2 * PACKED_LENGTH && pack(hash)) return String.fromCharCode(...bytes);
-  return hash.length < PACKED_LENGTH ? hash : RAW_MARK + hash;
+  if (hash.length !== 2 * PACKED_LENGTH) return hash.length < PACKED_LENGTH ? hash : RAW_MARK + hash;
+  if (hash === lastHash) return lastKey;
+  const key = pack(hash) ? String.fromCharCode(...bytes) : RAW_MARK + hash;
+  lastHash = hash;
+  lastKey = key;
+  return key;
 }
 
 export function hashOf(key: string): string {
