@@ -56,7 +56,7 @@ export function registerReads(app: FastifyInstance, parts: AppParts): void {
   app.get<{ Params: { hash: string } }>('/api/v1/chunks/:hash/locations', readQuery, async (request, reply) => {
     if (!(await readable(parts, request, reply))) return reply;
     const replicas = state.model.replicasOf(request.params.hash);
-    if (replicas.length === 0 && state.model.replicas.chunk(request.params.hash) === undefined) {
+    if (replicas.length === 0 && !state.model.replicas.hasChunk(request.params.hash)) {
       return sendError(reply, 'CONCORD_ERR_NOT_FOUND', `chunk ${request.params.hash} is unknown`);
     }
     return { hash: request.params.hash, replicas: replicas.map((r) => ({ node_id: r.node_id, state: r.state,

@@ -1,6 +1,7 @@
 // File registration with replica placement, and deletion.
 import type { Command } from './commands.js';
 import { type CommandResult, fail, ok } from './errors.js';
+import { FileRecord } from './file-record.js';
 import type { Model } from './model.js';
 
 type Of<T extends Command['type']> = Extract<Command, { type: T }>;
@@ -12,7 +13,7 @@ export function registerFile(model: Model, cmd: Of<'file.register'>, ts: number)
   // Check every chunk before changing anything: a refused command leaves no trace.
   const seen = new Map<string, number>();
   for (const chunk of cmd.chunks) {
-    const known = model.replicas.chunk(chunk.hash)?.size ?? seen.get(chunk.hash);
+    const known = model.replicas.sizeOf(chunk.hash) ?? seen.get(chunk.hash);
     if (known !== undefined && known !== chunk.size) {
       return fail('CONCORD_ERR_CONFLICT', `chunk ${chunk.hash} is known with size ${known}, not ${chunk.size}`);
     }
@@ -32,14 +33,15 @@ export function registerFile(model: Model, cmd: Of<'file.register'>, ts: number)
     planned.push({ hash: chunk.hash, targets });
     for (const node of targets) model.setReplica({ chunk_hash: chunk.hash, node_id: node, state: 'pending', size: chunk.size });
   }
-  for (const chunk of cmd.chunks) {
-    model.replicas.addFile(chunk.hash, chunk.size, cmd.file_id);
+  // The file keeps the chunk table's keys (one string per chunk, shared).
+  const keys = cmd.chunks.map((chunk) => {
     model.suspects.add(chunk.hash);
-  }
-  model.files.set(cmd.file_id, {
-    id: cmd.file_id, name: cmd.name, size: cmd.size, chunk_size: cmd.chunk_size ?? null, replication_factor: factor,
-    created_at: ts, chunks: cmd.chunks.map((c) => ({ hash: c.hash, size: c.size })),
+    return model.replicas.addFile(chunk.hash, chunk.size, cmd.file_id)!;
   });
+  model.files.set(cmd.file_id, new FileRecord({
+    id: cmd.file_id, name: cmd.name, size: cmd.size, chunk_size: cmd.chunk_size ?? null, replication_factor: factor,
+    created_at: ts, chunks: cmd.chunks,
+  }, (_chunk, i) => keys[i]));
   model.filesByName.set(cmd.name, cmd.file_id);
   return ok({ file_id: cmd.file_id, replication_factor: factor, placements });
 }
@@ -51,7 +53,7 @@ export function deleteFile(model: Model, cmd: Of<'file.delete'>): CommandResult 
   model.filesByName.delete(file.name);
   let released = 0;
   for (const chunk of file.chunks) {
-    if (model.replicas.chunk(chunk.hash) === undefined || model.replicas.removeFile(chunk.hash, cmd.file_id) > 0) continue;
+    if (!model.replicas.hasChunk(chunk.hash) || model.replicas.removeFile(chunk.hash, cmd.file_id) > 0) continue;
     for (const node of model.replicas.holderIds(chunk.hash)) {
       model.replicas.deleteReplica(chunk.hash, node);
       released++;

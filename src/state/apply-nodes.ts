@@ -44,9 +44,9 @@ export function reportReplicas(model: Model, cmd: Of<'replica.report'>): Command
   if (!model.nodes.has(cmd.node_id)) return fail('CONCORD_ERR_NOT_FOUND', `node ${cmd.node_id} is not registered`);
   let stored = 0;
   for (const hash of cmd.stored) {
-    const chunk = model.replicas.chunk(hash);
-    if (chunk === undefined || chunk.files === null) continue; // unknown chunks are ignored, not invented
-    model.setReplica({ chunk_hash: hash, node_id: cmd.node_id, state: 'stored', size: chunk.size });
+    const size = model.replicas.sizeOf(hash);
+    if (size === undefined || !model.replicas.hasFiles(hash)) continue; // unknown chunks are ignored, not invented
+    model.setReplica({ chunk_hash: hash, node_id: cmd.node_id, state: 'stored', size });
     stored++;
   }
   let lost = 0;

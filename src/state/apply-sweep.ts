@@ -57,13 +57,13 @@ function chunksToCheck(model: Model): string[] {
 function sweepReplication(model: Model, ts: number): number {
   let created = 0;
   for (const hash of chunksToCheck(model)) {
-    const chunk = model.replicas.chunk(hash);
-    if (chunk === undefined || chunk.files === null || model.openReplication.has(hash)) continue;
+    const size = model.replicas.sizeOf(hash);
+    if (size === undefined || !model.replicas.hasFiles(hash) || model.openReplication.has(hash)) continue;
     const factor = chunkFactorOf(model, hash);
     const replicas = model.replicasOf(hash);
     const live = replicas.filter((r) => model.nodes.get(r.node_id)?.status === 'active');
     if (live.length >= factor) continue;
-    const targets = model.placement.place(chunk.size, factor - live.length, new Set(replicas.map((r) => r.node_id)));
+    const targets = model.placement.place(size, factor - live.length, new Set(replicas.map((r) => r.node_id)));
     const sources = live.filter((r) => r.state === 'stored').map((r) => r.node_id);
     const id = `replicate-${hash}-${ts}`;
     model.tasks.set(id, {

@@ -1,22 +1,17 @@
-// Chunks and their replicas, stored compactly: one record per chunk hash holding its
-// size, the live files that contain it and its holders packed into one string (three
-// UTF-16 code units per holder: node number high/low, state). A million replicas
-// cost about a third of what one object per replica did. To storage and the
-// checksum it looks like the row table `replicas` ("hash|node" → ReplicaRow): the
-// checksum is the XOR of the same per-row hashes, maintained on every change.
+// Chunks and their replicas, stored compactly: each chunk hash has a slot number
+// (one Map from its key, `chunk-key.ts`: a SHA-256 hex hash packed into half the
+// characters, to a small integer) and the slot's fields live in arrays: its
+// size, the live files that contain it, and its holders as integers (node number × 2
+// + state) in a `SlotLists` pool. No object per chunk or per replica; freed slots are
+// reused. To storage and the checksum it looks like the row table `replicas`
+// ("hash|node" → ReplicaRow): the checksum is the XOR of the same per-row hashes,
+// maintained on every change.
+import { hashOf, keyOf } from './chunk-key.js';
 import { rowHash } from './hashed-table.js';
 import type { ReplicaRow, ReplicaState } from './model.js';
+import { SlotLists } from './slot-lists.js';
 
-export interface ChunkRecord {
-  readonly hash: string;
-  /** Bytes of the chunk; every replica has this size. */
-  readonly size: number;
-  /** Live files holding the chunk: one id, or an array when shared. */
-  files: string | string[] | null;
-  /** Packed holders: [hi, lo, state] per holder, state 0 = pending, 1 = stored. */
-  holders: string;
-}
-
+/** Holder code: node number × 2 + state (0 = pending, 1 = stored). */
 const PENDING = 0;
 const STORED = 1;
 
@@ -27,7 +22,14 @@ export interface ChunkTableHooks {
 
 export class ChunkTable {
   readonly name = 'replicas';
-  readonly #chunks = new Map<string, ChunkRecord>();
+  /** Chunk key → slot; its insertion order is the order of `hashes()` and `entries()`. */
+  readonly #slots = new Map<string, number>();
+  /** Per slot: the key ('' when free), size in bytes, live files (one id, an array when shared, or null). */
+  readonly #keys: string[] = [];
+  readonly #sizes: number[] = [];
+  readonly #files: (string | string[] | null)[] = [];
+  readonly #holders = new SlotLists();
+  readonly #free: number[] = [];
   readonly #nodeIds: string[] = [];
   readonly #nodeNumbers = new Map<string, number>();
   readonly #pending = new Map<string, number>();
@@ -56,20 +58,27 @@ export class ChunkTable {
     return this.#changes.size;
   }
 
-  chunk(hash: string): ChunkRecord | undefined {
-    return this.#chunks.get(hash);
+  /** Whether the chunk is known (held by a live file or by some node). */
+  hasChunk(hash: string): boolean {
+    return this.#slots.has(keyOf(hash));
   }
 
-  hashes(): IterableIterator<string> {
-    return this.#chunks.keys();
+  /** The chunk's size, if it is known. */
+  sizeOf(hash: string): number | undefined {
+    const slot = this.#slots.get(keyOf(hash));
+    return slot === undefined ? undefined : this.#sizes[slot];
+  }
+
+  *hashes(): IterableIterator<string> {
+    for (const key of this.#slots.keys()) yield hashOf(key);
   }
 
   /** Holders of a chunk, sorted by node id. */
   replicasOf(hash: string): ReplicaRow[] {
-    const record = this.#chunks.get(hash);
-    if (record === undefined) return [];
+    const slot = this.#slots.get(keyOf(hash));
+    if (slot === undefined) return [];
     const rows: ReplicaRow[] = [];
-    for (let i = 0; i < record.holders.length; i += 3) rows.push(this.#row(record, i));
+    for (let i = 0; i < this.#holders.length(slot); i++) rows.push(this.#row(slot, i, hash));
     return rows.sort((a, b) => (a.node_id < b.node_id ? -1 : a.node_id > b.node_id ? 1 : 0));
   }
 
@@ -79,9 +88,9 @@ export class ChunkTable {
 
   get(key: string): ReplicaRow | undefined {
     const [hash, node] = splitKey(key);
-    const record = this.#chunks.get(hash);
-    const at = record === undefined ? -1 : this.#find(record, node);
-    return at < 0 ? undefined : this.#row(record!, at);
+    const slot = this.#slots.get(keyOf(hash));
+    const at = slot === undefined ? -1 : this.#find(slot, node);
+    return at < 0 ? undefined : this.#row(slot!, at, hash);
   }
 
   has(key: string): boolean {
@@ -94,88 +103,97 @@ export class ChunkTable {
 
   /**
    * Chunks of live files held by fewer counted nodes than `factorOf(files)` asks for.
-   * One pass over the packed holders, no row objects: cheap enough for a metrics scrape.
+   * One pass over the slots, no row objects: cheap enough for a metrics scrape.
    */
   countUnderReplicated(counts: (nodeId: string) => boolean, factorOf: (files: string | readonly string[]) => number): number {
     const counted = this.#nodeIds.map(counts);
     let under = 0;
-    for (const record of this.#chunks.values()) {
-      if (record.files === null) continue;
-      const want = factorOf(record.files);
+    for (let slot = 0; slot < this.#files.length; slot++) {
+      const files = this.#files[slot];
+      if (files === null) continue;
+      const want = factorOf(files);
+      const holders = this.#holders.length(slot);
       let have = 0;
-      for (let i = 0; i < record.holders.length && have < want; i += 3) {
-        if (counted[record.holders.charCodeAt(i) * 65536 + record.holders.charCodeAt(i + 1)]) have++;
-      }
+      for (let i = 0; i < holders && have < want; i++) if (counted[this.#holders.at(slot, i) >> 1]) have++;
       if (have < want) under++;
     }
     return under;
   }
 
   /**
-   * Register that `fileId` holds the chunk. Returns the chunk's hash string as this table
-   * keeps it (to share), or null, registering nothing, if the size disagrees with an earlier one.
+   * Register that `fileId` holds the chunk. Returns the chunk's key as this table keeps it
+   * (`keyOf(hash)`, to share), or null, registering nothing, if the size disagrees with an earlier one.
    */
   addFile(hash: string, size: number, fileId: string): string | null {
-    const record = this.#record(hash, size);
-    if (record.size !== size) return null;
-    if (record.files === null) {
-      record.files = fileId;
+    const slot = this.#slot(hash, size);
+    if (this.#sizes[slot] !== size) return null;
+    const files = this.#files[slot];
+    if (files === null) {
+      this.#files[slot] = fileId;
       this.#withFiles++;
-    } else if (typeof record.files === 'string') {
-      if (record.files !== fileId) record.files = [record.files, fileId];
-    } else if (!record.files.includes(fileId)) record.files.push(fileId);
-    return record.hash;
+    } else if (typeof files === 'string') {
+      if (files !== fileId) this.#files[slot] = [files, fileId];
+    } else if (!files.includes(fileId)) files.push(fileId);
+    return this.#keys[slot];
   }
 
   /** Drop `fileId` from the chunk; returns the number of files still holding it. */
   removeFile(hash: string, fileId: string): number {
-    const record = this.#chunks.get(hash);
-    if (record === undefined || record.files === null) return 0;
-    const rest = typeof record.files === 'string' ? (record.files === fileId ? [] : [record.files]) : record.files.filter((f) => f !== fileId);
-    record.files = rest.length === 0 ? null : rest.length === 1 ? rest[0] : rest;
+    const slot = this.#slots.get(keyOf(hash));
+    const files = slot === undefined ? null : this.#files[slot];
+    if (files === null) return 0;
+    const rest = typeof files === 'string' ? (files === fileId ? [] : [files]) : files.filter((f) => f !== fileId);
+    this.#files[slot!] = rest.length === 0 ? null : rest.length === 1 ? rest[0] : rest;
     if (rest.length === 0) {
       this.#withFiles--;
-      this.#dropIfEmpty(record);
+      this.#dropIfEmpty(slot!);
     }
     return rest.length;
   }
 
+  /** Whether some live file holds the chunk. */
+  hasFiles(hash: string): boolean {
+    const slot = this.#slots.get(keyOf(hash));
+    return slot !== undefined && this.#files[slot] !== null;
+  }
+
   filesOf(hash: string): readonly string[] {
-    const files = this.#chunks.get(hash)?.files ?? null;
+    const slot = this.#slots.get(keyOf(hash));
+    const files = slot === undefined ? null : this.#files[slot];
     return files === null ? [] : typeof files === 'string' ? [files] : files;
   }
 
   setReplica(hash: string, nodeId: string, state: ReplicaState, size: number): void {
-    const record = this.#record(hash, size);
-    const at = this.#find(record, nodeId);
-    const code = state === 'stored' ? STORED : PENDING;
+    const slot = this.#slot(hash, size);
+    const at = this.#find(slot, nodeId);
+    const n = this.#number(nodeId);
+    const code = n * 2 + (state === 'stored' ? STORED : PENDING);
     if (at >= 0) {
-      const old = this.#row(record, at);
+      const old = this.#row(slot, at, hash);
       this.#checksum ^= rowHash(this.name, `${hash}|${nodeId}`, old);
       this.#adjustPending(old, -1);
-      record.holders = record.holders.slice(0, at + 2) + String.fromCharCode(code) + record.holders.slice(at + 3);
+      this.#holders.set(slot, at, code);
     } else {
-      const n = this.#number(nodeId);
-      record.holders += String.fromCharCode(Math.floor(n / 65536), n % 65536, code);
+      this.#holders.push(slot, code);
       this.#replicas++;
     }
-    const row: ReplicaRow = { chunk_hash: hash, node_id: nodeId, state, size: record.size };
+    const row: ReplicaRow = { chunk_hash: hash, node_id: nodeId, state, size: this.#sizes[slot] };
     this.#checksum ^= rowHash(this.name, `${hash}|${nodeId}`, row);
     this.#adjustPending(row, 1);
     this.#changes.set(`${hash}|${nodeId}`, true);
   }
 
   deleteReplica(hash: string, nodeId: string): boolean {
-    const record = this.#chunks.get(hash);
-    const at = record === undefined ? -1 : this.#find(record, nodeId);
+    const slot = this.#slots.get(keyOf(hash));
+    const at = slot === undefined ? -1 : this.#find(slot, nodeId);
     if (at < 0) return false;
-    const old = this.#row(record!, at);
+    const old = this.#row(slot!, at, hash);
     this.#checksum ^= rowHash(this.name, `${hash}|${nodeId}`, old);
     this.#adjustPending(old, -1);
-    record!.holders = record!.holders.slice(0, at) + record!.holders.slice(at + 3);
+    this.#holders.removeAt(slot!, at);
     this.#replicas--;
     this.#changes.set(`${hash}|${nodeId}`, false);
-    this.#dropIfEmpty(record!);
+    this.#dropIfEmpty(slot!);
     return true;
   }
 
@@ -200,32 +218,35 @@ export class ChunkTable {
    */
   load(key: string, row: ReplicaRow): void {
     const [hash, nodeId] = splitKey(key);
-    const record = this.#record(hash, row.size);
-    const n = this.#number(nodeId);
-    record.holders += String.fromCharCode(Math.floor(n / 65536), n % 65536, row.state === 'stored' ? STORED : PENDING);
+    const slot = this.#slot(hash, row.size);
+    this.#holders.push(slot, this.#number(nodeId) * 2 + (row.state === 'stored' ? STORED : PENDING));
     this.#replicas++;
-    this.#adjustPending({ ...row, size: record.size }, 1, false);
+    this.#adjustPending({ ...row, size: this.#sizes[slot] }, 1, false);
   }
 
   /** Bulk load, step 1 (a fresh table): node ids in the order of the numbers `loadHolders` uses. */
   loadNodeIds(ids: readonly string[]): void {
-    if (this.#nodeIds.length > 0 || this.#chunks.size > 0) throw new Error('loadNodeIds needs an empty chunk table');
+    if (this.#nodeIds.length > 0 || this.#slots.size > 0) throw new Error('loadNodeIds needs an empty chunk table');
     for (const id of ids) this.#number(id);
   }
 
-  /** Bulk load, step 2: holders of a chunk, packed as `ChunkRecord.holders`; nothing is hashed or marked changed. */
-  loadHolders(hash: string, size: number, holders: string): void {
-    const record = this.#record(hash, size);
-    record.holders += holders;
-    this.#replicas += holders.length / 3;
+  /**
+   * Bulk load, step 2: `count` holders of a chunk, as codes (node number × 2 + state,
+   * 1 = stored) at `codes[from …]`; nothing is hashed or marked changed.
+   */
+  loadHolders(hash: string, size: number, codes: readonly unknown[], from: number, count: number): void {
+    const slot = this.#slot(hash, size);
+    for (let i = from; i < from + count; i++) this.#holders.push(slot, codes[i] as number);
+    this.#replicas += count;
   }
 
   /** Bulk load, step 3: every node's pending bytes, from the loaded holders. */
   finishLoad(): void {
     const pending = new Float64Array(this.#nodeIds.length);
-    for (const record of this.#chunks.values()) {
-      for (let i = 0; i < record.holders.length; i += 3) {
-        if (record.holders.charCodeAt(i + 2) === PENDING) pending[record.holders.charCodeAt(i) * 65536 + record.holders.charCodeAt(i + 1)] += record.size;
+    for (let slot = 0; slot < this.#keys.length; slot++) {
+      for (let i = 0; i < this.#holders.length(slot); i++) {
+        const code = this.#holders.at(slot, i);
+        if ((code & 1) === PENDING) pending[code >> 1] += this.#sizes[slot];
       }
     }
     this.#pending.clear();
@@ -245,10 +266,11 @@ export class ChunkTable {
   }
 
   *entries(): IterableIterator<[string, ReplicaRow]> {
-    for (const record of this.#chunks.values()) {
-      for (let i = 0; i < record.holders.length; i += 3) {
-        const row = this.#row(record, i);
-        yield [`${record.hash}|${row.node_id}`, row];
+    for (const [key, slot] of this.#slots) {
+      const hash = hashOf(key);
+      for (let i = 0; i < this.#holders.length(slot); i++) {
+        const row = this.#row(slot, i, hash);
+        yield [`${hash}|${row.node_id}`, row];
       }
     }
   }
@@ -257,17 +279,33 @@ export class ChunkTable {
     for (const [, row] of this.entries()) yield row;
   }
 
-  #record(hash: string, size: number): ChunkRecord {
-    let record = this.#chunks.get(hash);
-    if (record === undefined) {
-      record = { hash, size, files: null, holders: '' };
-      this.#chunks.set(hash, record);
+  /** The chunk's slot, taking a free one (or a new one) for a new hash. */
+  #slot(hash: string, size: number): number {
+    const key = keyOf(hash);
+    let slot = this.#slots.get(key);
+    if (slot !== undefined) return slot;
+    slot = this.#free.pop();
+    if (slot === undefined) {
+      slot = this.#keys.length;
+      this.#keys.push(key);
+      this.#sizes.push(size);
+      this.#files.push(null);
+      this.#holders.reserve(slot + 1);
+    } else {
+      this.#keys[slot] = key;
+      this.#sizes[slot] = size;
     }
-    return record;
+    this.#slots.set(key, slot);
+    return slot;
   }
 
-  #dropIfEmpty(record: ChunkRecord): void {
-    if (record.files === null && record.holders.length === 0) this.#chunks.delete(record.hash);
+  #dropIfEmpty(slot: number): void {
+    if (this.#files[slot] !== null || this.#holders.length(slot) > 0) return;
+    this.#slots.delete(this.#keys[slot]);
+    this.#keys[slot] = '';
+    this.#sizes[slot] = 0;
+    this.#holders.clear(slot);
+    this.#free.push(slot);
   }
 
   #number(nodeId: string): number {
@@ -280,21 +318,19 @@ export class ChunkTable {
     return n;
   }
 
-  #find(record: ChunkRecord, nodeId: string): number {
+  /** Index of the node's holder code in the slot's list, or -1. */
+  #find(slot: number, nodeId: string): number {
     const n = this.#nodeNumbers.get(nodeId);
     if (n === undefined) return -1;
-    const hi = Math.floor(n / 65536);
-    const lo = n % 65536;
-    for (let i = 0; i < record.holders.length; i += 3) {
-      if (record.holders.charCodeAt(i) === hi && record.holders.charCodeAt(i + 1) === lo) return i;
-    }
+    for (let i = 0; i < this.#holders.length(slot); i++) if (this.#holders.at(slot, i) >> 1 === n) return i;
     return -1;
   }
 
-  #row(record: ChunkRecord, at: number): ReplicaRow {
-    const n = record.holders.charCodeAt(at) * 65536 + record.holders.charCodeAt(at + 1);
-    const state: ReplicaState = record.holders.charCodeAt(at + 2) === STORED ? 'stored' : 'pending';
-    return { chunk_hash: record.hash, node_id: this.#nodeIds[n], state, size: record.size };
+  /** The holder's row; `hash` is the slot's chunk hash. */
+  #row(slot: number, at: number, hash: string): ReplicaRow {
+    const code = this.#holders.at(slot, at);
+    const state: ReplicaState = (code & 1) === STORED ? 'stored' : 'pending';
+    return { chunk_hash: hash, node_id: this.#nodeIds[code >> 1], state, size: this.#sizes[slot] };
   }
 
   #adjustPending(row: ReplicaRow, sign: 1 | -1, notify = true): void {

@@ -1,7 +1,9 @@
 // The coordinator's in-memory model: the truth for command logic and point reads.
 // Rows are plain readonly records replaced (never mutated) on change, so each
 // table's checksum stays exact.
+import { keyOf } from './chunk-key.js';
 import { ChunkTable } from './chunk-table.js';
+import { type FileChunk, FileRecord } from './file-record.js';
 import { HashedTable, checksumHex } from './hashed-table.js';
 import { Heap } from './heap.js';
 import { PlacementIndex } from './placement-index.js';
@@ -82,24 +84,14 @@ export class Model {
     this.tasks = new HashedTable<TaskRow>('tasks', (id, old, row) => this.taskIndex.changed(id, old, row));
   }
 
-  /** Rebuild the derived indexes after rows were loaded from storage into a fresh model. */
+  /** Rebuild the derived indexes after rows were loaded from storage into a fresh model (files: see `loadFile`). */
   rebuildIndexes(): void {
-    this.filesByName.clear();
     this.openReplication.clear();
     this.placement.clear();
     this.taskIndex.clear();
     this.#requestExpiry.clear();
     this.suspects.clear();
     this.fullScan = true;
-    for (const file of this.files.values()) {
-      this.filesByName.set(file.name, file.id);
-      for (const chunk of file.chunks) {
-        // Share one string per chunk hash between the file rows and the chunk table: written in place,
-        // as the string is equal, the row's content (and checksum) does not change.
-        const shared = this.replicas.addFile(chunk.hash, chunk.size, file.id);
-        if (shared !== null) (chunk as { hash: string }).hash = shared;
-      }
-    }
     for (const node of this.nodes.values()) this.placement.update(node.id, node, this.replicas.pendingBytes(node.id));
     for (const task of this.tasks.values()) {
       this.taskIndex.changed(task.id, undefined, task);
@@ -109,6 +101,23 @@ export class Model {
       }
     }
     for (const row of this.requests.values()) this.#requestExpiry.push(row);
+  }
+
+  /**
+   * Load a file row read back from storage into a fresh model (see `HashedTable.load`),
+   * after the replicas: the file joins its chunks in the chunk table and the file-name
+   * index, and is kept as a `FileRecord` holding the chunk table's keys, so the row's
+   * hash strings die young instead of staying as ~80 bytes each.
+   */
+  loadFile(id: string, row: FileRow): void {
+    const keyFor = (chunk: FileChunk) => this.replicas.addFile(chunk.hash, chunk.size, row.id) ?? keyOf(chunk.hash);
+    if (FileRecord.fits(row)) {
+      this.files.load(id, new FileRecord(row, keyFor));
+    } else {
+      row.chunks.forEach(keyFor);
+      this.files.load(id, row);
+    }
+    this.filesByName.set(row.name, row.id);
   }
 
   checksum(): string {

@@ -4,7 +4,7 @@
 // also records applied_index and the tables' checksums.
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { checksumHex, rowHash } from '../hashed-table.js';
-import type { Model } from '../model.js';
+import type { FileRow, Model } from '../model.js';
 import type { ChunkTable } from '../chunk-table.js';
 import { TABLES, type TableSpec, createTableSql, rowObjectSql } from './tables.js';
 
@@ -38,7 +38,11 @@ export class DuckStore {
     private connection: DuckDBConnection) {}
 
   static async open(path: string, memoryLimitMb: number): Promise<DuckStore> {
-    const instance = await DuckDBInstance.create(path, { memory_limit: `${memoryLimitMb}MB`, threads: '2', preserve_insertion_order: 'false' });
+    // allocator_background_threads: DuckDB's allocator (jemalloc) otherwise hands freed pages back to the
+    // system only while it keeps allocating, so a node idle after a load (start-up, snapshot install)
+    // kept ~30 MB of them; its background thread returns them within about a second.
+    const instance = await DuckDBInstance.create(path, { memory_limit: `${memoryLimitMb}MB`, threads: '2', preserve_insertion_order: 'false',
+      allocator_background_threads: 'true' });
     const connection = await instance.connect();
     const store = new DuckStore(path, memoryLimitMb, instance, connection);
     await store.#ensureSchema();
@@ -166,32 +170,38 @@ export class DuckStore {
    */
   async load(model: Model): Promise<void> {
     const checksums = await this.#storedChecksums();
-    for (const [i, spec] of TABLES.entries()) {
+    // Replicas first, so that file rows can share the chunk table's hash strings as they load.
+    const order = [...TABLES.entries()].sort(([, a], [, b]) => Number(b.table(model) === model.replicas) - Number(a.table(model) === model.replicas));
+    for (const [i, spec] of order) {
       const table = spec.table(model);
       if (table === model.replicas) await this.#loadReplicas(model.replicas);
+      else if (table === model.files) await this.#rows(spec, (key, row) => model.loadFile(key, row as FileRow));
       else await this.#rows(spec, (key, row) => table.load(key, row));
       table.adoptChecksum(checksums[i]);
     }
   }
 
   /**
-   * Replicas grouped by chunk, with each chunk's holders already packed as the chunk
-   * table keeps them (node number high, low, state: three UTF-16 units as JSON escapes),
+   * Replicas grouped by chunk, each block one flat JSON array of hash, size, holder count
+   * and the holders as the chunk table codes them (node number × 2 + state, 1 = stored),
    * the node numbers given by a temporary table: one hash string per chunk (per block)
-   * crosses into JS instead of a key, hash and node id per replica.
+   * crosses into JS instead of a key, hash and node id per replica, and JSON.parse
+   * builds no object or array per chunk.
    */
   async #loadReplicas(table: ChunkTable): Promise<void> {
     const c = this.connection;
     await c.run(`CREATE OR REPLACE TEMP TABLE load_nodes AS
-      SELECT node_id, n, printf('\\u%04x\\u%04x', n >> 16, n & 65535) AS code
-      FROM (SELECT node_id, (row_number() OVER (ORDER BY node_id) - 1)::INTEGER AS n FROM (SELECT DISTINCT node_id FROM replicas))`);
+      SELECT node_id, (row_number() OVER (ORDER BY node_id) - 1)::INTEGER AS n FROM (SELECT DISTINCT node_id FROM replicas)`);
     try {
       const ids = (await c.runAndReadAll('SELECT node_id FROM load_nodes ORDER BY n')).getRows().map((r) => String(r[0]));
       table.loadNodeIds(ids);
-      await this.#blocks('replicas', (where) => `SELECT '[' || string_agg(to_json(chunk_hash)::VARCHAR || ',' || size || ',"' || holders || '"', ',') || ']'
-        FROM (SELECT r.chunk_hash, min(r.size) AS size, string_agg(l.code || CASE WHEN r.state = 'stored' THEN '\\u0001' ELSE '\\u0000' END, '') AS holders
+      await this.#blocks('replicas', (where) => `SELECT '[' || string_agg(to_json(chunk_hash)::VARCHAR || ',' || size || ',' || holders || ',' || codes, ',') || ']'
+        FROM (SELECT r.chunk_hash, min(r.size) AS size, count(*) AS holders,
+            string_agg((l.n * 2 + CASE WHEN r.state = 'stored' THEN 1 ELSE 0 END)::VARCHAR, ',') AS codes
           FROM replicas r JOIN load_nodes l USING (node_id) WHERE ${where('r')} GROUP BY r.chunk_hash)`, (values) => {
-        for (let i = 0; i < values.length; i += 3) table.loadHolders(values[i] as string, values[i + 1] as number, values[i + 2] as string);
+        for (let i = 0; i < values.length; i += 3 + (values[i + 2] as number)) {
+          table.loadHolders(values[i] as string, values[i + 1] as number, values, i + 3, values[i + 2] as number);
+        }
       });
       table.finishLoad();
     } finally {

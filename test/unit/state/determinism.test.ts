@@ -64,8 +64,8 @@ function resolveStar(model: Model, cmd: Cmd): Cmd {
 function reload(from: Model): Model {
   const to = new Model(from.limits);
   for (const [k, row] of from.nodes.entries()) to.nodes.load(k, row);
-  for (const [k, row] of from.files.entries()) to.files.load(k, row);
   for (const [k, row] of from.replicas.entries()) to.replicas.load(k, row);
+  for (const [k, row] of from.files.entries()) to.loadFile(k, row);
   for (const [k, row] of from.tasks.entries()) to.tasks.load(k, row);
   for (const [k, row] of from.meta.entries()) to.meta.load(k, row);
   for (const [k, row] of from.requests.entries()) to.requests.load(k, row);

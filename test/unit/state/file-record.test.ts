@@ -1,0 +1,56 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { FileRecord } from '../../../src/state/file-record.js';
+import { rowHash } from '../../../src/state/hashed-table.js';
+import { type FileRow, Model } from '../../../src/state/model.js';
+
+const text = fc.oneof(fc.string(), fc.constantFrom('a"b', 'back\\slash', 'é漢😀', 'ctl\u0001'));
+const row: fc.Arbitrary<FileRow> = fc.record({
+  id: text, name: text, size: fc.nat(), chunk_size: fc.option(fc.nat(), { nil: null }), replication_factor: fc.integer({ min: 1, max: 5 }),
+  created_at: fc.nat(), chunks: fc.array(fc.record({ hash: text, size: fc.oneof(fc.nat(), fc.constant(2 ** 40 + 1)) }), { maxLength: 6 }),
+});
+
+describe('FileRecord', () => {
+  it('serializes, hashes, spreads and lists its chunks exactly as the plain row', () => {
+    fc.assert(fc.property(row, (plain) => {
+      expect(FileRecord.fits(plain)).toBe(true);
+      const record = new FileRecord(plain);
+      expect(JSON.stringify(record)).toBe(JSON.stringify(plain));
+      expect(rowHash('files', plain.id, record)).toBe(rowHash('files', plain.id, plain));
+      expect(record.chunks).toEqual(plain.chunks);
+      expect(JSON.stringify({ ...record, chunks: record.chunks })).toBe(JSON.stringify(plain));
+    }), { numRuns: 300 });
+  });
+
+  it('keeps the keys it is given', () => {
+    const record = new FileRecord({ id: 'f', name: 'n', size: 2, chunk_size: null, replication_factor: 1, created_at: 0,
+      chunks: [{ hash: 'h1', size: 1 }, { hash: 'h2', size: 1 }] }, (chunk) => chunk.hash.toUpperCase());
+    expect(record.chunks).toEqual([{ hash: 'H1', size: 1 }, { hash: 'H2', size: 1 }]);
+  });
+
+  it('does not fit a row it would serialize differently', () => {
+    const base = { id: 'f', name: 'n', size: 2, chunk_size: null, replication_factor: 1, created_at: 0 };
+    expect(FileRecord.fits({ ...base, chunks: [{ size: 1, hash: 'h' } as unknown as { hash: string; size: number }] })).toBe(false);
+    expect(FileRecord.fits({ ...base, chunks: [{ hash: 'h', size: 1, extra: 1 } as unknown as { hash: string; size: number }] })).toBe(false);
+    expect(FileRecord.fits({ ...base, chunks: [{ hash: 1, size: 1 } as unknown as { hash: string; size: number }] })).toBe(false);
+    const { chunk_size: _, ...withoutChunkSize } = base;
+    expect(FileRecord.fits({ ...withoutChunkSize, chunks: [] } as unknown as FileRow)).toBe(false);
+    expect(FileRecord.fits({ chunks: [], ...base })).toBe(false);
+  });
+});
+
+describe('Model.loadFile', () => {
+  it('keeps a row that does not fit as it is (same checksum), and registers its chunks either way', () => {
+    const model = new Model();
+    const odd = { id: 'f1', name: 'n1', size: 2, chunk_size: null, replication_factor: 1, created_at: 0,
+      chunks: [{ size: 1, hash: 'h1' } as unknown as { hash: string; size: number }] };
+    const plain: FileRow = { id: 'f2', name: 'n2', size: 2, chunk_size: 7, replication_factor: 1, created_at: 0, chunks: [{ hash: 'h1', size: 1 }] };
+    model.loadFile('f1', odd);
+    model.loadFile('f2', plain);
+    expect(model.files.get('f1')).toBe(odd);
+    expect(model.files.get('f2')).toBeInstanceOf(FileRecord);
+    expect(model.files.rowsChecksum()).toBe(rowHash('files', 'f1', odd) ^ rowHash('files', 'f2', plain));
+    expect(model.replicas.filesOf('h1')).toEqual(['f1', 'f2']);
+    expect(model.filesByName.get('n2')).toBe('f2');
+  });
+});
