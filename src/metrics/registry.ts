@@ -66,6 +66,8 @@ export function createMetrics(): NodeMetrics {
   const apply = histogram('concord_raft_apply_duration_seconds', 'Time to apply one batch of committed entries.');
   const snapshots = histogram('concord_raft_snapshot_duration_seconds', 'Time to take a snapshot (its _count: snapshots taken).');
   const installed = counter('concord_raft_snapshots_installed_total', 'Snapshots received from the leader and installed.');
+  const flushes = histogram('concord_state_flush_duration_seconds', 'Time to write one batch of state changes to DuckDB (its _count: flushes).');
+  const flushedRows = counter('concord_state_flushed_rows_total', 'Rows the flusher wrote to or deleted from DuckDB.');
   const failed = counter('concord_raft_proposals_failed_total', 'Failed proposals.');
   const committed = counter('concord_raft_proposals_committed_total', 'Log entries this node learned are committed.');
   const applied = counter('concord_raft_proposals_applied_total', 'Log entries applied to the state machine.');
@@ -90,6 +92,10 @@ export function createMetrics(): NodeMetrics {
       raft = r;
       state = s;
       r.onLeaderChange((leader) => { if (leader !== null) leaderChanges.inc(); });
+      s.onFlush((seconds, rows) => {
+        flushes.observe(seconds);
+        flushedRows.inc(rows);
+      });
     },
     instrument(app) {
       // One labelled child per (method, route, status), looked up by a plain string key:

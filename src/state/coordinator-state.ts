@@ -34,6 +34,7 @@ export class CoordinatorState implements StateMachine {
   /** The model's checksum at #flushed (what the database must hash to). */
   #flushedChecksum: string;
   #timer: NodeJS.Timeout | null = null;
+  readonly #flushListeners = new Set<(seconds: number, rows: number) => void>();
   readonly #options: CoordinatorStateOptions;
   readonly checkpoints: { index: number; checksum: string }[] = [];
 
@@ -130,8 +131,20 @@ export class CoordinatorState implements StateMachine {
       return { spec, ...table.takeChanges(), checksum: table.checksum };
     });
     const checksum = this.#model.checksum();
-    this.#flushing = this.#store.write(changes, index).then(() => { this.#flushed = index; this.#flushedChecksum = checksum; }).finally(() => { this.#flushing = null; });
+    const startedAt = performance.now();
+    this.#flushing = this.#store.write(changes, index).then((rows) => {
+      this.#flushed = index;
+      this.#flushedChecksum = checksum;
+      const seconds = (performance.now() - startedAt) / 1000;
+      for (const listener of this.#flushListeners) listener(seconds, rows);
+    }).finally(() => { this.#flushing = null; });
     await this.#flushing;
+  }
+
+  /** `listener` hears of every flush: the DuckDB write's duration in seconds and the rows it wrote or deleted. Returns the unsubscribe. */
+  onFlush(listener: (seconds: number, rows: number) => void): () => void {
+    this.#flushListeners.add(listener);
+    return () => this.#flushListeners.delete(listener);
   }
 
   /** A copy of the database at the flushed index, taken under the flush lock (the driver runs it beside apply). */

@@ -1,12 +1,14 @@
 // The metrics registry against a fake Raft handle and a real model: what each gauge
 // reads at scrape time, what the counters count, and that no stale series survive.
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { NodeId } from '../../../raft/core/types.js';
 import type { NodeStatus, PeerStatus, RaftNodeHandle } from '../../../raft/node-api.js';
 import { createMetrics, type NodeMetrics } from '../../../src/metrics/registry.js';
-import type { CoordinatorState } from '../../../src/state/coordinator-state.js';
-import { Model } from '../../../src/state/index.js';
+import { CoordinatorState, Model, encodeCommand } from '../../../src/state/index.js';
 import { register, run, value, type Cmd } from '../state/fixtures.js';
 
 type Status = Pick<NodeStatus, 'role' | 'term' | 'leader' | 'commit' | 'pendingProposals' | 'peers'>;
@@ -31,7 +33,7 @@ function fakeRaft(initial: Status) {
 
 function fakeState(model: Model) {
   let applied = 0;
-  const state = { model, appliedIndex: () => applied, durableIndex: () => applied } as unknown as CoordinatorState;
+  const state = { model, appliedIndex: () => applied, durableIndex: () => applied, onFlush: () => () => undefined } as unknown as CoordinatorState;
   return { state, apply(cmd: Cmd) { value(run(model, cmd)); applied++; } };
 }
 
@@ -102,5 +104,40 @@ describe('node metrics', () => {
     state.apply({ type: 'file.delete', file_id: 'f1' });
     expect(await under()).toBe(1); // h2, h3 dropped with f1; h1 (f2) still has only a
     expect(await samples(metrics, 'coordinator_chunks')).toEqual({ '': 1 });
+  });
+
+  it('times every DuckDB flush of the real state machine and counts the rows it wrote', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'concord-metrics-'));
+    const state = await CoordinatorState.open({ dbPath: join(dir, 'state.duckdb'), flushIntervalMs: 3_600_000 });
+    try {
+      const metrics = createMetrics();
+      metrics.bind(fakeRaft(leader).handle, state);
+      const entry = (index: number, id: string) => ({ index, term: 1, type: 'normal' as const,
+        data: encodeCommand({ v: 1, ts: 1_000, cmd: { type: 'task.submit', id, kind: 'k', payload: null, priority: 1, required_capabilities: [] } }) });
+      await state.apply([entry(1, 't1'), entry(2, 't2')]);
+      await state.flush();
+      await state.flush(); // nothing new: no flush, nothing observed
+      await state.apply([entry(3, 't3')]);
+      await state.flush();
+      const text = await metrics.registry.metrics();
+      expect(text).toMatch(/^concord_state_flush_duration_seconds_count 2$/m);
+      expect(await samples(metrics, 'concord_state_flushed_rows_total')).toEqual({ '': 3 });
+    } finally {
+      await state.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('documents every metric it exports in the README metrics table', () => {
+    const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+    // First cells of the table's rows: one or more `name` or `name{labels}`.
+    const documented = new Set<string>();
+    for (const line of readme.split('\n')) {
+      const cell = /^\| (`[^|]*`) \| (gauge|counter|histogram) \|/.exec(line)?.[1];
+      for (const match of cell?.matchAll(/`([a-z_]+)(?:\{[a-z_,]*\})?`/g) ?? []) documented.add(match[1]);
+    }
+    const names = createMetrics().registry.getMetricsAsArray().map((m) => m.name);
+    expect(names.length).toBeGreaterThan(20);
+    expect(names.filter((name) => !documented.has(name))).toEqual([]);
   });
 });
