@@ -103,6 +103,8 @@ export class RaftNode implements RaftNodeHandle {
       threshold: parts.options.snapshotThreshold,
       tailEntries: parts.options.snapshotTailEntries,
       lastIndex: parts.core.status().snapshotIndex,
+      ...(parts.options.snapshotThresholdBytes === undefined ? {} : { thresholdBytes: parts.options.snapshotThresholdBytes }),
+      ...(parts.options.snapshotTailBytesMax === undefined ? {} : { tailBytesMax: parts.options.snapshotTailBytesMax }),
     });
   }
 
@@ -433,6 +435,9 @@ export class RaftNode implements RaftNodeHandle {
     const startedAt = performance.now();
     const results = await this.#options.stateMachine.apply(entries);
     this.#observer.onApply?.((performance.now() - startedAt) / 1000, entries.length);
+    let bytes = 0;
+    for (const entry of entries) bytes += entry.data.length;
+    this.#policy.applied(bytes);
     let changes = false;
     for (const entry of entries) {
       if (entry.type === 'confChange') {
@@ -497,6 +502,7 @@ export class RaftNode implements RaftNodeHandle {
    */
   #startSnapshot(): Promise<void> {
     this.#policy.inProgress = true;
+    this.#policy.started();
     const startedAt = performance.now();
     const temp = this.#snapshots.newTempPath();
     const run = this.#options.stateMachine.createSnapshot(temp)
@@ -513,9 +519,11 @@ export class RaftNode implements RaftNodeHandle {
       await rm(temp, { force: true });
       return;
     }
-    const meta = this.#core.compact(file.index, this.#policy.tailEntries);
+    const tail = this.#core.entries(Math.max(1, file.index - this.#policy.tailEntries + 1), file.index + 1);
+    const keep = this.#policy.keep(tail.map((entry) => entry.data.length));
+    const meta = this.#core.compact(file.index, keep);
     await this.#snapshots.commit(temp, meta, this.#book.addressesOf(meta.confState));
-    const through = Math.min(file.index - this.#policy.tailEntries, this.#options.stateMachine.durableIndex());
+    const through = Math.min(file.index - keep, this.#options.stateMachine.durableIndex());
     if (through > 0) await this.#storage.compact(through, meta);
     this.#policy.taken(file.index);
     this.#observer.onSnapshot?.((performance.now() - startedAt) / 1000, file.bytes);
@@ -537,7 +545,7 @@ export class RaftNode implements RaftNodeHandle {
     }
     await this.#options.stateMachine.restoreSnapshot(latest.path, index);
     this.#proposals.skippedTo(index);
-    this.#policy.taken(index);
+    this.#policy.installed(index);
     this.#transport.setPeers(this.#book.peersOf(latest.meta.confState));
     this.#observer.onSnapshotInstalled?.(index);
     this.#options.logger.info({ index }, 'snapshot installed');

@@ -35,6 +35,10 @@ export interface RaftNodeOptions {
   readonly snapshotThreshold: number;
   /** Log entries kept behind a snapshot for slow followers. */
   readonly snapshotTailEntries: number;
+  /** Also take a snapshot once this many bytes of entry data were applied since the last one (default 64 MiB). */
+  readonly snapshotThresholdBytes?: number;
+  /** Of the tail kept behind a snapshot, only the newest entries whose data fits in this many bytes (default 64 MiB). */
+  readonly snapshotTailBytesMax?: number;
   /** Default wait for propose/read before answering "outcome unknown". */
   readonly requestTimeoutMs: number;
   /** Peer RPC timeout. */

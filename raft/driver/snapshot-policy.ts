@@ -1,22 +1,50 @@
-// When to snapshot: once `threshold` entries were applied since the last
-// snapshot (taken or installed), and never two at a time.
+// When to snapshot: once `threshold` entries, or `thresholdBytes` of entry data, were
+// applied since the last snapshot (taken or installed), and never two at a time. How
+// much log to keep behind a snapshot: at most `tailEntries` entries and, of those, only
+// the newest that fit in `tailBytesMax` (a count alone lets a log of large entries hold
+// gigabytes in memory and on disk).
+
+export interface SnapshotPolicyOptions {
+  readonly threshold: number;
+  readonly tailEntries: number;
+  readonly lastIndex: number;
+  /** Default 64 MiB. */
+  readonly thresholdBytes?: number;
+  /** Default 64 MiB. */
+  readonly tailBytesMax?: number;
+}
+
+export const SNAPSHOT_BYTES_DEFAULT = 64 * 1024 * 1024;
 
 export class SnapshotPolicy {
   readonly threshold: number;
+  readonly thresholdBytes: number;
   /** Entries kept behind a snapshot so slow followers catch up by log, not snapshot. */
   readonly tailEntries: number;
+  readonly tailBytesMax: number;
   #lastIndex: number;
+  /** Bytes of entry data applied since the last snapshot started or was installed. */
+  #bytes = 0;
   inProgress = false;
 
-  constructor(options: { threshold: number; tailEntries: number; lastIndex: number }) {
-    if (!Number.isInteger(options.threshold) || options.threshold < 1) {
-      throw new RangeError(`snapshot threshold must be a positive integer, got ${options.threshold}`);
+  constructor(options: SnapshotPolicyOptions) {
+    const { threshold, tailEntries, thresholdBytes = SNAPSHOT_BYTES_DEFAULT, tailBytesMax = SNAPSHOT_BYTES_DEFAULT } = options;
+    if (!Number.isInteger(threshold) || threshold < 1) {
+      throw new RangeError(`snapshot threshold must be a positive integer, got ${threshold}`);
     }
-    if (!Number.isInteger(options.tailEntries) || options.tailEntries < 0) {
-      throw new RangeError(`snapshot tail must be a non-negative integer, got ${options.tailEntries}`);
+    if (!Number.isInteger(tailEntries) || tailEntries < 0) {
+      throw new RangeError(`snapshot tail must be a non-negative integer, got ${tailEntries}`);
     }
-    this.threshold = options.threshold;
-    this.tailEntries = options.tailEntries;
+    if (!Number.isSafeInteger(thresholdBytes) || thresholdBytes < 1) {
+      throw new RangeError(`snapshot byte threshold must be a positive integer, got ${thresholdBytes}`);
+    }
+    if (!Number.isSafeInteger(tailBytesMax) || tailBytesMax < 0) {
+      throw new RangeError(`snapshot tail bytes must be a non-negative integer, got ${tailBytesMax}`);
+    }
+    this.threshold = threshold;
+    this.thresholdBytes = thresholdBytes;
+    this.tailEntries = tailEntries;
+    this.tailBytesMax = tailBytesMax;
     this.#lastIndex = options.lastIndex;
   }
 
@@ -24,11 +52,42 @@ export class SnapshotPolicy {
     return this.#lastIndex;
   }
 
+  /** Entries of `bytes` data were applied. */
+  applied(bytes: number): void {
+    this.#bytes += bytes;
+  }
+
   due(applied: number): boolean {
-    return !this.inProgress && applied - this.#lastIndex >= this.threshold;
+    return !this.inProgress && (applied - this.#lastIndex >= this.threshold || (this.#bytes >= this.thresholdBytes && applied > this.#lastIndex));
+  }
+
+  /** A snapshot of everything applied so far is being taken: what was applied is counted in it. */
+  started(): void {
+    this.#bytes = 0;
   }
 
   taken(index: number): void {
     if (index > this.#lastIndex) this.#lastIndex = index;
+  }
+
+  /** A snapshot from the leader replaced the state: nothing applied since counts. */
+  installed(index: number): void {
+    this.taken(index);
+    this.#bytes = 0;
+  }
+
+  /**
+   * Entries to keep behind a snapshot, given the sizes of the entries up to its index,
+   * newest last: the newest ones up to `tailEntries` whose data fits in `tailBytesMax`.
+   */
+  keep(sizesNewestLast: readonly number[]): number {
+    let kept = 0;
+    let bytes = 0;
+    for (let i = sizesNewestLast.length - 1; i >= 0 && kept < this.tailEntries; i--) {
+      bytes += sizesNewestLast[i];
+      if (bytes > this.tailBytesMax) break;
+      kept++;
+    }
+    return kept;
   }
 }

@@ -1,0 +1,68 @@
+// SnapshotPolicy: when a snapshot is due (entries or bytes applied since the last one)
+// and how much log it keeps behind (entries, bounded by bytes).
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { SnapshotPolicy } from '../../../raft/driver/snapshot-policy.js';
+
+const policy = (over: Partial<ConstructorParameters<typeof SnapshotPolicy>[0]> = {}) =>
+  new SnapshotPolicy({ threshold: 100, tailEntries: 10, lastIndex: 0, thresholdBytes: 1_000, tailBytesMax: 300, ...over });
+
+describe('SnapshotPolicy', () => {
+  it('is due after threshold entries, or threshold bytes, since the last snapshot', () => {
+    const p = policy();
+    expect(p.due(99)).toBe(false);
+    expect(p.due(100)).toBe(true);
+    p.applied(999);
+    expect(p.due(5)).toBe(false);
+    p.applied(1);
+    expect(p.due(5)).toBe(true);
+    p.inProgress = true;
+    expect(p.due(500)).toBe(false); // never two at a time
+  });
+
+  it('counts bytes from the start of the last snapshot, or from an installed one', () => {
+    const p = policy();
+    p.applied(2_000);
+    p.started();
+    p.taken(5);
+    expect(p.due(6)).toBe(false);
+    p.applied(1_000);
+    expect(p.due(6)).toBe(true);
+    p.installed(50);
+    expect(p.lastIndex).toBe(50);
+    expect(p.due(51)).toBe(false);
+  });
+
+  it('is not due by bytes with nothing applied past the last snapshot', () => {
+    const p = policy({ lastIndex: 7 });
+    p.applied(5_000);
+    expect(p.due(7)).toBe(false);
+    expect(p.due(8)).toBe(true);
+  });
+
+  it('keeps the newest entries up to tailEntries whose data fits in tailBytesMax', () => {
+    const p = policy();
+    expect(p.keep([1, 1, 1])).toBe(3);
+    expect(p.keep(Array.from({ length: 20 }, () => 1))).toBe(10);
+    expect(p.keep([100, 100, 100, 100])).toBe(3);
+    expect(p.keep([5, 500])).toBe(0); // the newest alone is too big
+    expect(p.keep([])).toBe(0);
+  });
+
+  it('keep: a suffix within both bounds that no longer one also fits', () => {
+    fc.assert(fc.property(fc.array(fc.nat(200), { maxLength: 40 }), fc.nat(15), fc.nat(600), (sizes, tailEntries, tailBytesMax) => {
+      const kept = policy({ tailEntries, tailBytesMax }).keep(sizes);
+      const bytes = (n: number) => sizes.slice(sizes.length - n).reduce((a, b) => a + b, 0);
+      expect(kept).toBeLessThanOrEqual(Math.min(tailEntries, sizes.length));
+      expect(bytes(kept)).toBeLessThanOrEqual(tailBytesMax);
+      const longer = kept + 1;
+      if (longer <= Math.min(tailEntries, sizes.length)) expect(bytes(longer)).toBeGreaterThan(tailBytesMax);
+    }));
+  });
+
+  it('refuses bad limits', () => {
+    expect(() => policy({ thresholdBytes: 0 })).toThrow(RangeError);
+    expect(() => policy({ tailBytesMax: -1 })).toThrow(RangeError);
+    expect(() => policy({ threshold: 0 })).toThrow(RangeError);
+  });
+});
