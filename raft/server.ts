@@ -501,7 +501,6 @@ export class RaftNode implements RaftNodeHandle {
    * batches. Blocking the loop for the copy (150–180 ms under load) cost elections.
    */
   #startSnapshot(): Promise<void> {
-    this.#policy.inProgress = true;
     this.#policy.started();
     const startedAt = performance.now();
     const temp = this.#snapshots.newTempPath();

@@ -63,6 +63,7 @@ export class SnapshotPolicy {
 
   /** A snapshot of everything applied so far is being taken: what was applied is counted in it. */
   started(): void {
+    this.inProgress = true;
     this.#bytes = 0;
   }
 
