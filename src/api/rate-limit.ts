@@ -1,8 +1,8 @@
 // Per-client rate limiting with @fastify/rate-limit: keyed by the caller's known token
 // (its id, never the token), else by IP. Probes and /metrics are exempt, and so are
 // writes a follower forwarded (already counted on the follower, see forward.ts).
-// /raft/* never reaches the limiter: the Raft driver mounts those routes on the root
-// app, outside the plugin the limiter is registered in (see buildApp in app.ts).
+// /raft/* and /metrics never reach the limiter: startServer (src/server/start.ts) mounts
+// them on the root app, outside the plugin the limiter is registered in.
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ConcordConfig } from '../config/index.js';

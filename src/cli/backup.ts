@@ -25,8 +25,7 @@ export interface BackupOptions {
   readonly access: NodeAccess;
 }
 
-export function checkBackupOptions(options: { node: string; out: string; consistency?: string; timeout?: string; ca?: string; token?: string },
-  env: NodeJS.ProcessEnv = process.env): BackupOptions {
+export function checkBackupOptions(options: { node: string; out: string; consistency?: string; timeout?: string; ca?: string; token?: string }): BackupOptions {
   let endpoints: string[];
   try {
     endpoints = parseEndpoints([options.node]);
@@ -45,7 +44,7 @@ export function checkBackupOptions(options: { node: string; out: string; consist
   if (options.out.trim().length === 0 || options.out.endsWith('/')) throw new BackupError('CONCORD_ERR_VALIDATION', '--out must name a file');
   let access: NodeAccess;
   try {
-    access = nodeAccess(options, env);
+    access = nodeAccess(options);
   } catch (error) {
     throw new BackupError('CONCORD_ERR_VALIDATION', `--ca: ${(error as Error).message}`);
   }

@@ -4,7 +4,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { request } from 'undici';
 import { probe } from './status.js';
 
 export async function runLocalCluster(options: { nodes: number; basePort: number; dataDir: string }): Promise<void> {
@@ -63,13 +62,8 @@ async function stopInTurn(ids: string[], children: ChildProcess[], basePort: num
 
 async function statusLine(ids: string[], basePort: number): Promise<void> {
   const parts = await Promise.all(ids.map(async (id, i) => {
-    try {
-      const res = await request(`http://127.0.0.1:${basePort + i}/api/status`, { headersTimeout: 1000, bodyTimeout: 1000 });
-      const s = (await res.body.json()) as { role: string; term: number; commit_index: number; applied_index: number };
-      return `${id} ${s.role} t${s.term} c${s.commit_index} a${s.applied_index}`;
-    } catch {
-      return `${id} down`;
-    }
+    const s = await probe(`127.0.0.1:${basePort + i}`, 1000);
+    return s.reachable ? `${id} ${s.role} t${s.term} c${s.commit_index} a${s.applied_index}` : `${id} down`;
   }));
   process.stdout.write(`${new Date().toISOString().slice(11, 19)}  ${parts.join(' | ')}\n`);
 }

@@ -108,10 +108,10 @@ program.command('backup')
       process.stdout.write(`backup written to ${path}: index ${header.index} (term ${header.term ?? 'unknown'}), ${bytes} bytes, ` +
         `sha256 ${header.db_sha256}, from node ${header.node_id}\n`);
     } catch (error) {
-      fail(error);
-    } finally {
       await checked?.access.dispatcher?.close();
+      fail(error);
     }
+    await checked.access.dispatcher?.close();
   });
 
 program.command('restore')

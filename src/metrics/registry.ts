@@ -98,18 +98,9 @@ export function createMetrics(): NodeMetrics {
       });
     },
     instrument(app) {
-      // One labelled child per (method, route, status), looked up by a plain string key:
-      // prom-client would otherwise hash the label object on every request.
-      const children = new Map<string, { observe: (v: number) => void }>();
       app.addHook('onResponse', (request, reply, done) => {
-        const route = request.routeOptions.url ?? 'unknown';
-        const key = `${request.method} ${reply.statusCode} ${route}`;
-        let child = children.get(key);
-        if (child === undefined) {
-          child = http.labels({ method: request.method, route, status_code: String(reply.statusCode) });
-          children.set(key, child);
-        }
-        child.observe(reply.elapsedTime / 1000);
+        http.observe({ method: request.method, route: request.routeOptions.url ?? 'unknown', status_code: String(reply.statusCode) },
+          reply.elapsedTime / 1000);
         done();
       });
       app.get('/metrics', async (_request, reply) => reply.header('content-type', registry.contentType).send(await registry.metrics()));

@@ -153,9 +153,9 @@ describe('TLS cluster', () => {
   });
 
   it('concord status reaches TLS nodes with the CA and a token', async () => {
-    const ok = await probe(`127.0.0.1:${ports[0]}`, 5000, { https: true, dispatcher: trusting, token: readToken });
+    const ok = await probe(`127.0.0.1:${ports[0]}`, 5000, { dispatcher: trusting, token: readToken });
     expect(ok).toMatchObject({ reachable: true, node_id: 't1' });
-    const refused = await probe(`127.0.0.1:${ports[0]}`, 5000, { https: true, dispatcher: trusting });
+    const refused = await probe(`127.0.0.1:${ports[0]}`, 5000, { dispatcher: trusting });
     expect(refused).toMatchObject({ reachable: false, error: 'HTTP 401 CONCORD_ERR_UNAUTHENTICATED' });
   });
 
