@@ -84,6 +84,7 @@ export class RaftNode implements RaftNodeHandle {
   #leader: NodeId | null = null;
   #storageError: string | null = null;
   #readKick = false;
+  #readRetry: NodeJS.Timeout | null = null;
 
   constructor(parts: {
     options: RaftNodeOptions; plan: TickPlan; core: RawNode; storage: RaftLogStore; snapshots: SnapshotStore;
@@ -277,6 +278,7 @@ export class RaftNode implements RaftNodeHandle {
     }
     this.#stopped = true;
     if (this.#ticker !== null) clearInterval(this.#ticker);
+    if (this.#readRetry !== null) clearTimeout(this.#readRetry);
     await this.#running;
     // Applies taken while a write was under way finish before the caller closes the state machine.
     await this.#applyChain.catch(() => undefined);
@@ -571,8 +573,19 @@ export class RaftNode implements RaftNodeHandle {
 
   #startReadRound(): void {
     this.#readKick = false;
-    const context = this.#reads.startRound(performance.now(), this.#options.electionTimeoutMinMs);
-    if (context === null) return;
+    if (this.#stopped) return;
+    const now = performance.now();
+    const waitMs = this.#options.electionTimeoutMinMs;
+    const context = this.#reads.startRound(now, waitMs);
+    if (context === null) {
+      // Held back by an unanswered round: if no answer comes, try again once it is too old to wait for.
+      const held = this.#reads.heldMs(now, waitMs);
+      if (held > 0 && this.#reads.queued > 0 && this.#readRetry === null) {
+        this.#readRetry = setTimeout(() => { this.#readRetry = null; this.#kickReadRound(); }, Math.ceil(held));
+        this.#readRetry.unref();
+      }
+      return;
+    }
     const result = this.#core.readIndex(context);
     if (!result.ok) this.#reads.refuse(context, this.#refusal(result.reason, result.leader));
     this.#schedule();

@@ -2,7 +2,7 @@
 // round is unanswered, reads queue and share the next, started once it is answered, so
 // under load each heartbeat round confirms a whole batch instead of each turn of the
 // event loop sending its own (a round unanswered for `waitMs`, e.g. lost with its
-// message, stops holding the queue back). A round is requested after every read in its
+// message, stops holding the queue back: `heldMs` tells the driver when to try again). A round is requested after every read in its
 // batch arrived, so the index it returns covers all of them.
 
 import { RaftError } from '../node-api.js';
@@ -28,6 +28,11 @@ export class ReadBarriers {
 
   constructor(nodeId: string, incarnation: number) {
     this.#prefix = `${nodeId}:${incarnation.toString(36)}:`;
+  }
+
+  /** Reads waiting for a round to start. */
+  get queued(): number {
+    return this.#queued.length;
   }
 
   get pending(): number {
@@ -56,12 +61,20 @@ export class ReadBarriers {
    * a round younger than `waitMs` is still unanswered (its answer starts the next one).
    */
   startRound(now: number, waitMs: number): string | null {
-    if (this.#queued.length === 0) return null;
-    for (const round of this.#rounds.values()) if (round.index === null && now - round.startedAt < waitMs) return null;
+    if (this.#queued.length === 0 || this.heldMs(now, waitMs) > 0) return null;
     const context = this.#prefix + (this.#sequence++).toString(36);
     this.#rounds.set(context, { waiters: this.#queued, index: null, startedAt: now });
     this.#queued = [];
     return context;
+  }
+
+  /** How long queued reads are still held back by unanswered rounds younger than `waitMs` (0: not held). */
+  heldMs(now: number, waitMs: number): number {
+    let held = 0;
+    for (const round of this.#rounds.values()) {
+      if (round.index === null) held = Math.max(held, waitMs - (now - round.startedAt));
+    }
+    return held;
   }
 
   /** The core refused the round (not leader known...): fail its reads now. */

@@ -50,13 +50,18 @@ describe('ReadBarriers', () => {
     expect(second).toEqual({ value: 4 });
   });
 
-  it('a round unanswered for waitMs no longer holds the queue back', () => {
+  it('a round unanswered for waitMs no longer holds the queue back; heldMs says when that is', () => {
     const reads = new ReadBarriers('n1', 1);
     void reads.enqueue(5_000).catch(() => undefined);
+    expect(reads.heldMs(0, WAIT_MS)).toBe(0);
     expect(reads.startRound(0, WAIT_MS)).not.toBeNull();
     void reads.enqueue(5_000).catch(() => undefined);
+    expect(reads.queued).toBe(1);
+    expect(reads.heldMs(100, WAIT_MS)).toBe(WAIT_MS - 100);
     expect(reads.startRound(WAIT_MS - 1, WAIT_MS)).toBeNull();
+    expect(reads.heldMs(WAIT_MS, WAIT_MS)).toBe(0);
     expect(reads.startRound(WAIT_MS, WAIT_MS)).not.toBeNull();
+    expect(reads.queued).toBe(0);
   });
 
   it('a granted round whose index is not applied yet does not hold the queue back', () => {
