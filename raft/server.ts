@@ -240,8 +240,10 @@ export class RaftNode implements RaftNodeHandle {
   }
 
   async snapshotNow(): Promise<{ index: number; path: string; bytes: number }> {
-    // The same path as the automatic snapshots (copy beside the loop), one at a time.
-    if (this.#snapshotting !== null) await this.#snapshotting;
+    // The same path as the automatic snapshots (copy beside the loop), one at a time: wait
+    // until none runs (another caller or the loop may start one meanwhile), then start ours
+    // in the same turn as the check.
+    while (this.#snapshotting !== null) await this.#snapshotting;
     await this.#startSnapshot();
     const latest = this.#snapshots.latest();
     if (latest === null) throw new RaftError('CONCORD_ERR_STORAGE_IO', 'snapshot was not recorded');
@@ -365,10 +367,8 @@ export class RaftNode implements RaftNodeHandle {
     this.#send(late);
     if (split >= 0) this.#applyInOrder(ready.committedEntries.slice(split));
     // Everything taken so far must be applied before advance() acknowledges it.
-    for (let chain = this.#applyChain; ; chain = this.#applyChain) {
-      await chain;
-      if (chain === this.#applyChain) break;
-    }
+    // (Nothing joins the chain now: only this Ready and #whilePersisting, which stopped with the write, add to it.)
+    await this.#applyChain;
     this.#grant(ready.readStates);
     this.#core.advance();
     for (const settle of this.#afterAdvance.splice(0)) settle();
@@ -438,15 +438,15 @@ export class RaftNode implements RaftNodeHandle {
     const results = await this.#options.stateMachine.apply(entries);
     this.#observer.onApply?.((performance.now() - startedAt) / 1000, entries.length);
     let bytes = 0;
-    for (const entry of entries) bytes += entry.data.length;
-    this.#policy.applied(bytes);
     let changes = false;
     for (const entry of entries) {
+      bytes += entry.data.length;
       if (entry.type === 'confChange') {
         this.#confChangeApplied(entry);
         changes = true;
       }
     }
+    this.#policy.applied(bytes);
     // Whoever waits for a membership change must see it in status(): the core takes it on
     // advance(), so those waiters are settled right after it (changes only come through a Ready).
     if (changes) this.#afterAdvance.push(() => this.#proposals.applied(entries, results));

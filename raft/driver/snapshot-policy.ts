@@ -4,7 +4,7 @@
 // the newest that fit in `tailBytesMax` (a count alone lets a log of large entries hold
 // gigabytes in memory and on disk).
 
-export interface SnapshotPolicyOptions {
+interface SnapshotPolicyOptions {
   readonly threshold: number;
   readonly tailEntries: number;
   readonly lastIndex: number;
@@ -14,7 +14,7 @@ export interface SnapshotPolicyOptions {
   readonly tailBytesMax?: number;
 }
 
-export const SNAPSHOT_BYTES_DEFAULT = 64 * 1024 * 1024;
+const SNAPSHOT_BYTES_DEFAULT = 64 * 1024 * 1024;
 
 export class SnapshotPolicy {
   readonly threshold: number;

@@ -236,7 +236,9 @@ export class RaftLogStore {
   /** Open the last segment for appending, or (fresh) seal it and start the next one. */
   async #openSegment(fresh: boolean): Promise<void> {
     // A sealed segment must not end in records a crash could lose while later segments keep
-    // theirs (replay accepts a torn tail only in the last segment): sync what is unsynced.
+    // theirs (replay accepts a torn tail only in the last segment): sync what is unsynced,
+    // also in a full last segment that an earlier process left and this one never opened.
+    if (this.#unsynced && fresh && this.#file === null && this.#segments.length > 0) this.#file = await this.#fs.openAppend(this.#currentPath());
     if (this.#file !== null && this.#unsynced) await this.#file.datasync();
     if (this.#file !== null) await this.#file.close();
     this.#file = null;

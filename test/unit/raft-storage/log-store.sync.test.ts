@@ -77,4 +77,16 @@ describe('RaftLogStore sync policy', () => {
     expect(again.loaded().entries.at(-1)?.index).toBe(100);
     await again.close();
   }));
+
+  it('after a restart, syncs a full last segment an earlier process left before sealing it', () => withTempDir(async (dir) => {
+    const first = await RaftLogStore.open({ dir, segmentBytesMax: 2048 });
+    await first.persist({ hardState: { term: 1, vote: 'a', commit: 0 }, entries: entries(1, 200, 1), snapshot: null }); // one write, past the segment size
+    await first.close();
+    const { fs, log } = countingFs();
+    const again = await RaftLogStore.open({ dir, fs, segmentBytesMax: 2048 });
+    await again.persist({ hardState: null, entries: entries(201, 202, 1), snapshot: null });
+    expect(log.slice(0, 2)).toEqual(['wal-0000000000000001.log datasync', 'wal-0000000000000001.log close']);
+    expect(log).toContain('wal-0000000000000002.log write');
+    await again.close();
+  }));
 });
