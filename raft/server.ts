@@ -313,8 +313,8 @@ export class RaftNode implements RaftNodeHandle {
   }
 
   /**
-   * On each tick while a Ready is being persisted or applied, a leader's heartbeats
-   * (and anything else it may send before persisting) go out at once instead of waiting
+   * On each tick while a Ready is being persisted or applied, a leader's heartbeats and
+   * appends (`takeLeaderMessages`; snapshots and TimeoutNow wait for the Ready) go out at once instead of waiting
    * for the loop: a slow fsync must not look like a dead leader. A disk that stays stuck still makes the leader
    * step down (the core's persist-stall rule).
    */
