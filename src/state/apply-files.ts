@@ -53,7 +53,7 @@ export function deleteFile(model: Model, cmd: Of<'file.delete'>): CommandResult 
   model.filesByName.delete(file.name);
   let released = 0;
   for (const chunk of file.chunks) {
-    if (!model.replicas.hasChunk(chunk.hash) || model.replicas.removeFile(chunk.hash, cmd.file_id) > 0) continue;
+    if (model.replicas.removeFile(chunk.hash, cmd.file_id) > 0) continue;
     for (const node of model.replicas.holderIds(chunk.hash)) {
       model.replicas.deleteReplica(chunk.hash, node);
       released++;

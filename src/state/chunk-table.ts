@@ -210,20 +210,6 @@ export class ChunkTable {
     return { upserts, deletes };
   }
 
-  /**
-   * Load a row read back from storage without marking it changed or hashing it (the
-   * loader sets the checksum afterwards: `adoptChecksum`). A stored size that disagrees
-   * with the chunk's first one is not kept: the database's own checksum
-   * (`checksumFromDatabase`) then differs from the model's.
-   */
-  load(key: string, row: ReplicaRow): void {
-    const [hash, nodeId] = splitKey(key);
-    const slot = this.#slot(hash, row.size);
-    this.#holders.push(slot, this.#number(nodeId) * 2 + (row.state === 'stored' ? STORED : PENDING));
-    this.#replicas++;
-    this.#adjustPending({ ...row, size: this.#sizes[slot] }, 1, false);
-  }
-
   /** Bulk load, step 1 (a fresh table): node ids in the order of the numbers `loadHolders` uses. */
   loadNodeIds(ids: readonly string[]): void {
     if (this.#nodeIds.length > 0 || this.#slots.size > 0) throw new Error('loadNodeIds needs an empty chunk table');
@@ -253,7 +239,7 @@ export class ChunkTable {
     pending.forEach((bytes, n) => { if (bytes !== 0) this.#pending.set(this.#nodeIds[n], bytes); });
   }
 
-  /** Take `checksum` as the hash of the loaded rows (see `load`). */
+  /** Take `checksum` as the hash of the loaded rows (nothing is hashed while loading). */
   adoptChecksum(checksum: bigint): void {
     this.#checksum = checksum;
   }
@@ -333,12 +319,12 @@ export class ChunkTable {
     return { chunk_hash: hash, node_id: this.#nodeIds[code >> 1], state, size: this.#sizes[slot] };
   }
 
-  #adjustPending(row: ReplicaRow, sign: 1 | -1, notify = true): void {
+  #adjustPending(row: ReplicaRow, sign: 1 | -1): void {
     if (row.state !== 'pending') return;
     const next = (this.#pending.get(row.node_id) ?? 0) + sign * row.size;
     if (next === 0) this.#pending.delete(row.node_id);
     else this.#pending.set(row.node_id, next);
-    if (notify) this.hooks.pendingChanged?.(row.node_id);
+    this.hooks.pendingChanged?.(row.node_id);
   }
 }
 

@@ -100,7 +100,9 @@ export class CoordinatorState implements StateMachine {
    * Flush, then hash the database's rows. Flushes wait meanwhile, so the answer is
    * compared with the model's checksum at the same (flushed) index. `storedChecksum`
    * is the one the flusher stored with the rows, which a load takes without hashing
-   * them: all three agree unless the database's rows were changed behind the model.
+   * them: it equals the model's by construction, so only `checksum` (the rows hashed
+   * again) notices rows changed behind the model; `storedChecksum` matters for a backup
+   * file, whose rows and stored checksum may disagree.
    */
   async checksumFromDatabase(): Promise<{ checksum: string; storedChecksum: string; modelChecksum: string; flushedIndex: number }> {
     await this.flush();

@@ -13,7 +13,8 @@ export interface FileChunk { readonly hash: string; readonly size: number }
 const FIELDS = ['id', 'name', 'size', 'chunk_size', 'replication_factor', 'created_at', 'chunks'];
 
 export class FileRecord implements FileRow {
-  // Declared in the order of the plain row's fields: a spread copies them in this order.
+  // Declared in the order of the plain row's fields. A spread copies these but not `chunks`
+  // (a getter): spread `toJSON()` for a plain row.
   readonly id: string;
   readonly name: string;
   readonly size: number;

@@ -1,6 +1,6 @@
 // The coordinator's in-memory model: the truth for command logic and point reads.
-// Rows are plain readonly records replaced (never mutated) on change, so each
-// table's checksum stays exact.
+// Rows are readonly records replaced (never mutated) on change, so each table's
+// checksum stays exact; file rows are `FileRecord`s, whose JSON is the plain row.
 import { keyOf } from './chunk-key.js';
 import { ChunkTable } from './chunk-table.js';
 import { type FileChunk, FileRecord } from './file-record.js';

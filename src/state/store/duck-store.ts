@@ -4,7 +4,7 @@
 // also records applied_index and the tables' checksums.
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { checksumHex, rowHash } from '../hashed-table.js';
-import type { FileRow, Model } from '../model.js';
+import type { Model } from '../model.js';
 import type { ChunkTable } from '../chunk-table.js';
 import { TABLES, type TableSpec, createTableSql, rowObjectSql } from './tables.js';
 
@@ -139,8 +139,8 @@ export class DuckStore {
     await c.run('BEGIN TRANSACTION');
     try {
       for (const { spec, upserts, deletes } of changes) {
-        // Deleted rows and the old versions of upserted ones; without a key index each
-        // DELETE scans the table, so there is one per table and batch.
+        // Deleted rows and the old versions of upserted ones. Without a key index each DELETE
+        // scans the table: one per 5,000 keys, so a flush past that (a bulk build) scans it again per batch.
         const keys = [...deletes, ...upserts.map(([k]) => k)];
         for (let i = 0; i < keys.length; i += ROWS_PER_STATEMENT) {
           await c.run(`DELETE FROM ${spec.name} WHERE k IN (SELECT unnest(from_json($keys, '["VARCHAR"]')))`,
@@ -170,14 +170,11 @@ export class DuckStore {
    */
   async load(model: Model): Promise<void> {
     const checksums = await this.#storedChecksums();
-    // Replicas first, so that file rows can share the chunk table's hash strings as they load.
-    const order = [...TABLES.entries()].sort(([, a], [, b]) => Number(b.table(model) === model.replicas) - Number(a.table(model) === model.replicas));
-    for (const [i, spec] of order) {
-      const table = spec.table(model);
-      if (table === model.replicas) await this.#loadReplicas(model.replicas);
-      else if (table === model.files) await this.#rows(spec, (key, row) => model.loadFile(key, row as FileRow));
-      else await this.#rows(spec, (key, row) => table.load(key, row));
-      table.adoptChecksum(checksums[i]);
+    for (const [i, spec] of TABLES.entries()) {
+      const { loadRow } = spec;
+      if (loadRow === undefined) await this.#loadReplicas(model.replicas);
+      else await this.#rows(spec, (key, row) => loadRow(model, key, row));
+      spec.table(model).adoptChecksum(checksums[i]);
     }
   }
 

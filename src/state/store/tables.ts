@@ -1,14 +1,13 @@
 // How each model table maps to DuckDB columns. Every table has the model's key in
 // column `k` (unique, kept so by the model; no index) and one plain column per row field, in the row's own
 // field order, so a row read back rebuilds exactly (same JSON, same checksum).
-import type { Model } from '../model.js';
+import type { FileRow, MetaRow, Model, NodeRow, RequestRow, TaskRow } from '../model.js';
 
-/** What the store needs of a model table: its changes, bulk load and checksum. */
+/** What the store needs of a model table: its changes and checksum. */
 export interface SyncedTable {
   readonly changeCount: number;
   readonly checksum: bigint;
   takeChanges(): { upserts: [string, unknown][]; deletes: string[] };
-  load(key: string, row: unknown): void;
   adoptChecksum(checksum: bigint): void;
 }
 
@@ -24,23 +23,26 @@ export interface TableSpec {
   readonly name: string;
   readonly columns: readonly ColumnSpec[];
   readonly table: (model: Model) => SyncedTable;
+  /** How a row read back joins a fresh model; absent for `replicas`, which the store loads grouped by chunk. */
+  readonly loadRow?: (model: Model, key: string, row: unknown) => void;
 }
 
 const text = (name: string, nullable = false): ColumnSpec => ({ name, kind: 'text', nullable });
 const int = (name: string, nullable = false): ColumnSpec => ({ name, kind: 'int', nullable });
 const json = (name: string): ColumnSpec => ({ name, kind: 'json' });
 
+/** In load order: replicas before files, so file rows take the chunk table's keys as they load. */
 export const TABLES: readonly TableSpec[] = [
-  { name: 'nodes', table: (m) => m.nodes, columns: [text('id'), json('addresses'), int('capacity'), int('used'),
-    json('capabilities'), text('zone', true), text('status'), int('registered_at'), int('last_heartbeat'), json('stats')] },
-  { name: 'files', table: (m) => m.files, columns: [text('id'), text('name'), int('size'), int('chunk_size', true),
-    int('replication_factor'), int('created_at'), json('chunks')] },
+  { name: 'nodes', table: (m) => m.nodes, loadRow: (m, k, r) => m.nodes.load(k, r as NodeRow), columns: [text('id'), json('addresses'),
+    int('capacity'), int('used'), json('capabilities'), text('zone', true), text('status'), int('registered_at'), int('last_heartbeat'), json('stats')] },
   { name: 'replicas', table: (m) => m.replicas, columns: [text('chunk_hash'), text('node_id'), text('state'), int('size')] },
-  { name: 'tasks', table: (m) => m.tasks, columns: [text('id'), text('kind'), json('payload'), text('status'),
-    int('priority'), json('required_capabilities'), text('worker_id', true), int('lease_expires_at', true), int('attempts'),
+  { name: 'files', table: (m) => m.files, loadRow: (m, k, r) => m.loadFile(k, r as FileRow), columns: [text('id'), text('name'), int('size'),
+    int('chunk_size', true), int('replication_factor'), int('created_at'), json('chunks')] },
+  { name: 'tasks', table: (m) => m.tasks, loadRow: (m, k, r) => m.tasks.load(k, r as TaskRow), columns: [text('id'), text('kind'), json('payload'),
+    text('status'), int('priority'), json('required_capabilities'), text('worker_id', true), int('lease_expires_at', true), int('attempts'),
     int('max_attempts'), json('result'), text('error', true), int('created_at'), int('updated_at')] },
-  { name: 'meta', table: (m) => m.meta, columns: [text('key'), json('value')] },
-  { name: 'requests', table: (m) => m.requests, columns: [text('key'), json('result'), int('ts')] },
+  { name: 'meta', table: (m) => m.meta, loadRow: (m, k, r) => m.meta.load(k, r as MetaRow), columns: [text('key'), json('value')] },
+  { name: 'requests', table: (m) => m.requests, loadRow: (m, k, r) => m.requests.load(k, r as RequestRow), columns: [text('key'), json('result'), int('ts')] },
 ];
 
 const SQL_TYPE: Record<ColumnKind, string> = { text: 'VARCHAR', int: 'BIGINT', json: 'VARCHAR' };

@@ -6,6 +6,7 @@ import { keyOf } from '../../../src/state/chunk-key.js';
 import { ChunkTable } from '../../../src/state/chunk-table.js';
 import { rowHash } from '../../../src/state/hashed-table.js';
 import type { ReplicaRow, ReplicaState } from '../../../src/state/model.js';
+import { bulkLoadReplicas } from './fixtures.js';
 
 // Short ones, a SHA-256-like one (packed into its key) and an upper-case one (kept as it is).
 const HASHES = ['h1', 'h2', 'h"3', 'h|4', '0f'.repeat(32), 'F0'.repeat(32)];
@@ -117,12 +118,7 @@ class Reference {
 /** A table loaded in bulk from another's rows, as the store does. */
 function reload(from: ChunkTable): ChunkTable {
   const to = new ChunkTable();
-  const rows = [...from.entries()].map(([, r]) => r);
-  const ids = [...new Set(rows.map((r) => r.node_id))].sort();
-  to.loadNodeIds(ids);
-  const codes = rows.map((r) => ids.indexOf(r.node_id) * 2 + (r.state === 'stored' ? 1 : 0));
-  rows.forEach((r, i) => to.loadHolders(r.chunk_hash, r.size, codes, i, 1));
-  to.finishLoad();
+  bulkLoadReplicas(to, from);
   to.adoptChecksum(from.checksum);
   return to;
 }

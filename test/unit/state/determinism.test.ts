@@ -3,8 +3,8 @@
 // over zones where possible, and the same for the same input.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Model, placeReplicas, type NodeRow } from '../../../src/state/index.js';
-import { run, type Cmd } from './fixtures.js';
+import { Model, placeReplicas, type FileRow, type NodeRow } from '../../../src/state/index.js';
+import { bulkLoadReplicas, run, type Cmd } from './fixtures.js';
 
 const nodeId = fc.constantFrom('a', 'b', 'c', 'd', 'e');
 const hash = fc.constantFrom('h1', 'h2', 'h3', 'h4');
@@ -64,8 +64,9 @@ function resolveStar(model: Model, cmd: Cmd): Cmd {
 function reload(from: Model): Model {
   const to = new Model(from.limits);
   for (const [k, row] of from.nodes.entries()) to.nodes.load(k, row);
-  for (const [k, row] of from.replicas.entries()) to.replicas.load(k, row);
-  for (const [k, row] of from.files.entries()) to.loadFile(k, row);
+  bulkLoadReplicas(to.replicas, from.replicas);
+  // Plain rows, as JSON.parse gives them from the database.
+  for (const [k, row] of from.files.entries()) to.loadFile(k, JSON.parse(JSON.stringify(row)) as FileRow);
   for (const [k, row] of from.tasks.entries()) to.tasks.load(k, row);
   for (const [k, row] of from.meta.entries()) to.meta.load(k, row);
   for (const [k, row] of from.requests.entries()) to.requests.load(k, row);
