@@ -14,7 +14,11 @@ for (let i = 0; i < DIGITS.length; i++) VALUE[DIGITS.charCodeAt(i)] = i;
 const bytes: number[] = new Array<number>(PACKED_LENGTH);
 const digits: number[] = new Array<number>(2 * PACKED_LENGTH);
 
-/** The last hash packed and its key: applying a command asks for the same chunk's key several times in a row. */
+/**
+ * The last hash packed and its key: placing one chunk of a file registration asks for
+ * its key several times in a row (size, holders, each replica set); across a file's
+ * chunks, each is still packed once per pass over them.
+ */
 let lastHash = '';
 let lastKey = '';
 
