@@ -1,7 +1,9 @@
 // ReadIndex on the leader (thesis §6.4): reads wait for an entry of the current term
-// to commit, then are confirmed by a heartbeat round before answering.
+// to commit, then are confirmed by a heartbeat round before answering, unless the
+// follower that asked makes a majority with us (see handleReadIndex).
 
 import { type NodeState, send } from './node-state.js';
+import { hasQuorum } from './quorum.js';
 import { broadcastHeartbeat } from './replication.js';
 import type { NodeId } from './types.js';
 
@@ -22,6 +24,14 @@ export function handleReadIndex(n: NodeState, context: string, from: NodeId, bro
   }
   const voters = n.confs.current().voters;
   if (voters.length === 1 && voters[0] === n.id) {
+    answerRead(n, context, from, n.log.committed);
+    return false;
+  }
+  if (from !== n.id && hasQuorum(voters, new Set([n.id, from]))) {
+    // A follower's request confirms us for the reads it carries: it was sent in our term
+    // after they arrived, so no newer leader had a majority before they began (a newer
+    // term's majority needs the requester, who was still in ours, or us). With that
+    // majority (3 voters) the commit index answers at once, without a heartbeat round.
     answerRead(n, context, from, n.log.committed);
     return false;
   }

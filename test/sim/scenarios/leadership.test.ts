@@ -45,6 +45,29 @@ describe('leadership scenarios', () => {
     expect(cluster.nodes.get(old)!.values).not.toContain(value);
   });
 
+  it('a follower still with the deposed leader of five gets no stale read', () => {
+    // The old leader and one follower are cut off but do not tick, so CheckQuorum has not
+    // deposed it yet; the other three elect a leader and commit a write. The follower's
+    // request plus the old leader are two of five: not enough to answer without heartbeats.
+    const cluster = new SimCluster({ voters: 5, seed: 15 });
+    const old = electLeader(cluster);
+    const [follower, ...rest] = cluster.ids.filter((id) => id !== old);
+    cluster.partition([[old, follower], rest]);
+    for (let round = 0; round < 200 && !rest.some((id) => status(cluster, id).role === 'leader'); round++) {
+      for (const id of rest) cluster.tick(id);
+      cluster.deliverAll();
+    }
+    const fresh = rest.find((id) => status(cluster, id).role === 'leader')!;
+    expect(fresh).toBeDefined();
+    expect(cluster.propose(fresh)).not.toBeNull();
+    settle(cluster); // committed and acknowledged by the new majority
+    expect(status(cluster, old).role).toBe('leader');
+    const before = cluster.check.readsCompleted;
+    cluster.read(follower); // must see the write: answered stale, the invariants throw
+    settle(cluster);
+    expect(cluster.check.readsCompleted).toBe(before);
+  });
+
   it('votes are granted only to candidates whose log is at least as up to date', () => {
     const cluster = new SimCluster({ voters: 3, seed: 14 });
     const leader = electLeader(cluster);

@@ -38,6 +38,44 @@ describe('ReadIndex (thesis §6.4)', () => {
     expect(net.node('n1').ready().readStates).toEqual([{ index: 1, context: 'solo' }]);
   });
 
+  it('with three voters the leader answers a follower at once: its request and the leader are a majority', () => {
+    const net = new Net({ voters: ['n1', 'n2', 'n3'] });
+    net.elect('n1');
+    net.node('n1').propose(new TextEncoder().encode('w'));
+    net.stabilize();
+    const commit = net.node('n1').status().commit;
+    net.cut('n1', 'n3');
+    const heartbeatsBefore = net.sentOf('heartbeat').length;
+    net.node('n2').readIndex('f');
+    net.stabilize();
+    expect(net.readStates.get('n2')).toEqual([{ index: commit, context: 'f' }]);
+    expect(net.sentOf('heartbeat').length).toBe(heartbeatsBefore); // no round was needed
+  });
+
+  /** `reader` asks while the leader n1 hears from no voter in `cut`: no answer until a heartbeat round reaches them. */
+  function expectReadWaitsForHeartbeats(net: Net, reader: string, cut: readonly string[]): void {
+    net.elect('n1');
+    const commit = net.node('n1').status().commit;
+    for (const other of cut) net.cut('n1', other);
+    net.node(reader).readIndex('r');
+    net.stabilize();
+    expect(net.readStates.get(reader)).toEqual([]);
+    net.heal();
+    net.tick('n1');
+    net.stabilize();
+    expect(net.readStates.get(reader)).toEqual([{ index: commit, context: 'r' }]);
+  }
+
+  it('with five voters a follower\'s read still needs one more voter to answer a heartbeat', () => {
+    // The leader and n2 are two of five.
+    expectReadWaitsForHeartbeats(new Net({ voters: ['n1', 'n2', 'n3', 'n4', 'n5'] }), 'n2', ['n3', 'n4', 'n5']);
+  });
+
+  it('a learner\'s request does not count towards the majority', () => {
+    // Only the leader, of three voters, confirmed it.
+    expectReadWaitsForHeartbeats(new Net({ voters: ['n1', 'n2', 'n3'], learners: ['l1'] }), 'l1', ['n2', 'n3']);
+  });
+
   it('a follower asks the leader and turns the answer into a read state', () => {
     const net = new Net({ voters: ['n1', 'n2', 'n3'] });
     net.elect('n1');
@@ -48,7 +86,8 @@ describe('ReadIndex (thesis §6.4)', () => {
   });
 
   it('pending reads do not leak across a leader change (etcd-io/raft PR #397)', () => {
-    const net = new Net({ voters: ['n1', 'n2', 'n3'] });
+    // Five voters: a follower's request and the leader are not a majority, so its read waits for heartbeats too.
+    const net = new Net({ voters: ['n1', 'n2', 'n3', 'n4', 'n5'] });
     net.elect('n1');
     net.filter = (m) => !(m.type === 'heartbeatResponse' && m.to === 'n1'); // reads stay unconfirmed
     net.node('n2').readIndex('lost');
