@@ -33,15 +33,15 @@ export function registerFile(model: Model, cmd: Of<'file.register'>, ts: number)
     planned.push({ hash: chunk.hash, targets });
     for (const node of targets) model.setReplica({ chunk_hash: chunk.hash, node_id: node, state: 'pending', size: chunk.size });
   }
-  // The file keeps the chunk table's keys (one string per chunk, shared).
-  const keys = cmd.chunks.map((chunk) => {
+  // The file keeps the chunks' slots in the chunk table.
+  const slots = cmd.chunks.map((chunk) => {
     model.suspects.add(chunk.hash);
-    return model.replicas.addFile(chunk.hash, chunk.size, cmd.file_id)!;
+    return model.replicas.addFile(chunk.hash, chunk.size, cmd.file_id);
   });
-  model.files.set(cmd.file_id, new FileRecord({
+  model.files.set(cmd.file_id, FileRecord.of({
     id: cmd.file_id, name: cmd.name, size: cmd.size, chunk_size: cmd.chunk_size ?? null, replication_factor: factor,
     created_at: ts, chunks: cmd.chunks,
-  }, (_chunk, i) => keys[i]));
+  }, slots, model.replicas));
   model.filesByName.set(cmd.name, cmd.file_id);
   return ok({ file_id: cmd.file_id, replication_factor: factor, placements });
 }

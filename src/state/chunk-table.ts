@@ -1,12 +1,12 @@
 // Chunks and their replicas, stored compactly: each chunk hash has a slot number
-// (one Map from its key, `chunk-key.ts`: a SHA-256 hex hash packed into half the
-// characters, to a small integer) and the slot's fields live in arrays: its
-// size, the live files that contain it, and its holders as integers (node number × 2
-// + state) in a `SlotLists` pool. No object per chunk or per replica; freed slots are
-// reused. To storage and the checksum it looks like the row table `replicas`
+// (found through a `ChunkIndex`, which keeps a SHA-256 hash as 8 words, not a string)
+// and the slot's fields live in arrays: its size, the live files that contain it, and
+// its holders as integers (node number × 2 + state) in a `SlotLists` pool. No object
+// or string per chunk or per replica; freed slots are reused (a slot lives while a
+// file or a holder has the chunk, so a live file's record can keep slot numbers). To storage and the checksum it looks like the row table `replicas`
 // ("hash|node" → ReplicaRow): the checksum is the XOR of the same per-row hashes,
 // maintained on every change.
-import { hashOf, keyOf } from './chunk-key.js';
+import { ChunkIndex } from './chunk-index.js';
 import { rowHash } from './hashed-table.js';
 import type { ReplicaRow, ReplicaState } from './model.js';
 import { SlotLists } from './slot-lists.js';
@@ -22,10 +22,10 @@ export interface ChunkTableHooks {
 
 export class ChunkTable {
   readonly name = 'replicas';
-  /** Chunk key → slot; its insertion order is the order of `hashes()` and `entries()`. */
-  readonly #slots = new Map<string, number>();
-  /** Per slot: the key ('' when free), size in bytes, live files (one id, an array when shared, or null). */
-  readonly #keys: string[] = [];
+  /** Chunk hash → slot. */
+  readonly #index = new ChunkIndex();
+  /** Per slot: in use (1) or free (0), size in bytes, live files (one id, an array when shared, or null). */
+  #inUse = new Uint8Array(0);
   readonly #sizes: number[] = [];
   readonly #files: (string | string[] | null)[] = [];
   readonly #holders = new SlotLists();
@@ -45,6 +45,18 @@ export class ChunkTable {
     return this.#replicas;
   }
 
+  /** Distinct chunks known (held by a live file or by some node). */
+  get chunkSlots(): number {
+    return this.#index.size;
+  }
+
+  /** Make room for `chunks` chunks at once (a bulk load that knows how many are coming). */
+  reserve(chunks: number): void {
+    this.#holders.reserve(chunks);
+    this.#index.reserve(chunks);
+    this.#reserveInUse(chunks);
+  }
+
   /** Distinct chunks held by live files. */
   get chunkCount(): number {
     return this.#withFiles;
@@ -60,23 +72,34 @@ export class ChunkTable {
 
   /** Whether the chunk is known (held by a live file or by some node). */
   hasChunk(hash: string): boolean {
-    return this.#slots.has(keyOf(hash));
+    return this.#index.get(hash) >= 0;
   }
 
   /** The chunk's size, if it is known. */
   sizeOf(hash: string): number | undefined {
-    const slot = this.#slots.get(keyOf(hash));
-    return slot === undefined ? undefined : this.#sizes[slot];
+    const slot = this.#index.get(hash);
+    return slot < 0 ? undefined : this.#sizes[slot];
   }
 
+  /** The hash of the chunk at a slot in use (as `addFile` returned it). */
+  hashAt(slot: number): string {
+    return this.#index.hashAt(slot);
+  }
+
+  /** The size of the chunk at a slot in use. */
+  sizeAt(slot: number): number {
+    return this.#sizes[slot];
+  }
+
+  /** Every known chunk's hash, in slot order. */
   *hashes(): IterableIterator<string> {
-    for (const key of this.#slots.keys()) yield hashOf(key);
+    for (let slot = 0; slot < this.#sizes.length; slot++) if (this.#inUse[slot] === 1) yield this.#index.hashAt(slot);
   }
 
   /** Holders of a chunk, sorted by node id. */
   replicasOf(hash: string): ReplicaRow[] {
-    const slot = this.#slots.get(keyOf(hash));
-    if (slot === undefined) return [];
+    const slot = this.#index.get(hash);
+    if (slot < 0) return [];
     const rows: ReplicaRow[] = [];
     for (let i = 0; i < this.#holders.length(slot); i++) rows.push(this.#row(slot, i, hash));
     return rows.sort((a, b) => (a.node_id < b.node_id ? -1 : a.node_id > b.node_id ? 1 : 0));
@@ -88,9 +111,9 @@ export class ChunkTable {
 
   get(key: string): ReplicaRow | undefined {
     const [hash, node] = splitKey(key);
-    const slot = this.#slots.get(keyOf(hash));
-    const at = slot === undefined ? -1 : this.#find(slot, node);
-    return at < 0 ? undefined : this.#row(slot!, at, hash);
+    const slot = this.#index.get(hash);
+    const at = slot < 0 ? -1 : this.#find(slot, node);
+    return at < 0 ? undefined : this.#row(slot, at, hash);
   }
 
   has(key: string): boolean {
@@ -121,12 +144,12 @@ export class ChunkTable {
   }
 
   /**
-   * Register that `fileId` holds the chunk. Returns the chunk's key as this table keeps it
-   * (`keyOf(hash)`, to share), or null, registering nothing, if the size disagrees with an earlier one.
+   * Register that `fileId` holds the chunk. Returns the chunk's slot (kept while the file
+   * holds it: see `hashAt`, `sizeAt`), or -1, registering nothing, if the size disagrees with an earlier one.
    */
-  addFile(hash: string, size: number, fileId: string): string | null {
+  addFile(hash: string, size: number, fileId: string): number {
     const slot = this.#slot(hash, size);
-    if (this.#sizes[slot] !== size) return null;
+    if (this.#sizes[slot] !== size) return -1;
     const files = this.#files[slot];
     if (files === null) {
       this.#files[slot] = fileId;
@@ -134,32 +157,32 @@ export class ChunkTable {
     } else if (typeof files === 'string') {
       if (files !== fileId) this.#files[slot] = [files, fileId];
     } else if (!files.includes(fileId)) files.push(fileId);
-    return this.#keys[slot];
+    return slot;
   }
 
   /** Drop `fileId` from the chunk; returns the number of files still holding it. */
   removeFile(hash: string, fileId: string): number {
-    const slot = this.#slots.get(keyOf(hash));
-    const files = slot === undefined ? null : this.#files[slot];
+    const slot = this.#index.get(hash);
+    const files = slot < 0 ? null : this.#files[slot];
     if (files === null) return 0;
     const rest = typeof files === 'string' ? (files === fileId ? [] : [files]) : files.filter((f) => f !== fileId);
-    this.#files[slot!] = rest.length === 0 ? null : rest.length === 1 ? rest[0] : rest;
+    this.#files[slot] = rest.length === 0 ? null : rest.length === 1 ? rest[0] : rest;
     if (rest.length === 0) {
       this.#withFiles--;
-      this.#dropIfEmpty(slot!);
+      this.#dropIfEmpty(slot);
     }
     return rest.length;
   }
 
   /** Whether some live file holds the chunk. */
   hasFiles(hash: string): boolean {
-    const slot = this.#slots.get(keyOf(hash));
-    return slot !== undefined && this.#files[slot] !== null;
+    const slot = this.#index.get(hash);
+    return slot >= 0 && this.#files[slot] !== null;
   }
 
   filesOf(hash: string): readonly string[] {
-    const slot = this.#slots.get(keyOf(hash));
-    const files = slot === undefined ? null : this.#files[slot];
+    const slot = this.#index.get(hash);
+    const files = slot < 0 ? null : this.#files[slot];
     return files === null ? [] : typeof files === 'string' ? [files] : files;
   }
 
@@ -184,16 +207,16 @@ export class ChunkTable {
   }
 
   deleteReplica(hash: string, nodeId: string): boolean {
-    const slot = this.#slots.get(keyOf(hash));
-    const at = slot === undefined ? -1 : this.#find(slot, nodeId);
+    const slot = this.#index.get(hash);
+    const at = slot < 0 ? -1 : this.#find(slot, nodeId);
     if (at < 0) return false;
-    const old = this.#row(slot!, at, hash);
+    const old = this.#row(slot, at, hash);
     this.#checksum ^= rowHash(this.name, `${hash}|${nodeId}`, old);
     this.#adjustPending(old, -1);
-    this.#holders.removeAt(slot!, at);
+    this.#holders.removeAt(slot, at);
     this.#replicas--;
     this.#changes.set(`${hash}|${nodeId}`, false);
-    this.#dropIfEmpty(slot!);
+    this.#dropIfEmpty(slot);
     return true;
   }
 
@@ -212,7 +235,7 @@ export class ChunkTable {
 
   /** Bulk load, step 1 (a fresh table): node ids in the order of the numbers `loadHolders` uses. */
   loadNodeIds(ids: readonly string[]): void {
-    if (this.#nodeIds.length > 0 || this.#slots.size > 0) throw new Error('loadNodeIds needs an empty chunk table');
+    if (this.#nodeIds.length > 0 || this.#index.size > 0) throw new Error('loadNodeIds needs an empty chunk table');
     for (const id of ids) this.#number(id);
   }
 
@@ -229,7 +252,7 @@ export class ChunkTable {
   /** Bulk load, step 3: every node's pending bytes, from the loaded holders. */
   finishLoad(): void {
     const pending = new Float64Array(this.#nodeIds.length);
-    for (let slot = 0; slot < this.#keys.length; slot++) {
+    for (let slot = 0; slot < this.#sizes.length; slot++) {
       for (let i = 0; i < this.#holders.length(slot); i++) {
         const code = this.#holders.at(slot, i);
         if ((code & 1) === PENDING) pending[code >> 1] += this.#sizes[slot];
@@ -252,8 +275,9 @@ export class ChunkTable {
   }
 
   *entries(): IterableIterator<[string, ReplicaRow]> {
-    for (const [key, slot] of this.#slots) {
-      const hash = hashOf(key);
+    for (let slot = 0; slot < this.#sizes.length; slot++) {
+      if (this.#inUse[slot] === 0) continue;
+      const hash = this.#index.hashAt(slot);
       for (let i = 0; i < this.#holders.length(slot); i++) {
         const row = this.#row(slot, i, hash);
         yield [`${hash}|${row.node_id}`, row];
@@ -267,28 +291,35 @@ export class ChunkTable {
 
   /** The chunk's slot, taking a free one (or a new one) for a new hash. */
   #slot(hash: string, size: number): number {
-    const key = keyOf(hash);
-    let slot = this.#slots.get(key);
-    if (slot !== undefined) return slot;
-    slot = this.#free.pop();
-    if (slot === undefined) {
-      slot = this.#keys.length;
-      this.#keys.push(key);
+    let slot = this.#index.get(hash);
+    if (slot >= 0) return slot;
+    slot = this.#free.pop() ?? -1;
+    if (slot < 0) {
+      slot = this.#sizes.length;
       this.#sizes.push(size);
       this.#files.push(null);
       this.#holders.reserve(slot + 1);
+      this.#index.reserve(slot + 1);
+      this.#reserveInUse(slot + 1);
     } else {
-      this.#keys[slot] = key;
       this.#sizes[slot] = size;
     }
-    this.#slots.set(key, slot);
+    this.#inUse[slot] = 1;
+    this.#index.set(hash, slot);
     return slot;
+  }
+
+  #reserveInUse(slots: number): void {
+    if (slots <= this.#inUse.length) return;
+    const inUse = new Uint8Array(Math.max(16, slots, Math.ceil(this.#inUse.length * 1.5)));
+    inUse.set(this.#inUse);
+    this.#inUse = inUse;
   }
 
   #dropIfEmpty(slot: number): void {
     if (this.#files[slot] !== null || this.#holders.length(slot) > 0) return;
-    this.#slots.delete(this.#keys[slot]);
-    this.#keys[slot] = '';
+    this.#index.delete(slot);
+    this.#inUse[slot] = 0;
     this.#sizes[slot] = 0;
     this.#holders.clear(slot);
     this.#free.push(slot);

@@ -1,13 +1,18 @@
-// A `files` row kept compactly: its chunk list as one flat array (key, size, key,
-// size, …, the keys as `chunk-key.ts` packs hashes) instead of an array of
-// `{ hash, size }` objects, about half the memory per file. To everything else it is
-// the plain row: `chunks` builds the list when read, and `toJSON` gives the plain row,
-// fields in the same order, so JSON.stringify (the row hash, the flusher, API output)
-// writes exactly the same text.
-import { hashOf, keyOf } from './chunk-key.js';
+// A `files` row kept compactly: its chunk list as the chunks' slot numbers in the
+// chunk table (which holds each chunk's hash and size, and keeps the slot while the
+// file holds the chunk) instead of an array of `{ hash, size }` objects: no string or
+// object per chunk. To everything else it is the plain row: `chunks` builds the list
+// when read, and `toJSON` gives the plain row, fields in the same order, so
+// JSON.stringify (the row hash, the flusher, API output) writes exactly the same text.
 import type { FileRow } from './model.js';
 
 export interface FileChunk { readonly hash: string; readonly size: number }
+
+/** Where a record's slot numbers lead: the chunk table. */
+export interface ChunkSlots {
+  hashAt(slot: number): string;
+  sizeAt(slot: number): number;
+}
 
 /** The plain row's fields, in order (`toJSON` writes them so). */
 const FIELDS = ['id', 'name', 'size', 'chunk_size', 'replication_factor', 'created_at', 'chunks'];
@@ -21,21 +26,28 @@ export class FileRecord implements FileRow {
   readonly chunk_size: number | null;
   readonly replication_factor: number;
   readonly created_at: number;
-  readonly #chunks: (string | number)[];
+  readonly #slots: readonly number[];
+  readonly #table: ChunkSlots;
 
-  /** `keyFor` may give an equal key to keep instead of a new `keyOf(chunk.hash)` (to share one string per chunk). */
-  constructor(row: FileRow, keyFor: (chunk: FileChunk, index: number) => string = (chunk) => keyOf(chunk.hash)) {
+  /** `slots[i]`: the slot of `row.chunks[i]` in `table`, which holds that chunk with that size. */
+  private constructor(row: FileRow, slots: readonly number[], table: ChunkSlots) {
     this.id = row.id;
     this.name = row.name;
     this.size = row.size;
     this.chunk_size = row.chunk_size;
     this.replication_factor = row.replication_factor;
     this.created_at = row.created_at;
-    this.#chunks = new Array<string | number>(row.chunks.length * 2);
-    row.chunks.forEach((chunk, i) => {
-      this.#chunks[2 * i] = keyFor(chunk, i);
-      this.#chunks[2 * i + 1] = chunk.size;
-    });
+    this.#slots = slots;
+    this.#table = table;
+  }
+
+  /**
+   * The row to keep: a FileRecord when the row `fits` and each chunk has a slot
+   * (`slots[i]` ≥ 0: the chunk table registered it with the row's size), else the row itself.
+   */
+  static of(row: FileRow, slots: readonly number[], table: ChunkSlots): FileRow {
+    return FileRecord.fits(row) && slots.length === row.chunks.length && slots.every((slot) => slot >= 0)
+      ? new FileRecord(row, slots, table) : row;
   }
 
   /**
@@ -56,8 +68,8 @@ export class FileRecord implements FileRow {
   }
 
   get chunks(): FileChunk[] {
-    const chunks: FileChunk[] = new Array<FileChunk>(this.#chunks.length / 2);
-    for (let i = 0; i < chunks.length; i++) chunks[i] = { hash: hashOf(this.#chunks[2 * i] as string), size: this.#chunks[2 * i + 1] as number };
+    const chunks: FileChunk[] = new Array<FileChunk>(this.#slots.length);
+    for (let i = 0; i < chunks.length; i++) chunks[i] = { hash: this.#table.hashAt(this.#slots[i]), size: this.#table.sizeAt(this.#slots[i]) };
     return chunks;
   }
 

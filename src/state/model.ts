@@ -1,9 +1,8 @@
 // The coordinator's in-memory model: the truth for command logic and point reads.
 // Rows are readonly records replaced (never mutated) on change, so each table's
 // checksum stays exact; file rows are `FileRecord`s, whose JSON is the plain row.
-import { keyOf } from './chunk-key.js';
 import { ChunkTable } from './chunk-table.js';
-import { type FileChunk, FileRecord } from './file-record.js';
+import { FileRecord } from './file-record.js';
 import { HashedTable, checksumHex } from './hashed-table.js';
 import { Heap } from './heap.js';
 import { PlacementIndex } from './placement-index.js';
@@ -106,17 +105,12 @@ export class Model {
   /**
    * Load a file row read back from storage into a fresh model (see `HashedTable.load`),
    * after the replicas: the file joins its chunks in the chunk table and the file-name
-   * index, and is kept as a `FileRecord` holding the chunk table's keys, so the row's
+   * index, and is kept as a `FileRecord` holding the chunks' slots, so the row's
    * hash strings die young instead of staying as ~80 bytes each.
    */
   loadFile(id: string, row: FileRow): void {
-    const keyFor = (chunk: FileChunk) => this.replicas.addFile(chunk.hash, chunk.size, row.id) ?? keyOf(chunk.hash);
-    if (FileRecord.fits(row)) {
-      this.files.load(id, new FileRecord(row, keyFor));
-    } else {
-      row.chunks.forEach(keyFor);
-      this.files.load(id, row);
-    }
+    const slots = row.chunks.map((chunk) => this.replicas.addFile(chunk.hash, chunk.size, row.id));
+    this.files.load(id, FileRecord.of(row, slots, this.replicas));
     this.filesByName.set(row.name, row.id);
   }
 

@@ -29,6 +29,8 @@ const BLOCK_ROWS_MAX = 262_144;
 const BLOCK_BYTES = 4 * 2 ** 20;
 
 const checksumKey = (spec: TableSpec): string => `checksum_${spec.name}`;
+/** raft_meta key of the chunk table's chunk count at the flushed index. */
+const CHUNK_SLOTS_KEY = 'chunk_slots';
 /** raft_meta values are BIGINT: a 64-bit checksum is kept as its two's-complement signed value. */
 const toStored = (checksum: bigint): bigint => BigInt.asIntN(64, checksum);
 const fromStored = (value: bigint): bigint => BigInt.asUintN(64, value);
@@ -133,7 +135,7 @@ export class DuckStore {
    * parameter per statement and DuckDB unpacks them (`from_json`) off the JS thread: the
    * appender took one native call per value on the main thread, about 20 µs per row.
    */
-  async write(changes: readonly TableChanges[], appliedIndex: number): Promise<number> {
+  async write(changes: readonly TableChanges[], appliedIndex: number, chunkSlots = 0): Promise<number> {
     const c = this.connection;
     let rows = 0;
     await c.run('BEGIN TRANSACTION');
@@ -152,8 +154,9 @@ export class DuckStore {
         }
         rows += upserts.length + deletes.length;
       }
-      // applied_index and the checksums of the tables it describes, in one statement.
-      const values = [`('applied_index', ${Math.floor(appliedIndex)})`, ...changes.map(({ spec, checksum }) => `('${checksumKey(spec)}', ${toStored(checksum)})`)];
+      // applied_index, the checksums of the tables it describes and the chunk count (for a load to size the chunk table), in one statement.
+      const values = [`('applied_index', ${Math.floor(appliedIndex)})`, `('${CHUNK_SLOTS_KEY}', ${Math.floor(chunkSlots)})`,
+        ...changes.map(({ spec, checksum }) => `('${checksumKey(spec)}', ${toStored(checksum)})`)];
       await c.run(`INSERT INTO raft_meta VALUES ${values.join(', ')} ON CONFLICT (key) DO UPDATE SET value = excluded.value`);
       await c.run('COMMIT');
     } catch (error) {
@@ -192,6 +195,10 @@ export class DuckStore {
     try {
       const ids = (await c.runAndReadAll('SELECT node_id FROM load_nodes ORDER BY n')).getRows().map((r) => String(r[0]));
       table.loadNodeIds(ids);
+      // Sized once for the chunks the rows were written with (absent before a flush recorded it), but for no more
+      // than the replica rows (each chunk that comes from them has one): a damaged hint cannot make it allocate more.
+      const [[replicas]] = (await c.runAndReadAll('SELECT count(*) FROM replicas')).getRows();
+      table.reserve(Math.min((await this.#meta(CHUNK_SLOTS_KEY)) ?? 0, Number(replicas)));
       await this.#blocks('replicas', (where) => `SELECT '[' || string_agg(to_json(chunk_hash)::VARCHAR || ',' || size || ',' || holders || ',' || codes, ',') || ']'
         FROM (SELECT r.chunk_hash, min(r.size) AS size, count(*) AS holders,
             string_agg((l.n * 2 + CASE WHEN r.state = 'stored' THEN 1 ELSE 0 END)::VARCHAR, ',') AS codes

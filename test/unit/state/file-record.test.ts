@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { FileRecord } from '../../../src/state/file-record.js';
+import { type ChunkSlots, FileRecord } from '../../../src/state/file-record.js';
 import { rowHash } from '../../../src/state/hashed-table.js';
 import { type FileRow, Model } from '../../../src/state/model.js';
 
@@ -10,11 +10,16 @@ const row: fc.Arbitrary<FileRow> = fc.record({
   created_at: fc.nat(), chunks: fc.array(fc.record({ hash: text, size: fc.oneof(fc.nat(), fc.constant(2 ** 40 + 1)) }), { maxLength: 6 }),
 });
 
+/** A chunk table stand-in: slot i holds the row's chunk i. */
+const slotsOf = (plain: FileRow): [number[], ChunkSlots] =>
+  [plain.chunks.map((_, i) => i), { hashAt: (slot) => plain.chunks[slot].hash, sizeAt: (slot) => plain.chunks[slot].size }];
+
 describe('FileRecord', () => {
   it('serializes, hashes, spreads and lists its chunks exactly as the plain row', () => {
     fc.assert(fc.property(row, (plain) => {
       expect(FileRecord.fits(plain)).toBe(true);
-      const record = new FileRecord(plain);
+      const record = FileRecord.of(plain, ...slotsOf(plain));
+      expect(record).toBeInstanceOf(FileRecord);
       expect(JSON.stringify(record)).toBe(JSON.stringify(plain));
       expect(rowHash('files', plain.id, record)).toBe(rowHash('files', plain.id, plain));
       expect(record.chunks).toEqual(plain.chunks);
@@ -22,10 +27,20 @@ describe('FileRecord', () => {
     }), { numRuns: 300 });
   });
 
-  it('keeps the keys it is given', () => {
-    const record = new FileRecord({ id: 'f', name: 'n', size: 2, chunk_size: null, replication_factor: 1, created_at: 0,
-      chunks: [{ hash: 'h1', size: 1 }, { hash: 'h2', size: 1 }] }, (chunk) => chunk.hash.toUpperCase());
-    expect(record.chunks).toEqual([{ hash: 'H1', size: 1 }, { hash: 'H2', size: 1 }]);
+  it('reads its chunks from the slots it is given', () => {
+    const table: ChunkSlots = { hashAt: (slot) => `H${slot}`, sizeAt: (slot) => slot * 10 };
+    const record = FileRecord.of({ id: 'f', name: 'n', size: 2, chunk_size: null, replication_factor: 1, created_at: 0,
+      chunks: [{ hash: 'h1', size: 1 }, { hash: 'h2', size: 1 }] }, [7, 3], table);
+    expect(record.chunks).toEqual([{ hash: 'H7', size: 70 }, { hash: 'H3', size: 30 }]);
+  });
+
+  it('stays the plain row when a chunk has no slot', () => {
+    const plain: FileRow = { id: 'f', name: 'n', size: 2, chunk_size: null, replication_factor: 1, created_at: 0,
+      chunks: [{ hash: 'h1', size: 1 }, { hash: 'h2', size: 1 }] };
+    const [slots, table] = slotsOf(plain);
+    expect(FileRecord.of(plain, [0, -1], table)).toBe(plain);
+    expect(FileRecord.of(plain, [0], table)).toBe(plain);
+    expect(FileRecord.of(plain, slots, table)).toBeInstanceOf(FileRecord);
   });
 
   it('does not fit a row it would serialize differently', () => {

@@ -50,6 +50,25 @@ describe('coordinator state on DuckDB', () => {
     await reopened.close();
   });
 
+  it('records the chunk count with each flush, and a load takes it only as a bounded hint', async () => {
+    const path = join(dir, 'hint.duckdb');
+    const chunkSlots = async (state: CoordinatorState) =>
+      Number((await state.query("SELECT value FROM raft_meta WHERE key = 'chunk_slots'"))[0]?.value);
+    const state = await CoordinatorState.open({ dbPath: path, flushIntervalMs: 60_000 });
+    await state.apply(log);
+    await state.flush();
+    expect(await chunkSlots(state)).toBe(state.model.replicas.chunkSlots);
+    expect(state.model.replicas.chunkSlots).toBeGreaterThan(0);
+    const checksum = state.checksum().checksum;
+    // A damaged hint: a load must still reserve no more than the replica rows, and reach the same state.
+    await state.query("UPDATE raft_meta SET value = 4000000000000 WHERE key = 'chunk_slots'");
+    await state.close();
+    const reopened = await CoordinatorState.open({ dbPath: path, flushIntervalMs: 60_000 });
+    expect(reopened.checksum().checksum).toBe(checksum);
+    expect(process.memoryUsage().arrayBuffers).toBeLessThan(2 ** 30);
+    await reopened.close();
+  });
+
   it('with forceSync, flushes every applied batch before apply() resolves', async () => {
     const dbIndex = async (state: CoordinatorState) =>
       Number((await state.query("SELECT value FROM raft_meta WHERE key = 'applied_index'"))[0]?.value ?? 0);
