@@ -81,8 +81,8 @@ export interface RaftNodeHandle {
   readonly id: NodeId;
   /** Replicate `data`; resolves with the state machine's result once applied locally. */
   propose(data: Uint8Array, options?: { timeoutMs?: number }): Promise<{ index: number; result: unknown }>;
-  /** Linearizable read barrier: resolves with a read index once this node has applied up to it. */
-  readBarrier(options?: { timeoutMs?: number }): Promise<number>;
+  /** Linearizable read barrier: resolves with a read index once this node has applied up to it (`lease`: from a leader's read lease when it holds one). */
+  readBarrier(options?: { timeoutMs?: number; lease?: boolean }): Promise<number>;
   isLeader(): boolean;
   leader(): PeerEndpoint | null;
   status(): NodeStatus;

@@ -22,6 +22,7 @@ import { mayPrecedePersistence } from './core/types.js';
 import { AddressBook } from './driver/address-book.js';
 import { coreConfig, planTicks, type RaftNodeOptions, type TickPlan } from './driver/options.js';
 import { PendingProposals } from './driver/proposals.js';
+import { ReadLease } from './driver/read-lease.js';
 import { ReadBarriers } from './driver/reads.js';
 import { recoverInitialState } from './driver/recover.js';
 import { SNAPSHOT_DIR, WAL_DIR } from './driver/seed.js';
@@ -44,6 +45,10 @@ export interface RaftObserver {
   /** A snapshot from the leader replaced the state machine. */
   onSnapshotInstalled?(index: number): void;
   onProposalFailed?(code: string): void;
+  /** This node started a ReadIndex round (one per batch of reads). */
+  onReadRound?(): void;
+  /** A lease read was answered from this leader's read lease, without a round. */
+  onLeaseRead?(): void;
 }
 
 const STORAGE_RETRY_MS = 500;
@@ -63,6 +68,7 @@ export class RaftNode implements RaftNodeHandle {
   readonly #book: AddressBook;
   readonly #proposals = new PendingProposals();
   readonly #reads: ReadBarriers;
+  readonly #lease: ReadLease;
   readonly #policy: SnapshotPolicy;
   readonly #listeners = new Set<(leader: NodeId | null, term: number) => void>();
   readonly #observer: RaftObserver;
@@ -100,6 +106,7 @@ export class RaftNode implements RaftNodeHandle {
     this.#book = parts.book;
     this.#observer = parts.observer;
     this.#reads = new ReadBarriers(this.id, Date.now());
+    this.#lease = ReadLease.forTicks(this.#plan.tickMs, this.#plan.electionTicksMin);
     this.#policy = new SnapshotPolicy({
       threshold: parts.options.snapshotThreshold,
       tailEntries: parts.options.snapshotTailEntries,
@@ -150,9 +157,23 @@ export class RaftNode implements RaftNodeHandle {
     }
   }
 
-  readBarrier(options?: { timeoutMs?: number }): Promise<number> {
+  /**
+   * Resolves with a read index once this node has applied it. `lease`: a leader whose
+   * read lease runs (see read-lease.ts) answers with its commit index at once; without a
+   * lease, and on followers, the read takes a ReadIndex round like any other.
+   */
+  readBarrier(options?: { timeoutMs?: number; lease?: boolean }): Promise<number> {
     if (this.#stopped) return Promise.reject(new RaftError('CONCORD_ERR_STOPPED', 'node is stopping'));
-    const barrier = this.#reads.enqueue(options?.timeoutMs ?? this.#options.requestTimeoutMs);
+    const timeoutMs = options?.timeoutMs ?? this.#options.requestTimeoutMs;
+    if (options?.lease === true) {
+      const { role, term, commit } = this.#core.status();
+      const now = performance.now();
+      if (role === 'leader' && this.#lease.remainingMs(term, now) > 0) {
+        this.#observer.onLeaseRead?.();
+        return this.#reads.at(commit, this.#options.stateMachine.appliedIndex(), now, timeoutMs);
+      }
+    }
+    const barrier = this.#reads.enqueue(timeoutMs);
     this.#kickReadRound();
     return barrier;
   }
@@ -426,8 +447,14 @@ export class RaftNode implements RaftNodeHandle {
   }
 
   #grant(readStates: Ready['readStates']): void {
+    if (readStates.length === 0) return;
     const applied = this.#options.stateMachine.appliedIndex();
-    for (const read of readStates) this.#reads.granted(read.context, read.index, applied);
+    const { role, term } = this.#core.status();
+    for (const read of readStates) {
+      const round = this.#reads.granted(read.context, read.index, applied);
+      // A majority confirmed this leader after the round started: its read lease runs from then.
+      if (round !== null && role === 'leader' && round.term === term) this.#lease.confirmed(term, round.startedAt);
+    }
     // Reads that queued behind the answered round get the next one.
     if (readStates.length > 0) this.#kickReadRound();
   }
@@ -474,6 +501,8 @@ export class RaftNode implements RaftNodeHandle {
     for (const message of messages) {
       if (message.type === 'snapshot') this.#sendSnapshot(message);
       else plain.push(message);
+      // The target may be elected at once, whatever the voters' leases: no read lease for the rest of this term.
+      if (message.type === 'timeoutNow') this.#lease.bar(message.term);
     }
     if (plain.length > 0) this.#transport.send(plain);
   }
@@ -573,10 +602,10 @@ export class RaftNode implements RaftNodeHandle {
 
   #startReadRound(): void {
     this.#readKick = false;
-    if (this.#stopped) return;
+    if (this.#stopped || this.#reads.queued === 0) return;
     const now = performance.now();
     const waitMs = this.#options.electionTimeoutMinMs;
-    const context = this.#reads.startRound(now, waitMs);
+    const context = this.#reads.startRound(now, waitMs, this.#core.status().term);
     if (context === null) {
       // Held back by an unanswered round: if no answer comes, try again once it is too old to wait for.
       const held = this.#reads.heldMs(now, waitMs);
@@ -586,6 +615,7 @@ export class RaftNode implements RaftNodeHandle {
       }
       return;
     }
+    this.#observer.onReadRound?.();
     const result = this.#core.readIndex(context);
     if (!result.ok) this.#reads.refuse(context, this.#refusal(result.reason, result.leader));
     this.#schedule();

@@ -30,6 +30,13 @@ export interface RaftConfig {
   readonly preVote: boolean;
   /** CheckQuorum (thesis §6.2): on by default; also gives voters a leader lease. */
   readonly checkQuorum: boolean;
+  /**
+   * With CheckQuorum, a voter restarted with a term ignores candidates for its first
+   * electionTicksMin ticks, as if it had just heard from a leader: before it stopped it
+   * may have answered one whose read lease (the driver's lease reads) still runs. On by
+   * default; off only where nothing relies on leader leases (tests of other rules).
+   */
+  readonly restartQuiet: boolean;
   /** Append messages in flight to one follower in replicate state. */
   readonly inflightMessagesMax: number;
   /** Entries in one append message. */
@@ -135,6 +142,7 @@ export interface RawNodeApi {
 export const DEFAULT_RAFT_LIMITS = {
   preVote: true,
   checkQuorum: true,
+  restartQuiet: true,
   inflightMessagesMax: 256,
   appendEntriesMax: 512,
   appendBytesMax: 1024 * 1024,

@@ -11,6 +11,7 @@ export type CampaignKind = 'preElection' | 'election' | 'transfer';
 
 export function tickElection(n: NodeState): void {
   n.electionElapsed++;
+  if (n.electionElapsed >= n.config.electionTicksMin) n.restartQuiet = false;
   // Only a node that may campaign restarts the count. A non-promotable follower (a
   // learner, or a new voter still on a stale configuration) keeps counting, so its
   // leader lease runs out and it can vote for the real voters' candidates again.
@@ -53,9 +54,10 @@ export function requestVotes(n: NodeState, type: 'vote' | 'preVote', term: numbe
 /** A message from a higher term arrived; returns false if it must be ignored. */
 export function acceptHigherTerm(n: NodeState, message: Message): boolean {
   if (message.type === 'vote' || message.type === 'preVote') {
-    const inLease = n.config.checkQuorum && n.leader !== null &&
+    const inLease = n.config.checkQuorum && (n.leader !== null || n.restartQuiet) &&
       n.electionElapsed < n.config.electionTicksMin;
-    // Leader lease (thesis §4.2.3): a voter that hears from a live leader ignores disruptive candidates.
+    // Leader lease (thesis §4.2.3): a voter that hears from a live leader ignores disruptive
+    // candidates; so does one just restarted, which may have heard from one before it stopped.
     if (inLease && !message.transfer) return false;
   }
   if (message.type === 'preVote') return true;

@@ -48,6 +48,13 @@ export class NodeState {
   readStates: ReadState[] = [];
   /** Highest term this node led (invariant: never leads the same term twice). */
   ledTerm = 0;
+  /**
+   * Restarted with a term: before the crash this node may have answered a leader whose
+   * lease (the driver's lease reads) still runs, so it ignores disruptive candidates for
+   * electionTicksMin ticks as if it had just heard from that leader. Cleared then, or
+   * when it campaigns.
+   */
+  restartQuiet: boolean;
 
   constructor(config: RaftConfig, initial: InitialState) {
     this.config = config;
@@ -65,6 +72,7 @@ export class NodeState {
     this.confs = new ConfHistory(snapshot?.confState ?? initial.bootstrapConfState);
     this.term = initial.hardState.term;
     this.vote = initial.hardState.vote;
+    this.restartQuiet = config.restartQuiet && this.term > 0;
     assert(this.term >= this.log.lastTerm(), () => `hard state term ${this.term} below last log term ${this.log.lastTerm()}`);
   }
 }

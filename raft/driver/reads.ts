@@ -18,6 +18,8 @@ interface Round {
   /** Read index granted by the leader, once known. */
   index: number | null;
   readonly startedAt: number;
+  /** The term this node was in when it started the round (for the leader's read lease). */
+  readonly term: number;
 }
 
 export class ReadBarriers {
@@ -42,6 +44,20 @@ export class ReadBarriers {
   }
 
   enqueue(timeoutMs: number): Promise<number> {
+    return this.#wait(timeoutMs, (waiter) => this.#queued.push(waiter));
+  }
+
+  /**
+   * A read whose index is already known (a leader holding its read lease): resolves once
+   * `applied` reaches `index`, through `applied()`.
+   */
+  at(index: number, applied: number, now: number, timeoutMs: number): Promise<number> {
+    if (applied >= index) return Promise.resolve(index);
+    const context = `${this.#prefix}lease:${(this.#sequence++).toString(36)}`;
+    return this.#wait(timeoutMs, (waiter) => this.#rounds.set(context, { waiters: [waiter], index, startedAt: now, term: -1 }));
+  }
+
+  #wait(timeoutMs: number, place: (waiter: ReadWaiter) => void): Promise<number> {
     return new Promise((resolve, reject) => {
       const waiter: ReadWaiter = {
         resolve,
@@ -52,7 +68,7 @@ export class ReadBarriers {
         }, timeoutMs),
       };
       waiter.timer.unref();
-      this.#queued.push(waiter);
+      place(waiter);
     });
   }
 
@@ -60,10 +76,10 @@ export class ReadBarriers {
    * Start a round for every queued read; returns its context, or null if none queued or
    * a round younger than `waitMs` is still unanswered (its answer starts the next one).
    */
-  startRound(now: number, waitMs: number): string | null {
+  startRound(now: number, waitMs: number, term = 0): string | null {
     if (this.#queued.length === 0 || this.heldMs(now, waitMs) > 0) return null;
     const context = this.#prefix + (this.#sequence++).toString(36);
-    this.#rounds.set(context, { waiters: this.#queued, index: null, startedAt: now });
+    this.#rounds.set(context, { waiters: this.#queued, index: null, startedAt: now, term });
     this.#queued = [];
     return context;
   }
@@ -88,11 +104,13 @@ export class ReadBarriers {
     }
   }
 
-  granted(context: string, index: number, applied: number): void {
+  /** The leader answered the round; returns when and in which term it was started (null: not a round of ours). */
+  granted(context: string, index: number, applied: number): { startedAt: number; term: number } | null {
     const round = this.#rounds.get(context);
-    if (round === undefined) return;
+    if (round === undefined || round.index !== null) return null;
     round.index = index;
     this.applied(applied);
+    return { startedAt: round.startedAt, term: round.term };
   }
 
   /** Release every granted round whose index is applied. */

@@ -14,9 +14,9 @@ const taskListQuery = { schema: { querystring: jsonSchema(z.object({ consistency
 
 /**
  * Wait until this node may answer a read at the asked consistency. `linearizable`
- * (default) and `lease` both take a ReadIndex barrier today (lease reads without the
- * round are not implemented yet, so `lease` is never weaker than asked); `stale` reads
- * local state at once. Every answer says what it is: `x-concord-consistency`,
+ * (default) takes a ReadIndex barrier; `lease` is answered by a leader holding its read
+ * lease at its commit index without a round (and takes the barrier anywhere else);
+ * `stale` reads local state at once. Every answer says what it is: `x-concord-consistency`,
  * `x-concord-applied-index`, and for stale reads `x-concord-staleness-entries`
  * (entries this node knows are committed but has not applied) and
  * `x-concord-staleness-ms` (time since it last heard from its leader; absent when it
@@ -35,7 +35,7 @@ export async function readable(parts: AppParts, request: FastifyRequest, reply: 
     return true;
   }
   try {
-    await parts.raft.readBarrier({ timeoutMs: parts.config.request_timeout_ms });
+    await parts.raft.readBarrier({ timeoutMs: parts.config.request_timeout_ms, lease: consistency === 'lease' });
     reply.header('x-concord-applied-index', String(parts.state.appliedIndex()));
     return true;
   } catch (error) {

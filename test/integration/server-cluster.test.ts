@@ -1,6 +1,7 @@
 // Three `concord server` processes on loopback, started from config files: writes
 // through every node (followers forward), linearizable reads on followers, kill -9
 // of the leader, restart and catch-up, and equal state checksums once quiet.
+import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ServerCluster } from '../helpers/server-cluster.js';
 import { settled, waitUntil } from '../helpers/wait.js';
@@ -57,5 +58,36 @@ describe('concord server cluster', () => {
     expect(moved.status).toBe(200);
     expect(moved.body.leader).not.toBe(leader);
     expect(await cluster.leader()).toBe(moved.body.leader);
+  });
+
+  it('answers lease reads on the leader from its read lease, with every acknowledged write, and lease reads on followers by ReadIndex', async () => {
+    const counter = async (id: string, name: string) => {
+      const text = await (await request(`${cluster.origin(id)}/metrics`)).body.text();
+      return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
+    };
+    const leader = await cluster.leader();
+    const follower = ids.find((id) => id !== leader)!;
+    // Lease reads right after writes: each acknowledged write must be there. The first takes a
+    // round (no lease yet); once one is confirmed, later ones come from the lease.
+    const written: string[] = [];
+    await waitUntil(async () => {
+      const write = await call(leader, 'POST', '/api/v1/tasks', { kind: 'lease' });
+      expect(write.status).toBe(201);
+      written.push(write.body.id);
+      for (const task of written.slice(-3)) {
+        const read = await request(`${cluster.origin(leader)}/api/v1/tasks/${task}?consistency=lease`);
+        expect(read.statusCode).toBe(200);
+        expect(read.headers['x-concord-consistency']).toBe('lease');
+        expect((await read.body.json() as { id: string }).id).toBe(task);
+      }
+      return await counter(leader, 'concord_raft_lease_reads_total') > 0;
+    }, { timeoutMs: 15_000, intervalMs: 1, what: 'a lease read answered from the lease' });
+    expect(await counter(leader, 'concord_raft_read_index_rounds_total')).toBeGreaterThan(0);
+    // A follower holds no lease: its lease reads take a ReadIndex round and see the writes too.
+    const before = await counter(follower, 'concord_raft_read_index_rounds_total');
+    const read = await call(follower, 'GET', `/api/v1/tasks/${written.at(-1)}?consistency=lease`);
+    expect(read.status).toBe(200);
+    expect(await counter(follower, 'concord_raft_read_index_rounds_total')).toBeGreaterThan(before);
+    expect(await counter(follower, 'concord_raft_lease_reads_total')).toBe(0);
   });
 });

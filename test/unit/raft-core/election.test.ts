@@ -68,6 +68,30 @@ describe('elections', () => {
     expect(n2.ready().messages).toContainEqual({ type: 'voteResponse', from: 'n2', to: 'n3', term: 5, reject: false });
   });
 
+  it('a voter restarted with a term ignores candidates for electionTicksMin ticks, as if it had just heard from a leader', () => {
+    // It may have answered a leader whose read lease still runs before it stopped.
+    const restarted = new Net({ voters: ['n1', 'n2', 'n3'], initial: { n2: { hardState: { term: 3, vote: null, commit: 0 } } } });
+    const n2 = restarted.node('n2');
+    const ask = () => {
+      n2.step(vote({ from: 'n3', to: 'n2', term: 4, lastIndex: 9, lastTerm: 3 }));
+      const granted = n2.ready().messages.some((m) => m.type === 'voteResponse' && !m.reject);
+      n2.advance();
+      return granted;
+    };
+    for (let tick = 1; tick < 10; tick++) { // electionTicksMin is 10 here
+      expect(ask()).toBe(false);
+      n2.tick();
+    }
+    expect(n2.status().term).toBe(3);
+    n2.tick();
+    expect(ask()).toBe(true);
+    expect(n2.status()).toMatchObject({ term: 4, vote: 'n3' });
+    // A fresh node (term 0) has answered nobody: it votes at once.
+    const fresh = new Net({ voters: ['n1', 'n2', 'n3'] }).node('n2');
+    fresh.step(vote({ from: 'n3', to: 'n2', term: 1, lastIndex: 0, lastTerm: 0 }));
+    expect(fresh.ready().messages).toContainEqual({ type: 'voteResponse', from: 'n2', to: 'n3', term: 1, reject: false });
+  });
+
   it('a won pre-vote does not let the real vote override leases', () => {
     const net = new Net({ voters: ['n1', 'n2', 'n3'] });
     net.elect('n1');
@@ -79,7 +103,8 @@ describe('elections', () => {
   });
 
   it('grants a vote only to an up-to-date candidate, at most once per term, and persists it', () => {
-    const node = new RawNode(testConfig('n1', { preVote: false }), {
+    // Restarted with a term, it would otherwise ignore candidates for its first ticks (restartQuiet).
+    const node = new RawNode(testConfig('n1', { preVote: false, restartQuiet: false }), {
       hardState: { term: 2, vote: null, commit: 0 }, snapshot: null, entries: entriesOf(1, 3, 2),
       applied: 0, bootstrapConfState: bootstrap,
     });

@@ -2,6 +2,9 @@ import { describe, expect, it } from 'vitest';
 import type { AppendMessage, AppendResponseMessage } from '../../../raft/core/index.js';
 import { Net, entriesOf } from './network.js';
 
+/** These clusters start from restarted disks and elect at once, without waiting out restartQuiet (a lease-read rule, not theirs). */
+const RESTARTED_VOTE_AT_ONCE = { restartQuiet: false };
+
 const text = (s: string) => new TextEncoder().encode(s);
 
 describe('replication and commit', () => {
@@ -9,6 +12,7 @@ describe('replication and commit', () => {
     const old = [...entriesOf(1, 1, 1), ...entriesOf(2, 2, 2)];
     const net = new Net({
       voters: ['n1', 'n2', 'n3'],
+      config: RESTARTED_VOTE_AT_ONCE,
       initial: {
         n1: { hardState: { term: 2, vote: null, commit: 1 }, entries: old },
         n2: { hardState: { term: 2, vote: null, commit: 1 }, entries: old },
@@ -87,6 +91,7 @@ describe('replication and commit', () => {
     const hs = { term: 3, vote: null, commit: 5 };
     const net = new Net({
       voters: ['n1', 'n2', 'n3'],
+      config: RESTARTED_VOTE_AT_ONCE,
       initial: { n1: { hardState: hs, entries: good }, n2: { hardState: hs, entries: good }, n3: { hardState: hs, entries: bad } },
     });
     net.elect('n1');

@@ -106,4 +106,29 @@ describe('ReadBarriers', () => {
     expect((queued.error as RaftError).code).toBe('CONCORD_ERR_NO_LEADER');
     expect(reads.pending).toBe(0);
   });
+  it('tells when and in which term an answered round was started, once', () => {
+    const reads = new ReadBarriers('n1', 1);
+    track(reads.enqueue(5_000));
+    const context = reads.startRound(42, WAIT_MS, 3)!;
+    expect(reads.granted(context, 5, 0)).toEqual({ startedAt: 42, term: 3 });
+    expect(reads.granted(context, 6, 0)).toBeNull(); // answered already
+    expect(reads.granted('someone-else:0', 6, 0)).toBeNull();
+  });
+
+  it('a read at a known index (a lease read) resolves at once if applied, else once applied reaches it', async () => {
+    const reads = new ReadBarriers('n1', 1);
+    expect(await reads.at(4, 4, 0, 5_000)).toBe(4);
+    const later = track(reads.at(9, 4, 0, 5_000));
+    expect(reads.startRound(0, WAIT_MS)).toBeNull(); // it holds back no round: nothing is queued
+    reads.applied(8);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(later).toEqual({});
+    reads.applied(9);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(later).toEqual({ value: 9 });
+    const stuck = track(reads.at(20, 9, 0, 1_000));
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect((stuck.error as RaftError).code).toBe('CONCORD_ERR_NO_LEADER');
+    expect(reads.pending).toBe(0);
+  });
 });
