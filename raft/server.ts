@@ -168,7 +168,7 @@ export class RaftNode implements RaftNodeHandle {
     if (options?.lease === true) {
       const { role, term, commit } = this.#core.status();
       const now = performance.now();
-      if (role === 'leader' && this.#lease.remainingMs(term, now) > 0) {
+      if (role === 'leader' && this.#lease.remainingMs(term, now, Date.now()) > 0) {
         this.#observer.onLeaseRead?.();
         return this.#reads.at(commit, this.#options.stateMachine.appliedIndex(), now, timeoutMs);
       }
@@ -453,7 +453,7 @@ export class RaftNode implements RaftNodeHandle {
     for (const read of readStates) {
       const round = this.#reads.granted(read.context, read.index, applied);
       // A majority confirmed this leader after the round started: its read lease runs from then.
-      if (round !== null && role === 'leader' && round.term === term) this.#lease.confirmed(term, round.startedAt);
+      if (round !== null && role === 'leader' && round.term === term) this.#lease.confirmed(term, round.startedAt, performance.now(), Date.now());
     }
     // Reads that queued behind the answered round get the next one.
     if (readStates.length > 0) this.#kickReadRound();

@@ -11,7 +11,7 @@ export type CampaignKind = 'preElection' | 'election' | 'transfer';
 
 export function tickElection(n: NodeState): void {
   n.electionElapsed++;
-  if (n.electionElapsed >= n.config.electionTicksMin) n.restartQuiet = false;
+  n.ticksSinceLeader++;
   // Only a node that may campaign restarts the count. A non-promotable follower (a
   // learner, or a new voter still on a stale configuration) keeps counting, so its
   // leader lease runs out and it can vote for the real voters' candidates again.
@@ -54,8 +54,7 @@ export function requestVotes(n: NodeState, type: 'vote' | 'preVote', term: numbe
 /** A message from a higher term arrived; returns false if it must be ignored. */
 export function acceptHigherTerm(n: NodeState, message: Message): boolean {
   if (message.type === 'vote' || message.type === 'preVote') {
-    const inLease = n.config.checkQuorum && (n.leader !== null || n.restartQuiet) &&
-      n.electionElapsed < n.config.electionTicksMin;
+    const inLease = n.config.checkQuorum && ((n.leader !== null && n.electionElapsed < n.config.electionTicksMin) || heardLeaderRecently(n));
     // Leader lease (thesis §4.2.3): a voter that hears from a live leader ignores disruptive
     // candidates; so does one just restarted, which may have heard from one before it stopped.
     if (inLease && !message.transfer) return false;
@@ -78,11 +77,18 @@ export function answerLowerTerm(n: NodeState, message: Message): void {
   }
 }
 
+/** Under CheckQuorum: heard from a leader within electionTicksMin ticks (see NodeState.ticksSinceLeader). */
+function heardLeaderRecently(n: NodeState): boolean {
+  return n.config.checkQuorum && n.ticksSinceLeader < n.config.electionTicksMin;
+}
+
 export function handleVoteRequest(n: NodeState, message: VoteMessage): void {
   const responseType = message.type === 'vote' ? 'voteResponse' : 'preVoteResponse';
+  // In this term too: a stray higher-term message may have moved the term and cleared the leader just now.
+  const leased = heardLeaderRecently(n) && !message.transfer;
   const canVote = n.vote === message.from ||
-    (n.vote === null && n.leader === null) ||
-    (message.type === 'preVote' && message.term > n.term);
+    (!leased && n.vote === null && n.leader === null) ||
+    (!leased && message.type === 'preVote' && message.term > n.term);
   const grant = canVote && n.log.isUpToDate(message.lastIndex, message.lastTerm);
   if (!grant) {
     send(n, { type: responseType, to: message.from, term: n.term, reject: true });

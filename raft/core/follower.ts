@@ -36,6 +36,7 @@ export function stepFollower(n: NodeState, message: Message): void {
 
 export function heardFromLeader(n: NodeState, leader: NodeId): void {
   n.electionElapsed = 0;
+  n.ticksSinceLeader = 0;
   n.leader = leader;
 }
 

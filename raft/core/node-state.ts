@@ -49,12 +49,15 @@ export class NodeState {
   /** Highest term this node led (invariant: never leads the same term twice). */
   ledTerm = 0;
   /**
-   * Restarted with a term: before the crash this node may have answered a leader whose
-   * lease (the driver's lease reads) still runs, so it ignores disruptive candidates for
-   * electionTicksMin ticks as if it had just heard from that leader. Cleared then, or
-   * when it campaigns.
+   * Ticks since this node last heard from a leader (append, heartbeat or snapshot).
+   * Under CheckQuorum it grants no (pre)vote but a transfer's while this is below
+   * electionTicksMin, whatever else moved its term or cleared its leader meanwhile
+   * (a stray higher-term answer does both): a leader's read lease relies on it. Only
+   * hearing from a leader resets it; campaigning ends it. Restarted with a term (and
+   * restartQuiet), a node starts at 0: before it stopped it may have answered a leader
+   * whose lease still runs.
    */
-  restartQuiet: boolean;
+  ticksSinceLeader: number;
 
   constructor(config: RaftConfig, initial: InitialState) {
     this.config = config;
@@ -72,7 +75,7 @@ export class NodeState {
     this.confs = new ConfHistory(snapshot?.confState ?? initial.bootstrapConfState);
     this.term = initial.hardState.term;
     this.vote = initial.hardState.vote;
-    this.restartQuiet = config.restartQuiet && this.term > 0;
+    this.ticksSinceLeader = config.restartQuiet && this.term > 0 ? 0 : config.electionTicksMin;
     assert(this.term >= this.log.lastTerm(), () => `hard state term ${this.term} below last log term ${this.log.lastTerm()}`);
   }
 }

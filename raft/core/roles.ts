@@ -24,7 +24,7 @@ export function becomeFollower(n: NodeState, term: number, leader: NodeId | null
 
 export function becomePreCandidate(n: NodeState): void {
   assert(n.role !== 'leader', 'a leader cannot become pre-candidate');
-  n.restartQuiet = false;
+  n.ticksSinceLeader = Math.max(n.ticksSinceLeader, n.config.electionTicksMin);
   // etcd#8334: a pre-candidate forgets its leader, else a lease check could keep the cluster leaderless.
   n.role = 'preCandidate';
   n.leader = null;
@@ -34,7 +34,7 @@ export function becomePreCandidate(n: NodeState): void {
 
 export function becomeCandidate(n: NodeState): void {
   assert(n.role !== 'leader', 'a leader cannot become candidate');
-  n.restartQuiet = false;
+  n.ticksSinceLeader = Math.max(n.ticksSinceLeader, n.config.electionTicksMin);
   n.term += 1;
   n.vote = n.id;
   n.role = 'candidate';

@@ -92,6 +92,36 @@ describe('elections', () => {
     expect(fresh.ready().messages).toContainEqual({ type: 'voteResponse', from: 'n2', to: 'n3', term: 1, reject: false });
   });
 
+  it('a stray higher-term answer moves the term but not the lease: no vote until electionTicksMin ticks after the leader', () => {
+    // A leader's read lease relies on this (review of the lease reads: an old pre-vote's
+    // rejection arriving late bumped the term, cleared the leader, and the vote followed).
+    const net = new Net({ voters: ['n1', 'n2', 'n3'] });
+    net.elect('n1');
+    const n2 = net.node('n2');
+    const term = n2.status().term;
+    n2.step({ type: 'preVoteResponse', from: 'n3', to: 'n2', term: term + 1, reject: true });
+    expect(n2.status()).toMatchObject({ term: term + 1, leader: null });
+    const ask = (message: Message) => {
+      n2.step(message);
+      const granted = n2.ready().messages.some((m) => (m.type === 'voteResponse' || m.type === 'preVoteResponse') && !m.reject);
+      n2.advance();
+      return granted;
+    };
+    for (let tick = 1; tick < 10; tick++) { // electionTicksMin is 10 here; n1 is heard no more
+      expect(ask(vote({ from: 'n3', to: 'n2', term: term + 1, lastIndex: 9, lastTerm: term }))).toBe(false); // same term
+      expect(ask({ type: 'preVote', from: 'n3', to: 'n2', term: term + 2, lastIndex: 9, lastTerm: term, transfer: false })).toBe(false);
+      n2.tick();
+    }
+    n2.tick();
+    expect(ask(vote({ from: 'n3', to: 'n2', term: term + 1, lastIndex: 9, lastTerm: term }))).toBe(true);
+    // A transfer's vote is granted at once, lease or not.
+    const other = new Net({ voters: ['n1', 'n2', 'n3'] });
+    other.elect('n1');
+    other.node('n2').step({ type: 'preVoteResponse', from: 'n3', to: 'n2', term: 2, reject: true });
+    other.node('n2').step(vote({ from: 'n3', to: 'n2', term: 2, lastIndex: 9, lastTerm: 1, transfer: true }));
+    expect(other.node('n2').ready().messages).toContainEqual({ type: 'voteResponse', from: 'n2', to: 'n3', term: 2, reject: false });
+  });
+
   it('a won pre-vote does not let the real vote override leases', () => {
     const net = new Net({ voters: ['n1', 'n2', 'n3'] });
     net.elect('n1');
