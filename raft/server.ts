@@ -22,8 +22,7 @@ import { mayPrecedePersistence } from './core/types.js';
 import { AddressBook } from './driver/address-book.js';
 import { coreConfig, planTicks, type RaftNodeOptions, type TickPlan } from './driver/options.js';
 import { PendingProposals } from './driver/proposals.js';
-import { ReadLease } from './driver/read-lease.js';
-import { ReadBarriers } from './driver/reads.js';
+import { ReadPath } from './driver/read-path.js';
 import { recoverInitialState } from './driver/recover.js';
 import { SNAPSHOT_DIR, WAL_DIR } from './driver/seed.js';
 import { SnapshotPolicy } from './driver/snapshot-policy.js';
@@ -67,8 +66,7 @@ export class RaftNode implements RaftNodeHandle {
   #leaderContactAt = 0;
   readonly #book: AddressBook;
   readonly #proposals = new PendingProposals();
-  readonly #reads: ReadBarriers;
-  readonly #lease: ReadLease;
+  readonly #reads: ReadPath;
   readonly #policy: SnapshotPolicy;
   readonly #listeners = new Set<(leader: NodeId | null, term: number) => void>();
   readonly #observer: RaftObserver;
@@ -89,8 +87,6 @@ export class RaftNode implements RaftNodeHandle {
   #fatal: Error | null = null;
   #leader: NodeId | null = null;
   #storageError: string | null = null;
-  #readKick = false;
-  #readRetry: NodeJS.Timeout | null = null;
 
   constructor(parts: {
     options: RaftNodeOptions; plan: TickPlan; core: RawNode; storage: RaftLogStore; snapshots: SnapshotStore;
@@ -105,8 +101,12 @@ export class RaftNode implements RaftNodeHandle {
     this.#transport = parts.transport;
     this.#book = parts.book;
     this.#observer = parts.observer;
-    this.#reads = new ReadBarriers(this.id, Date.now());
-    this.#lease = ReadLease.forTicks(this.#plan.tickMs, this.#plan.electionTicksMin);
+    this.#reads = new ReadPath({
+      id: this.id, core: this.#core, appliedIndex: () => this.#options.stateMachine.appliedIndex(), schedule: () => this.#schedule(),
+      refusal: (reason, leader) => this.#refusal(reason, leader), roundWaitMs: this.#options.electionTimeoutMinMs,
+      tickMs: this.#plan.tickMs, electionTicksMin: this.#plan.electionTicksMin,
+      onReadRound: () => this.#observer.onReadRound?.(), onLeaseRead: () => this.#observer.onLeaseRead?.(),
+    });
     this.#policy = new SnapshotPolicy({
       threshold: parts.options.snapshotThreshold,
       tailEntries: parts.options.snapshotTailEntries,
@@ -157,25 +157,10 @@ export class RaftNode implements RaftNodeHandle {
     }
   }
 
-  /**
-   * Resolves with a read index once this node has applied it. `lease`: a leader whose
-   * read lease runs (see read-lease.ts) answers with its commit index at once; without a
-   * lease, and on followers, the read takes a ReadIndex round like any other.
-   */
+  /** See ReadPath.barrier: a read index once applied here; `lease` answers from a leader's read lease when it holds one. */
   readBarrier(options?: { timeoutMs?: number; lease?: boolean }): Promise<number> {
     if (this.#stopped) return Promise.reject(new RaftError('CONCORD_ERR_STOPPED', 'node is stopping'));
-    const timeoutMs = options?.timeoutMs ?? this.#options.requestTimeoutMs;
-    if (options?.lease === true) {
-      const { role, term, commit } = this.#core.status();
-      const now = performance.now();
-      if (role === 'leader' && this.#lease.remainingMs(term, now, Date.now()) > 0) {
-        this.#observer.onLeaseRead?.();
-        return this.#reads.at(commit, this.#options.stateMachine.appliedIndex(), now, timeoutMs);
-      }
-    }
-    const barrier = this.#reads.enqueue(timeoutMs);
-    this.#kickReadRound();
-    return barrier;
+    return this.#reads.barrier(options?.timeoutMs ?? this.#options.requestTimeoutMs, options?.lease === true);
   }
 
   isLeader(): boolean {
@@ -301,13 +286,12 @@ export class RaftNode implements RaftNodeHandle {
     }
     this.#stopped = true;
     if (this.#ticker !== null) clearInterval(this.#ticker);
-    if (this.#readRetry !== null) clearTimeout(this.#readRetry);
     await this.#running;
     // Applies taken while a write was under way finish before the caller closes the state machine.
     await this.#applyChain.catch(() => undefined);
     const stopped = new RaftError('CONCORD_ERR_STOPPED', 'node stopped');
     this.#proposals.failAll(stopped);
-    this.#reads.failAll(stopped);
+    this.#reads.stop(stopped);
     await this.#transport.close();
     await this.#storage.close();
   }
@@ -390,7 +374,7 @@ export class RaftNode implements RaftNodeHandle {
     // Everything taken so far must be applied before advance() acknowledges it.
     // (Nothing joins the chain now: only this Ready and #whilePersisting, which stopped with the write, add to it.)
     await this.#applyChain;
-    this.#grant(ready.readStates);
+    this.#reads.granted(ready.readStates);
     this.#core.advance();
     for (const settle of this.#afterAdvance.splice(0)) settle();
     if (this.#peersStale) {
@@ -443,20 +427,7 @@ export class RaftNode implements RaftNodeHandle {
     this.#sendWhileBusy();
     const { entries, readStates } = this.#core.takeCommitted();
     this.#applyInOrder(entries);
-    if (readStates.length > 0) this.#chain(() => this.#grant(readStates));
-  }
-
-  #grant(readStates: Ready['readStates']): void {
-    if (readStates.length === 0) return;
-    const applied = this.#options.stateMachine.appliedIndex();
-    const { role, term } = this.#core.status();
-    for (const read of readStates) {
-      const round = this.#reads.granted(read.context, read.index, applied);
-      // A majority confirmed this leader after the round started: its read lease runs from then.
-      if (round !== null && role === 'leader' && round.term === term) this.#lease.confirmed(term, round.startedAt, performance.now(), Date.now());
-    }
-    // Reads that queued behind the answered round get the next one.
-    if (readStates.length > 0) this.#kickReadRound();
+    if (readStates.length > 0) this.#chain(() => this.#reads.granted(readStates));
   }
 
   async #apply(entries: readonly Entry[]): Promise<void> {
@@ -502,7 +473,7 @@ export class RaftNode implements RaftNodeHandle {
       if (message.type === 'snapshot') this.#sendSnapshot(message);
       else plain.push(message);
       // The target may be elected at once, whatever the voters' leases: no read lease for the rest of this term.
-      if (message.type === 'timeoutNow') this.#lease.bar(message.term);
+      if (message.type === 'timeoutNow') this.#reads.sentTimeoutNow(message.term);
     }
     if (plain.length > 0) this.#transport.send(plain);
   }
@@ -590,34 +561,6 @@ export class RaftNode implements RaftNodeHandle {
       this.#core.step(message);
     }
     if (this.#persisting) this.#whilePersisting();
-    this.#schedule();
-  }
-
-  #kickReadRound(): void {
-    if (!this.#readKick) {
-      this.#readKick = true;
-      setImmediate(() => this.#startReadRound());
-    }
-  }
-
-  #startReadRound(): void {
-    this.#readKick = false;
-    if (this.#stopped || this.#reads.queued === 0) return;
-    const now = performance.now();
-    const waitMs = this.#options.electionTimeoutMinMs;
-    const context = this.#reads.startRound(now, waitMs, this.#core.status().term);
-    if (context === null) {
-      // Held back by an unanswered round: if no answer comes, try again once it is too old to wait for.
-      const held = this.#reads.heldMs(now, waitMs);
-      if (held > 0 && this.#reads.queued > 0 && this.#readRetry === null) {
-        this.#readRetry = setTimeout(() => { this.#readRetry = null; this.#kickReadRound(); }, Math.ceil(held));
-        this.#readRetry.unref();
-      }
-      return;
-    }
-    this.#observer.onReadRound?.();
-    const result = this.#core.readIndex(context);
-    if (!result.ok) this.#reads.refuse(context, this.#refusal(result.reason, result.leader));
     this.#schedule();
   }
 

@@ -1,0 +1,98 @@
+// ReadPath against a stand-in core: which reads take a ReadIndex round and which are
+// answered from the leader's read lease, and what starts or ends that lease.
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { RefusalReason } from '../../../raft/core/index.js';
+import { ReadPath } from '../../../raft/driver/read-path.js';
+import { RaftError } from '../../../raft/node-api.js';
+
+const TICK_MS = 10;
+const TICKS_MIN = 15; // a lease of 14 × 10 × 0.9 − 2 = 124 ms
+
+function setup() {
+  const core = { role: 'leader', term: 2, commit: 7, rounds: [] as string[] };
+  let applied = 7;
+  let leaseReads = 0;
+  const path = new ReadPath({
+    id: 'n1',
+    core: { status: () => ({ role: core.role as 'leader', term: core.term, commit: core.commit }), readIndex: (context) => { core.rounds.push(context); return { ok: true }; } },
+    appliedIndex: () => applied,
+    schedule: () => undefined,
+    refusal: (reason: RefusalReason) => new RaftError('CONCORD_ERR_NO_LEADER', reason),
+    roundWaitMs: 150, tickMs: TICK_MS, electionTicksMin: TICKS_MIN,
+    onLeaseRead: () => { leaseReads++; },
+  });
+  /** Answer the newest round at `index`, as the core's read state. */
+  const answer = (index: number) => path.granted([{ context: core.rounds.at(-1)!, index }]);
+  return { core, path, answer, setApplied: (i: number) => { applied = i; path.applied(i); }, leaseReads: () => leaseReads };
+}
+
+describe('ReadPath', () => {
+  beforeEach(() => { vi.useFakeTimers({ toFake: ['setImmediate', 'setTimeout', 'clearTimeout', 'performance', 'Date'] }); });
+  afterEach(() => { vi.useRealTimers(); });
+
+  it('a lease read takes a round until one is confirmed, then is answered at the commit index without one, until the lease runs out', async () => {
+    const { core, path, answer, setApplied, leaseReads } = setup();
+    const first = path.barrier(5_000, true);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(core.rounds).toHaveLength(1); // no lease yet
+    answer(7);
+    expect(await first).toBe(7);
+    core.commit = 9;
+    const second = path.barrier(5_000, true);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(core.rounds).toHaveLength(1);
+    expect(leaseReads()).toBe(1);
+    let value: number | null = null;
+    void second.then((v) => { value = v; });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(value).toBeNull(); // commit 9 is not applied yet
+    setApplied(9);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(value).toBe(9);
+    await vi.advanceTimersByTimeAsync(123);
+    void path.barrier(5_000, true);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(core.rounds).toHaveLength(1); // 123 ms after the round started: still leased
+    await vi.advanceTimersByTimeAsync(1);
+    void path.barrier(5_000, true);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(core.rounds).toHaveLength(2); // 124 ms: over
+  });
+
+  it('a linearizable read always takes a round, lease or not', async () => {
+    const { core, path, answer } = setup();
+    void path.barrier(5_000, true);
+    await vi.advanceTimersByTimeAsync(0);
+    answer(7);
+    void path.barrier(5_000, false);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(core.rounds).toHaveLength(2);
+  });
+
+  it('no lease from a round answered to a follower, in another term, or in a term the leader sent TimeoutNow', async () => {
+    /** A lease read whose round is answered between `before` and `after`, then a second lease read: the rounds taken. */
+    const roundsFor = async (before: (s: ReturnType<typeof setup>) => void, after: (s: ReturnType<typeof setup>) => void) => {
+      const s = setup();
+      void s.path.barrier(5_000, true);
+      await vi.advanceTimersByTimeAsync(0);
+      before(s);
+      s.answer(7);
+      after(s);
+      void s.path.barrier(5_000, true);
+      await vi.advanceTimersByTimeAsync(0);
+      return { rounds: s.core.rounds.length, leaseReads: s.leaseReads() };
+    };
+    expect(await roundsFor((s) => { s.core.role = 'follower'; }, (s) => { s.core.role = 'leader'; })).toEqual({ rounds: 2, leaseReads: 0 });
+    expect(await roundsFor((s) => { s.core.term = 3; }, () => undefined)).toEqual({ rounds: 2, leaseReads: 0 }); // started in term 2
+    expect(await roundsFor(() => undefined, (s) => s.path.sentTimeoutNow(2))).toEqual({ rounds: 2, leaseReads: 0 });
+    expect(await roundsFor(() => undefined, () => undefined)).toEqual({ rounds: 1, leaseReads: 1 }); // the control
+  });
+
+  it('after stop, reads fail at once and pending ones are failed', async () => {
+    const { path } = setup();
+    const pending = path.barrier(5_000, false).catch((error: RaftError) => error.code);
+    path.stop(new RaftError('CONCORD_ERR_STOPPED', 'node stopped'));
+    expect(await pending).toBe('CONCORD_ERR_STOPPED');
+    await expect(path.barrier(5_000, true)).rejects.toMatchObject({ code: 'CONCORD_ERR_STOPPED' });
+  });
+});
