@@ -1,7 +1,7 @@
 // The few file-system calls the log store makes, behind an interface so tests
 // can inject ENOSPC/EIO at any of them. The default layer is node:fs/promises.
 
-import { open, rename, rm, writeFile } from 'node:fs/promises';
+import { open, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
 
 /** An append-only file: positional writes, fdatasync, truncation. */
 export interface AppendFile {
@@ -19,13 +19,7 @@ export interface StorageFs {
   remove(path: string): Promise<void>;
 }
 
-async function syncDirectory(dir: string): Promise<void> {
-  let handle;
-  try {
-    handle = await open(dir, 'r');
-  } catch {
-    return; // platforms that cannot open a directory cannot fsync it either
-  }
+async function syncAndClose(handle: FileHandle): Promise<void> {
   try {
     await handle.sync();
   } finally {
@@ -33,17 +27,27 @@ async function syncDirectory(dir: string): Promise<void> {
   }
 }
 
+/** fsync a file (by path). */
+export async function fsyncPath(path: string): Promise<void> {
+  await syncAndClose(await open(path, 'r'));
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+  let handle;
+  try {
+    handle = await open(dir, 'r');
+  } catch {
+    return; // platforms that cannot open a directory cannot fsync it either
+  }
+  await syncAndClose(handle);
+}
+
 export const nodeFs: StorageFs = {
   openAppend: (path) => open(path, 'a+'),
   async writeAtomic(path, data) {
     const temp = `${path}.tmp`;
     await writeFile(temp, data);
-    const handle = await open(temp, 'r+');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+    await fsyncPath(temp);
     await rename(temp, path);
     await syncDirectory(path.slice(0, Math.max(path.lastIndexOf('/'), 1)));
   },

@@ -1,5 +1,5 @@
 export { RaftLogStore, type LoadedLog, type LogUpdate, type LogStats, type LogStoreOptions } from './log-store.js';
-export { SnapshotStore, fileChecksum, fsyncPath, type SnapshotRecord } from './snapshot-store.js';
+export { SnapshotStore, fileChecksum, type SnapshotRecord } from './snapshot-store.js';
 export { StorageError, type StorageErrorCode } from './errors.js';
-export { nodeFs, type StorageFs, type AppendFile } from './fs-layer.js';
+export { fsyncPath, nodeFs, type StorageFs, type AppendFile } from './fs-layer.js';
 export { crc32c } from './crc32c.js';

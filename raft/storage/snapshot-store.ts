@@ -5,12 +5,13 @@
 
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { SnapshotMeta } from '../core/types.js';
 import { parseHostPort } from '../host-port.js';
 import { StorageError, fromFsError } from './errors.js';
+import { fsyncPath } from './fs-layer.js';
 
 export interface SnapshotRecord {
   readonly meta: SnapshotMeta;
@@ -45,16 +46,6 @@ export async function fileChecksum(path: string, start = 0): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(path, { start })) hash.update(chunk as Buffer);
   return hash.digest('hex');
-}
-
-/** fsync a file (by path). */
-export async function fsyncPath(path: string): Promise<void> {
-  const handle = await open(path, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
 
 export class SnapshotStore {
