@@ -286,12 +286,13 @@ export class RaftNode implements RaftNodeHandle {
     }
     this.#stopped = true;
     if (this.#ticker !== null) clearInterval(this.#ticker);
+    this.#reads.halt(); // no read round starts from now on
     await this.#running;
     // Applies taken while a write was under way finish before the caller closes the state machine.
     await this.#applyChain.catch(() => undefined);
     const stopped = new RaftError('CONCORD_ERR_STOPPED', 'node stopped');
     this.#proposals.failAll(stopped);
-    this.#reads.stop(stopped);
+    this.#reads.failAll(stopped);
     await this.#transport.close();
     await this.#storage.close();
   }

@@ -56,7 +56,7 @@ export class ReadPath {
       const now = performance.now();
       if (role === 'leader' && this.#lease.remainingMs(term, now, Date.now()) > 0) {
         this.#host.onLeaseRead?.();
-        return this.#reads.at(commit, this.#host.appliedIndex(), now, timeoutMs);
+        return this.#reads.at(commit, this.#host.appliedIndex(), timeoutMs);
       }
     }
     const barrier = this.#reads.enqueue(timeoutMs);
@@ -92,10 +92,10 @@ export class ReadPath {
     this.#reads.failAll(error);
   }
 
-  stop(error: RaftError): void {
+  /** The node is stopping: no round starts from now on and new reads are refused; waiting ones are left to `failAll`. */
+  halt(): void {
     this.#stopped = true;
     if (this.#retry !== null) clearTimeout(this.#retry);
-    this.#reads.failAll(error);
   }
 
   #kick(): void {

@@ -51,10 +51,11 @@ export class ReadBarriers {
    * A read whose index is already known (a leader holding its read lease): resolves once
    * `applied` reaches `index`, through `applied()`.
    */
-  at(index: number, applied: number, now: number, timeoutMs: number): Promise<number> {
+  at(index: number, applied: number, timeoutMs: number): Promise<number> {
     if (applied >= index) return Promise.resolve(index);
     const context = `${this.#prefix}lease:${(this.#sequence++).toString(36)}`;
-    return this.#wait(timeoutMs, (waiter) => this.#rounds.set(context, { waiters: [waiter], index, startedAt: now, term: -1 }));
+    // Granted already: its start and term are never read (they matter for unanswered rounds only).
+    return this.#wait(timeoutMs, (waiter) => this.#rounds.set(context, { waiters: [waiter], index, startedAt: 0, term: -1 }));
   }
 
   #wait(timeoutMs: number, place: (waiter: ReadWaiter) => void): Promise<number> {
@@ -64,7 +65,7 @@ export class ReadBarriers {
         reject,
         timer: setTimeout(() => {
           this.#forget(waiter);
-          reject(new RaftError('CONCORD_ERR_NO_LEADER', `no read index within ${timeoutMs} ms`));
+          reject(new RaftError('CONCORD_ERR_NO_LEADER', `read not ready within ${timeoutMs} ms (no read index from a leader, or not applied here yet)`));
         }, timeoutMs),
       };
       waiter.timer.unref();
@@ -76,7 +77,7 @@ export class ReadBarriers {
    * Start a round for every queued read; returns its context, or null if none queued or
    * a round younger than `waitMs` is still unanswered (its answer starts the next one).
    */
-  startRound(now: number, waitMs: number, term = 0): string | null {
+  startRound(now: number, waitMs: number, term: number): string | null {
     if (this.#queued.length === 0 || this.heldMs(now, waitMs) > 0) return null;
     const context = this.#prefix + (this.#sequence++).toString(36);
     this.#rounds.set(context, { waiters: this.#queued, index: null, startedAt: now, term });

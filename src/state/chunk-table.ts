@@ -3,9 +3,10 @@
 // and the slot's fields live in arrays: its size, the live files that contain it, and
 // its holders as integers (node number × 2 + state) in a `SlotLists` pool. No object
 // or string per chunk or per replica; freed slots are reused (a slot lives while a
-// file or a holder has the chunk, so a live file's record can keep slot numbers). To storage and the checksum it looks like the row table `replicas`
-// ("hash|node" → ReplicaRow): the checksum is the XOR of the same per-row hashes,
-// maintained on every change.
+// file or a holder has the chunk, so a live file's record can keep slot numbers).
+// To storage and the checksum it looks like the row table `replicas` ("hash|node" →
+// ReplicaRow): the checksum is the XOR of the same per-row hashes, maintained on
+// every change.
 import { ChunkIndex } from './chunk-index.js';
 import { rowHash } from './hashed-table.js';
 import type { ReplicaRow, ReplicaState } from './model.js';
@@ -46,7 +47,7 @@ export class ChunkTable {
   }
 
   /** Distinct chunks known (held by a live file or by some node). */
-  get chunkSlots(): number {
+  get knownChunks(): number {
     return this.#index.size;
   }
 

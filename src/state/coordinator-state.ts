@@ -134,7 +134,7 @@ export class CoordinatorState implements StateMachine {
     });
     const checksum = this.#model.checksum();
     const startedAt = performance.now();
-    this.#flushing = this.#store.write(changes, index, this.#model.replicas.chunkSlots).then((rows) => {
+    this.#flushing = this.#store.write(changes, index, this.#model.replicas.knownChunks).then((rows) => {
       this.#flushed = index;
       this.#flushedChecksum = checksum;
       const seconds = (performance.now() - startedAt) / 1000;

@@ -4,6 +4,9 @@
 // object per chunk. To everything else it is the plain row: `chunks` builds the list
 // when read, and `toJSON` gives the plain row, fields in the same order, so
 // JSON.stringify (the row hash, the flusher, API output) writes exactly the same text.
+// Its slots are valid only while the record is the model's row for the file: once the
+// file is deleted they may be freed and reused, so whatever keeps a record past that
+// (the flusher) serializes it first.
 import type { FileRow } from './model.js';
 
 export interface FileChunk { readonly hash: string; readonly size: number }

@@ -29,8 +29,8 @@ const BLOCK_ROWS_MAX = 262_144;
 const BLOCK_BYTES = 4 * 2 ** 20;
 
 const checksumKey = (spec: TableSpec): string => `checksum_${spec.name}`;
-/** raft_meta key of the chunk table's chunk count at the flushed index. */
-const CHUNK_SLOTS_KEY = 'chunk_slots';
+/** raft_meta key of the number of chunks the chunk table knows at the flushed index. */
+const KNOWN_CHUNKS_KEY = 'known_chunks';
 /** raft_meta values are BIGINT: a 64-bit checksum is kept as its two's-complement signed value. */
 const toStored = (checksum: bigint): bigint => BigInt.asIntN(64, checksum);
 const fromStored = (value: bigint): bigint => BigInt.asUintN(64, value);
@@ -134,30 +134,35 @@ export class DuckStore {
    * Write the changes and applied_index atomically. Rows travel as JSON text bound to one
    * parameter per statement and DuckDB unpacks them (`from_json`) off the JS thread: the
    * appender took one native call per value on the main thread, about 20 µs per row.
+   * Every row is turned into text before the first await: apply goes on meanwhile, and a
+   * row may read the model when serialized (a `FileRecord` lists its chunks from the chunk
+   * table, whose slots a later delete may free and reuse).
    */
-  async write(changes: readonly TableChanges[], appliedIndex: number, chunkSlots = 0): Promise<number> {
-    const c = this.connection;
+  async write(changes: readonly TableChanges[], appliedIndex: number, knownChunks: number): Promise<number> {
+    const statements: { readonly sql: string; readonly values: Record<string, string> }[] = [];
     let rows = 0;
+    for (const { spec, upserts, deletes } of changes) {
+      // Deleted rows and the old versions of upserted ones. Without a key index each DELETE
+      // scans the table: one per 5,000 keys, so a flush past that (a bulk build) scans it again per batch.
+      const keys = [...deletes, ...upserts.map(([k]) => k)];
+      for (let i = 0; i < keys.length; i += ROWS_PER_STATEMENT) {
+        statements.push({ sql: `DELETE FROM ${spec.name} WHERE k IN (SELECT unnest(from_json($keys, '["VARCHAR"]')))`,
+          values: { keys: JSON.stringify(keys.slice(i, i + ROWS_PER_STATEMENT)) } });
+      }
+      for (let i = 0; i < upserts.length; i += ROWS_PER_STATEMENT) {
+        const batch = upserts.slice(i, i + ROWS_PER_STATEMENT).map(([k, row]) => rowJson(spec, k, row));
+        statements.push({ sql: insertFromJsonSql(spec), values: { rows: JSON.stringify(batch) } });
+      }
+      rows += upserts.length + deletes.length;
+    }
+    // applied_index, the checksums of the tables it describes and the chunk count (for a load to size the chunk table), in one statement.
+    const meta = [`('applied_index', ${Math.floor(appliedIndex)})`, `('${KNOWN_CHUNKS_KEY}', ${Math.floor(knownChunks)})`,
+      ...changes.map(({ spec, checksum }) => `('${checksumKey(spec)}', ${toStored(checksum)})`)];
+    statements.push({ sql: `INSERT INTO raft_meta VALUES ${meta.join(', ')} ON CONFLICT (key) DO UPDATE SET value = excluded.value`, values: {} });
+    const c = this.connection;
     await c.run('BEGIN TRANSACTION');
     try {
-      for (const { spec, upserts, deletes } of changes) {
-        // Deleted rows and the old versions of upserted ones. Without a key index each DELETE
-        // scans the table: one per 5,000 keys, so a flush past that (a bulk build) scans it again per batch.
-        const keys = [...deletes, ...upserts.map(([k]) => k)];
-        for (let i = 0; i < keys.length; i += ROWS_PER_STATEMENT) {
-          await c.run(`DELETE FROM ${spec.name} WHERE k IN (SELECT unnest(from_json($keys, '["VARCHAR"]')))`,
-            { keys: JSON.stringify(keys.slice(i, i + ROWS_PER_STATEMENT)) });
-        }
-        for (let i = 0; i < upserts.length; i += ROWS_PER_STATEMENT) {
-          const batch = upserts.slice(i, i + ROWS_PER_STATEMENT).map(([k, row]) => rowJson(spec, k, row));
-          await c.run(insertFromJsonSql(spec), { rows: JSON.stringify(batch) });
-        }
-        rows += upserts.length + deletes.length;
-      }
-      // applied_index, the checksums of the tables it describes and the chunk count (for a load to size the chunk table), in one statement.
-      const values = [`('applied_index', ${Math.floor(appliedIndex)})`, `('${CHUNK_SLOTS_KEY}', ${Math.floor(chunkSlots)})`,
-        ...changes.map(({ spec, checksum }) => `('${checksumKey(spec)}', ${toStored(checksum)})`)];
-      await c.run(`INSERT INTO raft_meta VALUES ${values.join(', ')} ON CONFLICT (key) DO UPDATE SET value = excluded.value`);
+      for (const { sql, values } of statements) await c.run(sql, values);
       await c.run('COMMIT');
     } catch (error) {
       await c.run('ROLLBACK').catch(() => undefined);
@@ -198,7 +203,7 @@ export class DuckStore {
       // Sized once for the chunks the rows were written with (absent before a flush recorded it), but for no more
       // than the replica rows (each chunk that comes from them has one): a damaged hint cannot make it allocate more.
       const [[replicas]] = (await c.runAndReadAll('SELECT count(*) FROM replicas')).getRows();
-      table.reserve(Math.min((await this.#meta(CHUNK_SLOTS_KEY)) ?? 0, Number(replicas)));
+      table.reserve(Math.min((await this.#meta(KNOWN_CHUNKS_KEY)) ?? 0, Number(replicas)));
       await this.#blocks('replicas', (where) => `SELECT '[' || string_agg(to_json(chunk_hash)::VARCHAR || ',' || size || ',' || holders || ',' || codes, ',') || ']'
         FROM (SELECT r.chunk_hash, min(r.size) AS size, count(*) AS holders,
             string_agg((l.n * 2 + CASE WHEN r.state = 'stored' THEN 1 ELSE 0 END)::VARCHAR, ',') AS codes

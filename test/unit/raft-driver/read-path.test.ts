@@ -88,11 +88,14 @@ describe('ReadPath', () => {
     expect(await roundsFor(() => undefined, () => undefined)).toEqual({ rounds: 1, leaseReads: 1 }); // the control
   });
 
-  it('after stop, reads fail at once and pending ones are failed', async () => {
-    const { path } = setup();
+  it('halted, it starts no round and refuses new reads; failAll fails those waiting', async () => {
+    const { core, path } = setup();
     const pending = path.barrier(5_000, false).catch((error: RaftError) => error.code);
-    path.stop(new RaftError('CONCORD_ERR_STOPPED', 'node stopped'));
-    expect(await pending).toBe('CONCORD_ERR_STOPPED');
+    path.halt();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(core.rounds).toHaveLength(0);
     await expect(path.barrier(5_000, true)).rejects.toMatchObject({ code: 'CONCORD_ERR_STOPPED' });
+    path.failAll(new RaftError('CONCORD_ERR_STOPPED', 'node stopped'));
+    expect(await pending).toBe('CONCORD_ERR_STOPPED');
   });
 });

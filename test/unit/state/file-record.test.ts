@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { type ChunkSlots, FileRecord } from '../../../src/state/file-record.js';
 import { rowHash } from '../../../src/state/hashed-table.js';
 import { type FileRow, Model } from '../../../src/state/model.js';
+import { register, run } from './fixtures.js';
 
 const text = fc.oneof(fc.string(), fc.constantFrom('a"b', 'back\\slash', 'é漢😀', 'ctl\u0001'));
 const row: fc.Arbitrary<FileRow> = fc.record({
@@ -67,5 +68,34 @@ describe('Model.loadFile', () => {
     expect(model.files.rowsChecksum()).toBe(rowHash('files', 'f1', odd) ^ rowHash('files', 'f2', plain));
     expect(model.replicas.filesOf('h1')).toEqual(['f1', 'f2']);
     expect(model.filesByName.get('n2')).toBe('f2');
+  });
+});
+
+describe('FileRecord in the model', () => {
+  it('lists exactly the chunks it was registered with while files sharing chunks come and go (slots freed and reused)', () => {
+    const pool = Array.from({ length: 6 }, (_, i) => i.toString(16).repeat(64));
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('register' as const), file: fc.nat(7), chunks: fc.array(fc.nat(pool.length - 1), { minLength: 1, maxLength: 4 }) }),
+      fc.record({ kind: fc.constant('delete' as const), file: fc.nat(7) }),
+      fc.record({ kind: fc.constant('lose' as const), chunk: fc.nat(pool.length - 1) }),
+    );
+    fc.assert(fc.property(fc.array(op, { maxLength: 40 }), (ops) => {
+      const model = new Model();
+      register(model, 'a');
+      const live = new Map<string, FileRow['chunks']>();
+      for (const o of ops) {
+        if (o.kind === 'register') {
+          const chunks = o.chunks.map((c) => ({ hash: pool[c], size: 100 + c }));
+          const result = run(model, { type: 'file.register', file_id: `f${o.file}`, name: `n${o.file}`, size: 1, chunks });
+          if (result.ok) live.set(`f${o.file}`, chunks);
+        } else if (o.kind === 'delete') {
+          if (run(model, { type: 'file.delete', file_id: `f${o.file}` }).ok) live.delete(`f${o.file}`);
+        } else {
+          run(model, { type: 'replica.report', node_id: 'a', stored: [], lost: [pool[o.chunk]] });
+        }
+        for (const [id, chunks] of live) expect(model.files.get(id)!.chunks).toEqual(chunks);
+      }
+      expect(model.files.rowsChecksum()).toBe(model.files.checksum);
+    }), { numRuns: 300 });
   });
 });

@@ -52,21 +52,45 @@ describe('coordinator state on DuckDB', () => {
 
   it('records the chunk count with each flush, and a load takes it only as a bounded hint', async () => {
     const path = join(dir, 'hint.duckdb');
-    const chunkSlots = async (state: CoordinatorState) =>
-      Number((await state.query("SELECT value FROM raft_meta WHERE key = 'chunk_slots'"))[0]?.value);
+    const knownChunks = async (state: CoordinatorState) =>
+      Number((await state.query("SELECT value FROM raft_meta WHERE key = 'known_chunks'"))[0]?.value);
     const state = await CoordinatorState.open({ dbPath: path, flushIntervalMs: 60_000 });
     await state.apply(log);
     await state.flush();
-    expect(await chunkSlots(state)).toBe(state.model.replicas.chunkSlots);
-    expect(state.model.replicas.chunkSlots).toBeGreaterThan(0);
+    expect(await knownChunks(state)).toBe(state.model.replicas.knownChunks);
+    expect(state.model.replicas.knownChunks).toBeGreaterThan(0);
     const checksum = state.checksum().checksum;
     // A damaged hint: a load must still reserve no more than the replica rows, and reach the same state.
-    await state.query("UPDATE raft_meta SET value = 4000000000000 WHERE key = 'chunk_slots'");
+    await state.query("UPDATE raft_meta SET value = 4000000000000 WHERE key = 'known_chunks'");
     await state.close();
     const reopened = await CoordinatorState.open({ dbPath: path, flushIntervalMs: 60_000 });
     expect(reopened.checksum().checksum).toBe(checksum);
     expect(process.memoryUsage().arrayBuffers).toBeLessThan(2 ** 30);
     await reopened.close();
+  });
+
+  it('a flush writes the rows as they were when it took them, while apply goes on (a deleted file\'s slot reused meanwhile)', async () => {
+    // Regression (review): a FileRecord lists its chunks from chunk-table slots; serialized only
+    // after the flush's first await, a file deleted meanwhile was written with the chunk of the
+    // file that reused its slot, and the stored checksum no longer matched the rows.
+    const path = join(dir, 'race.duckdb');
+    const state = await CoordinatorState.open({ dbPath: path, flushIntervalMs: 60_000 });
+    const [a, b] = ['a'.repeat(64), 'b'.repeat(64)];
+    const race = logOf([
+      { type: 'node.register', id: 'n', addresses: ['n:1'], storage_capacity: 1_000_000, capabilities: {}, zone: 'z' },
+      { type: 'file.register', file_id: 'f1', name: 'one', size: 10, chunks: [{ hash: a, size: 10 }] },
+      { type: 'file.delete', file_id: 'f1' },
+      { type: 'file.register', file_id: 'f2', name: 'two', size: 77, chunks: [{ hash: b, size: 77 }] },
+    ]);
+    await state.apply(race.slice(0, 2));
+    const flushing = state.flush(); // takes f1's record now, writes after awaiting DuckDB
+    await state.apply(race.slice(2));
+    await flushing;
+    const [f1] = await state.query("SELECT chunks FROM files WHERE id = 'f1'");
+    expect(JSON.parse(String(f1.chunks))).toEqual([{ hash: a, size: 10 }]);
+    const db = await state.checksumFromDatabase();
+    expect(db.checksum).toBe(db.storedChecksum);
+    await state.close();
   });
 
   it('with forceSync, flushes every applied batch before apply() resolves', async () => {
