@@ -559,6 +559,14 @@ export class RaftNode implements RaftNodeHandle {
     if (this.#stopped) return;
     for (const message of messages) {
       if (message.type === 'append' || message.type === 'heartbeat' || message.type === 'snapshot') this.#leaderContactAt = Date.now();
+      if (message.type === 'readIndex') {
+        // A follower's lease-read round, answered from this leader's lease without the core's round.
+        const index = this.#reads.answerFromLease(message.context, message.term);
+        if (index !== null) {
+          this.#send([{ type: 'readIndexResponse', from: this.id, to: message.from, term: message.term, context: message.context, index, reject: false }]);
+          continue;
+        }
+      }
       this.#core.step(message);
     }
     if (this.#persisting) this.#whilePersisting();

@@ -73,7 +73,7 @@ export function createMetrics(): NodeMetrics {
   const applied = counter('concord_raft_proposals_applied_total', 'Log entries applied to the state machine.');
   const leaderChanges = counter('concord_raft_leader_changes_total', 'Times this node saw a new leader.');
   const readRounds = counter('concord_raft_read_index_rounds_total', 'ReadIndex rounds this node started (each confirms a batch of reads).');
-  const leaseReads = counter('concord_raft_lease_reads_total', 'Lease reads this leader answered from its read lease, without a round.');
+  const leaseReads = counter('concord_raft_lease_reads_total', 'Lease reads (its own, and follower lease-read rounds) this leader answered from its read lease, without a round.');
   const http = new Histogram({ name: 'http_request_duration_seconds', help: 'HTTP request latency.', labelNames: ['method', 'route', 'status_code'],
     buckets: LATENCY_BUCKETS, registers: [registry] });
   return {

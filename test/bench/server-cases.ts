@@ -60,6 +60,7 @@ export function serverCases(nodes: number): CaseSpec[] {
     { name: 'read_linearizable_leader', kind: 'read', targets: 'leader', okStatus: 200, next: readTask('') },
     { name: 'read_linearizable_all', kind: 'read', targets: 'all', okStatus: 200, next: readTask('') },
     { name: 'read_lease_leader', kind: 'read', targets: 'leader', okStatus: 200, next: readTask('?consistency=lease') },
+    { name: 'read_lease_all', kind: 'read', targets: 'all', okStatus: 200, next: readTask('?consistency=lease') },
     { name: 'read_stale_all', kind: 'read', targets: 'all', okStatus: 200, next: readTask('?consistency=stale') },
   ];
   // On one node "all" is the leader: those cases would repeat the leader-only ones.

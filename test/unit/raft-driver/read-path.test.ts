@@ -2,7 +2,7 @@
 // answered from the leader's read lease, and what starts or ends that lease.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { RefusalReason } from '../../../raft/core/index.js';
-import { ReadPath } from '../../../raft/driver/read-path.js';
+import { LEASE_MARK, ReadPath } from '../../../raft/driver/read-path.js';
 import { RaftError } from '../../../raft/node-api.js';
 
 const TICK_MS = 10;
@@ -86,6 +86,39 @@ describe('ReadPath', () => {
     expect(await roundsFor((s) => { s.core.term = 3; }, () => undefined)).toEqual({ rounds: 2, leaseReads: 0 }); // started in term 2
     expect(await roundsFor(() => undefined, (s) => s.path.sentTimeoutNow(2))).toEqual({ rounds: 2, leaseReads: 0 });
     expect(await roundsFor(() => undefined, () => undefined)).toEqual({ rounds: 1, leaseReads: 1 }); // the control
+  });
+
+  it('a follower\'s lease reads share rounds of their own, marked for the leader, and resolve when answered', async () => {
+    const { core, path, setApplied } = setup();
+    core.role = 'follower';
+    const lease = path.barrier(5_000, true);
+    const linearizable = path.barrier(5_000, false);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(core.rounds).toHaveLength(2);
+    const [marked, plain] = [core.rounds.find((c) => c.startsWith(LEASE_MARK))!, core.rounds.find((c) => !c.startsWith(LEASE_MARK))!];
+    expect(marked).toBeDefined();
+    expect(plain.startsWith('n1:')).toBe(true);
+    path.granted([{ context: marked, index: 8 }, { context: plain, index: 9 }]);
+    setApplied(9);
+    expect(await lease).toBe(8);
+    expect(await linearizable).toBe(9);
+  });
+
+  it('a leader answers a follower\'s lease-read round from its lease, and only that, only while leased, only in its term', async () => {
+    const { core, path, answer, leaseReads } = setup();
+    expect(path.answerFromLease(`${LEASE_MARK}n2:x:0`, 2)).toBeNull(); // no lease yet
+    void path.barrier(5_000, false);
+    await vi.advanceTimersByTimeAsync(0);
+    answer(7); // a confirmed round: leased from now
+    core.commit = 11;
+    expect(path.answerFromLease(`${LEASE_MARK}n2:x:0`, 2)).toBe(11);
+    expect(leaseReads()).toBe(1);
+    expect(path.answerFromLease('n2:x:0', 2)).toBeNull(); // a linearizable round goes to the core
+    expect(path.answerFromLease(`${LEASE_MARK}n2:x:1`, 1)).toBeNull(); // sent in an older term
+    await vi.advanceTimersByTimeAsync(124);
+    expect(path.answerFromLease(`${LEASE_MARK}n2:x:2`, 2)).toBeNull(); // the lease ran out
+    core.role = 'follower';
+    expect(path.answerFromLease(`${LEASE_MARK}n2:x:3`, 2)).toBeNull();
   });
 
   it('halted, it starts no round and refuses new reads; failAll fails those waiting', async () => {
