@@ -26,7 +26,7 @@ export class ReadLease {
   #barredTerm = -1;
 
   /** `durationMs`: how long after a confirmed round's start no other leader can exist. */
-  constructor(private readonly durationMs: number) {}
+  constructor(readonly durationMs: number) {}
 
   /** A lease from ticks: voters wait `electionTicksMin` ticks of `tickMs` (the first one may come at once), less drift and margin. */
   static forTicks(tickMs: number, electionTicksMin: number): ReadLease {

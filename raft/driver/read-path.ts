@@ -38,7 +38,10 @@ export class ReadPath {
   readonly #leaseReads: ReadBarriers;
   readonly #lease: ReadLease;
   #kicked = false;
-  #retry: NodeJS.Timeout | null = null;
+  /** Per queue: the timer that retries it once its unanswered round is too old to wait for. */
+  readonly #retries = new Map<ReadBarriers, NodeJS.Timeout>();
+  /** A round this leader started only to renew its lease is out. */
+  #renewing = false;
   #stopped = false;
 
   constructor(host: ReadPathHost) {
@@ -66,6 +69,7 @@ export class ReadPath {
       const { role, term, commit } = this.#host.core.status();
       if (role === 'leader' && this.#leased(term)) {
         this.#host.onLeaseRead?.();
+        this.#renewSoon(term);
         return this.#reads.at(commit, this.#host.appliedIndex(), timeoutMs);
       }
       if (role !== 'leader') reads = this.#leaseReads;
@@ -84,13 +88,27 @@ export class ReadPath {
   answerFromLease(context: string, term: number): number | null {
     if (!context.startsWith(LEASE_MARK)) return null;
     const status = this.#host.core.status();
-    if (status.role !== 'leader' || status.term !== term || !this.#leased(term)) return null;
+    if (status.role !== 'leader' || status.term !== term) return null;
+    // Followers' lease reads keep the lease going even when nothing reads on this node.
+    this.#renewSoon(term);
+    if (!this.#leased(term)) return null;
     this.#host.onLeaseRead?.();
     return status.commit;
   }
 
   #leased(term: number): boolean {
     return this.#lease.remainingMs(term, performance.now(), Date.now()) > 0;
+  }
+
+  /**
+   * Lease reads are coming: if the lease has run out or has less than half of it left,
+   * start a round of this leader's own (one at a time), whose confirmation renews it.
+   */
+  #renewSoon(term: number): void {
+    if (this.#renewing || this.#stopped) return;
+    if (this.#lease.remainingMs(term, performance.now(), Date.now()) * 2 > this.#lease.durationMs) return;
+    this.#renewing = true;
+    void this.barrier(this.#host.roundWaitMs * 4, false).catch(() => undefined).finally(() => { this.#renewing = false; });
   }
 
   /** The core answered rounds (its Ready's read states). */
@@ -126,7 +144,8 @@ export class ReadPath {
   /** The node is stopping: no round starts from now on and new reads are refused; waiting ones are left to `failAll`. */
   halt(): void {
     this.#stopped = true;
-    if (this.#retry !== null) clearTimeout(this.#retry);
+    for (const timer of this.#retries.values()) clearTimeout(timer);
+    this.#retries.clear();
   }
 
   #kick(): void {
@@ -152,9 +171,10 @@ export class ReadPath {
     if (context === null) {
       // Held back by an unanswered round: if no answer comes, try again once it is too old to wait for.
       const held = reads.heldMs(now, waitMs);
-      if (held > 0 && this.#retry === null) {
-        this.#retry = setTimeout(() => { this.#retry = null; this.#kick(); }, Math.ceil(held));
-        this.#retry.unref();
+      if (held > 0 && !this.#retries.has(reads)) {
+        const timer = setTimeout(() => { this.#retries.delete(reads); this.#kick(); }, Math.ceil(held));
+        timer.unref();
+        this.#retries.set(reads, timer);
       }
       return false;
     }

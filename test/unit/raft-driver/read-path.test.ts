@@ -52,11 +52,31 @@ describe('ReadPath', () => {
     await vi.advanceTimersByTimeAsync(123);
     void path.barrier(5_000, true);
     await vi.advanceTimersByTimeAsync(0);
-    expect(core.rounds).toHaveLength(1); // 123 ms after the round started: still leased
+    expect(leaseReads()).toBe(2); // 123 ms after the round started: still leased...
+    expect(core.rounds).toHaveLength(2); // ...with under half left, so a renewal round starts
     await vi.advanceTimersByTimeAsync(1);
     void path.barrier(5_000, true);
     await vi.advanceTimersByTimeAsync(0);
-    expect(core.rounds).toHaveLength(2); // 124 ms: over
+    expect(leaseReads()).toBe(2); // 124 ms: over, and the renewal is unanswered: this read waits for a round
+  });
+
+  it('while lease reads come, the leader renews its lease before it runs out, also for followers\' reads alone', async () => {
+    const { core, path, answer, leaseReads } = setup();
+    void path.barrier(5_000, false);
+    await vi.advanceTimersByTimeAsync(0);
+    answer(7); // leased until 124 ms
+    await vi.advanceTimersByTimeAsync(61);
+    expect(path.answerFromLease(`${LEASE_MARK}n2:x:0`, 2)).toBe(7);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(core.rounds).toHaveLength(1); // more than half left: no renewal
+    await vi.advanceTimersByTimeAsync(2);
+    expect(path.answerFromLease(`${LEASE_MARK}n2:x:1`, 2)).toBe(7);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(core.rounds).toHaveLength(2); // renewal started at 63 ms
+    answer(7);
+    await vi.advanceTimersByTimeAsync(100); // 163 ms: the first lease is over, the renewed one runs to 187 ms
+    expect(path.answerFromLease(`${LEASE_MARK}n2:x:2`, 2)).toBe(7);
+    expect(leaseReads()).toBe(3);
   });
 
   it('a linearizable read always takes a round, lease or not', async () => {
@@ -106,9 +126,9 @@ describe('ReadPath', () => {
 
   it('a leader answers a follower\'s lease-read round from its lease, and only that, only while leased, only in its term', async () => {
     const { core, path, answer, leaseReads } = setup();
-    expect(path.answerFromLease(`${LEASE_MARK}n2:x:0`, 2)).toBeNull(); // no lease yet
-    void path.barrier(5_000, false);
+    expect(path.answerFromLease(`${LEASE_MARK}n2:x:0`, 2)).toBeNull(); // no lease yet (a renewal round starts)
     await vi.advanceTimersByTimeAsync(0);
+    expect(core.rounds).toHaveLength(1);
     answer(7); // a confirmed round: leased from now
     core.commit = 11;
     expect(path.answerFromLease(`${LEASE_MARK}n2:x:0`, 2)).toBe(11);
