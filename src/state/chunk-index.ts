@@ -5,8 +5,9 @@
 // Map beside it. The gain is memory (no 48–80-byte string per chunk, nothing for the
 // collector to trace); speed is about a Map's: at a million replicas either costs
 // ~300–400 ns per lookup, mostly memory latency (here a hex parse and a probe that
-// compares 8 words). Slot numbers are the caller's: it allocates them, and an entry
-// lives until `delete`.
+// compares 8 words). A bulk load hands hashes over as bytes (`addBytes`), which skips
+// the parse. Slot numbers are the caller's: it allocates them, and an entry lives until
+// `delete`.
 
 const WORDS = 8;
 const HEX_LENGTH = 64;
@@ -33,6 +34,15 @@ function parse(hash: string): boolean {
     scratch[w] = word;
   }
   return true;
+}
+
+/**
+ * Copy the 32 bytes at `bytes[offset …]` (a hash's binary form: what DuckDB's `unhex`
+ * gives for the hex text) into `scratch`, as `parse` would have read the hex.
+ */
+function fromBytes(bytes: Uint8Array, offset: number): void {
+  if (offset < 0 || offset + 4 * WORDS > bytes.length) throw new RangeError(`no 32-byte hash at offset ${offset} of ${bytes.length} bytes`);
+  for (let w = 0, o = offset; w < WORDS; w++, o += 4) scratch[w] = (bytes[o] << 24) | (bytes[o + 1] << 16) | (bytes[o + 2] << 8) | bytes[o + 3];
 }
 
 /** A well-mixed 32-bit hash of `scratch` (test and real hashes need not be random). */
@@ -80,6 +90,29 @@ export class ChunkIndex {
     if (!parse(hash)) return this.#rawSlots.get(hash) ?? -1;
     const at = this.#find(mix());
     return at < 0 ? -1 : this.#table[at] - 1;
+  }
+
+  /**
+   * The slot of the lowercase hex hash whose 32 bytes are at `bytes[offset …]` (a bulk
+   * load hands hashes over so: no string, no hex to parse); if it is absent, enter it at
+   * `slot` (reserved, not in use) and return `slot`. One probe finds or places it.
+   */
+  addBytes(bytes: Uint8Array, offset: number, slot: number): number {
+    fromBytes(bytes, offset);
+    if (2 * (this.#packed + 1) > this.#table.length) this.#grow();
+    const m = mix();
+    const table = this.#table;
+    const mask = table.length - 1;
+    let at = m & mask;
+    for (; table[at] !== 0; at = (at + 1) & mask) {
+      const entry = table[at];
+      if (this.#mixes[entry - 1] === m && this.#sameWords(entry - 1)) return entry - 1;
+    }
+    this.#words.set(scratch, slot * WORDS);
+    this.#mixes[slot] = m;
+    table[at] = slot + 1;
+    this.#packed++;
+    return slot;
   }
 
   /** Enter `hash` (not present) at `slot` (reserved, not in use). */

@@ -149,7 +149,18 @@ export class ChunkTable {
    * holds it: see `hashAt`, `sizeAt`), or -1, registering nothing, if the size disagrees with an earlier one.
    */
   addFile(hash: string, size: number, fileId: string): number {
-    const slot = this.#slot(hash, size);
+    return this.#addFileAt(this.#slot(hash, size), size, fileId);
+  }
+
+  /**
+   * Bulk load: `addFile` for the chunk whose hash is the lowercase hex of the 32 bytes at
+   * `bytes[offset …]` (see `ChunkIndex.addBytes`).
+   */
+  loadFileChunk(bytes: Uint8Array, offset: number, size: number, fileId: string): number {
+    return this.#addFileAt(this.#slotOfBytes(bytes, offset, size), size, fileId);
+  }
+
+  #addFileAt(slot: number, size: number, fileId: string): number {
     if (this.#sizes[slot] !== size) return -1;
     const files = this.#files[slot];
     if (files === null) {
@@ -245,7 +256,15 @@ export class ChunkTable {
    * 1 = stored) at `codes[from …]`; nothing is hashed or marked changed.
    */
   loadHolders(hash: string, size: number, codes: readonly unknown[], from: number, count: number): void {
-    const slot = this.#slot(hash, size);
+    this.#loadHoldersAt(this.#slot(hash, size), codes, from, count);
+  }
+
+  /** `loadHolders` for the chunk whose hash is the lowercase hex of the 32 bytes at `bytes[offset …]`. */
+  loadHoldersOfBytes(bytes: Uint8Array, offset: number, size: number, codes: readonly unknown[], from: number, count: number): void {
+    this.#loadHoldersAt(this.#slotOfBytes(bytes, offset, size), codes, from, count);
+  }
+
+  #loadHoldersAt(slot: number, codes: readonly unknown[], from: number, count: number): void {
     for (let i = from; i < from + count; i++) this.#holders.push(slot, codes[i] as number);
     this.#replicas += count;
   }
@@ -293,8 +312,26 @@ export class ChunkTable {
   /** The chunk's slot, taking a free one (or a new one) for a new hash. */
   #slot(hash: string, size: number): number {
     let slot = this.#index.get(hash);
-    if (slot >= 0) return slot;
-    slot = this.#free.pop() ?? -1;
+    if (slot < 0) {
+      slot = this.#takeSlot(size);
+      this.#index.set(hash, slot);
+    }
+    return slot;
+  }
+
+  /** `#slot` for the hash whose 32 bytes are at `bytes[offset …]`. */
+  #slotOfBytes(bytes: Uint8Array, offset: number, size: number): number {
+    // The slot `#takeSlot` gives next, made usable in the index first.
+    const next = this.#free.length > 0 ? this.#free[this.#free.length - 1] : this.#sizes.length;
+    this.#index.reserve(next + 1);
+    const slot = this.#index.addBytes(bytes, offset, next);
+    if (slot === next && this.#takeSlot(size) !== next) throw new Error('chunk table: the slot taken is not the one the index was given');
+    return slot;
+  }
+
+  /** A free slot (or a new one) in use for a chunk of `size` bytes, not yet in the index. */
+  #takeSlot(size: number): number {
+    let slot = this.#free.pop() ?? -1;
     if (slot < 0) {
       slot = this.#sizes.length;
       this.#sizes.push(size);
@@ -306,7 +343,6 @@ export class ChunkTable {
       this.#sizes[slot] = size;
     }
     this.#inUse[slot] = 1;
-    this.#index.set(hash, slot);
     return slot;
   }
 

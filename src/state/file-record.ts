@@ -11,6 +11,9 @@ import type { FileRow } from './model.js';
 
 export interface FileChunk { readonly hash: string; readonly size: number }
 
+/** A files row as a bulk load reads it when every chunk hash is 64 lowercase hex digits: the chunks' sizes, the hashes apart. */
+export type PackedFileRow = Omit<FileRow, 'chunks'> & { readonly chunks: readonly number[] };
+
 /** Where a record's slot numbers lead: the chunk table. */
 export interface ChunkSlots {
   hashAt(slot: number): string;
@@ -51,6 +54,18 @@ export class FileRecord implements FileRow {
   static of(row: FileRow, slots: readonly number[], table: ChunkSlots): FileRow {
     return FileRecord.fits(row) && slots.length === row.chunks.length && slots.every((slot) => slot >= 0)
       ? new FileRecord(row, slots, table) : row;
+  }
+
+  /**
+   * For a bulk load: a FileRecord of `row`, whose `chunks` holds the chunks' sizes (their
+   * hashes went to the chunk table, which gave `slots`), or null when the row's fields
+   * are not in FIELDS order or a chunk has no slot (the caller keeps a plain row then).
+   */
+  static ofLoaded(row: PackedFileRow, slots: readonly number[], table: ChunkSlots): FileRecord | null {
+    const keys = Object.keys(row);
+    if (keys.length !== FIELDS.length || keys.some((key, i) => key !== FIELDS[i])) return null;
+    if (slots.length !== row.chunks.length || slots.some((slot) => slot < 0)) return null;
+    return new FileRecord(row as unknown as FileRow, slots, table); // reads no `chunks`
   }
 
   /**

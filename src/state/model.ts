@@ -2,11 +2,20 @@
 // Rows are readonly records replaced (never mutated) on change, so each table's
 // checksum stays exact; file rows are `FileRecord`s, whose JSON is the plain row.
 import { ChunkTable } from './chunk-table.js';
-import { FileRecord } from './file-record.js';
+import { FileRecord, type PackedFileRow } from './file-record.js';
 import { HashedTable, checksumHex } from './hashed-table.js';
 import { Heap } from './heap.js';
 import { PlacementIndex } from './placement-index.js';
 import { TaskIndex } from './task-index.js';
+
+/** Bytes of a chunk hash in binary form (a SHA-256). */
+export const HASH_BYTES = 32;
+
+/** The lowercase hex text of the HASH_BYTES bytes at `bytes[offset …]`. */
+function hexAt(bytes: Uint8Array, offset: number): string {
+  if (offset < 0 || offset + HASH_BYTES > bytes.length) throw new RangeError(`no ${HASH_BYTES}-byte hash at offset ${offset} of ${bytes.length} bytes`);
+  return Buffer.from(bytes.buffer, bytes.byteOffset + offset, HASH_BYTES).toString('hex');
+}
 
 export type NodeStatus = 'active' | 'inactive' | 'dead' | 'unregistered';
 export type TaskStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
@@ -111,6 +120,18 @@ export class Model {
   loadFile(id: string, row: FileRow): void {
     const slots = row.chunks.map((chunk) => this.replicas.addFile(chunk.hash, chunk.size, row.id));
     this.files.load(id, FileRecord.of(row, slots, this.replicas));
+    this.filesByName.set(row.name, row.id);
+  }
+
+  /**
+   * `loadFile` for a row whose `chunks` holds only the chunks' sizes, their hashes being
+   * the lowercase hex of the 32-byte values at `bytes[offset …]`, one per chunk in order
+   * (how the store hands over a row that it keeps packed: no string per chunk).
+   */
+  loadPackedFile(id: string, row: PackedFileRow, bytes: Uint8Array, offset: number): void {
+    const slots = row.chunks.map((size, i) => this.replicas.loadFileChunk(bytes, offset + HASH_BYTES * i, size, row.id));
+    const record = FileRecord.ofLoaded(row, slots, this.replicas);
+    this.files.load(id, record ?? { ...row, chunks: row.chunks.map((size, i) => ({ hash: hexAt(bytes, offset + HASH_BYTES * i), size })) });
     this.filesByName.set(row.name, row.id);
   }
 

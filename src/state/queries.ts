@@ -4,6 +4,7 @@
 // applied_index.
 import type { CoordinatorState } from './coordinator-state.js';
 import type { NodeRow, TaskRow } from './model.js';
+import { packedHashesSql, packedSizesSql, packedSql } from './store/chunk-list.js';
 import { TABLES, rowFromColumns } from './store/tables.js';
 
 const spec = (name: string) => TABLES.find((t) => t.name === name)!;
@@ -37,8 +38,14 @@ const countsOf = (value: unknown): Record<string, number> => {
 
 const STATS_SQL = `
 WITH file_chunks AS (
-  SELECT c.hash AS hash, max(f.replication_factor) AS factor
-  FROM files f, unnest(from_json(f.chunks, '[{"hash":"VARCHAR","size":"BIGINT"}]')) AS t(c) GROUP BY 1),
+  SELECT hash, max(factor) AS factor FROM (
+    SELECT c.hash AS hash, f.replication_factor AS factor
+    FROM files f, unnest(from_json(f.chunks, '[{"hash":"VARCHAR","size":"BIGINT"}]')) AS t(c) WHERE NOT ${packedSql('f.chunks')}
+    UNION ALL
+    SELECT substr(${packedHashesSql('chunks')}, 1 + 64 * i, 64), factor
+    FROM (SELECT chunks, replication_factor AS factor, unnest(range(json_array_length(${packedSizesSql('chunks')})::BIGINT)) AS i
+      FROM files WHERE ${packedSql('chunks')}))
+  GROUP BY 1),
 live AS (
   SELECT r.chunk_hash AS hash, count(*) AS n FROM replicas r JOIN nodes n ON n.id = r.node_id AND n.status = 'active' GROUP BY 1)
 SELECT

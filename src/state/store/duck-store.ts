@@ -2,18 +2,22 @@
 // DuckDB is slow): per table a DELETE of the changed keys and an INSERT of the new rows,
 // each row batch bound as one JSON text that DuckDB unpacks, in a single transaction that
 // also records applied_index and the tables' checksums.
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { DuckDBBlobValue, DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { checksumHex, rowHash } from '../hashed-table.js';
-import type { Model } from '../model.js';
+import type { FileChunk, PackedFileRow } from '../file-record.js';
+import { HASH_BYTES, type FileRow, type Model } from '../model.js';
+import { HEX_HASH, encodeChunkList, packedHashesSql, packedSizesSql, packedSql } from './chunk-list.js';
 import type { ChunkTable } from '../chunk-table.js';
-import { TABLES, type TableSpec, createTableSql, rowObjectSql } from './tables.js';
+import { TABLES, type TableSpec, createTableSql, fromRowObject, rowObjectSql } from './tables.js';
 
 // Version 2 dropped the primary keys on `k`: DuckDB keeps such an index in memory
 // (about 100 MB for a million replica keys) and the model already guarantees uniqueness.
 // Version 3 added `nodes.stats`. Version 4 stores each table's state checksum in
 // raft_meta (`checksum_<table>`), written with the rows and applied_index in one
-// transaction, so a load takes it instead of hashing every row again.
-export const SCHEMA_VERSION = 4;
+// transaction, so a load takes it instead of hashing every row again. Version 5 may keep
+// `files.chunks` packed (see chunk-list.ts; version 4's JSON lists read as before) and
+// flags replicas whose chunk hash a load can take as bytes (`hex_hash`).
+export const SCHEMA_VERSION = 5;
 
 /** A table's changes since the last flush and its checksum after them (the model's, at the flushed index). */
 export interface TableChanges { readonly spec: TableSpec; readonly upserts: [string, unknown][]; readonly deletes: string[]; readonly checksum: bigint }
@@ -27,6 +31,8 @@ export interface TableChanges { readonly spec: TableSpec; readonly upserts: [str
 const BLOCK_ROWS_FIRST = 4_096;
 const BLOCK_ROWS_MAX = 262_144;
 const BLOCK_BYTES = 4 * 2 ** 20;
+/** Blocks of `files` DuckDB reads ahead of JS during a load (each about BLOCK_BYTES of text). */
+const READ_AHEAD_BLOCKS = 4;
 
 const checksumKey = (spec: TableSpec): string => `checksum_${spec.name}`;
 /** raft_meta key of the number of chunks the chunk table knows at the flushed index. */
@@ -36,7 +42,7 @@ const toStored = (checksum: bigint): bigint => BigInt.asIntN(64, checksum);
 const fromStored = (value: bigint): bigint => BigInt.asUintN(64, value);
 
 export class DuckStore {
-  private constructor(readonly path: string, private readonly memoryLimitMb: number, private instance: DuckDBInstance,
+  private constructor(readonly path: string, private readonly memoryLimitMb: number, private readonly instance: DuckDBInstance,
     private connection: DuckDBConnection) {}
 
   static async open(path: string, memoryLimitMb: number): Promise<DuckStore> {
@@ -83,6 +89,14 @@ export class DuckStore {
       await c.run('BEGIN TRANSACTION');
       for (const [i, spec] of TABLES.entries()) await this.#setChecksum(spec, checksums[i]);
       await c.run(`UPDATE raft_meta SET value = 4 WHERE key = 'schema_version'`);
+      await c.run('COMMIT');
+    }
+    if (version !== null && version <= 4) {
+      // v5: replicas carry hex_hash (see TABLES); files may keep chunk lists packed (old JSON lists read as before).
+      await c.run('BEGIN TRANSACTION');
+      await c.run('ALTER TABLE replicas ADD COLUMN hex_hash BIGINT DEFAULT 0');
+      await c.run(`UPDATE replicas SET hex_hash = 1 WHERE regexp_full_match(chunk_hash, '${HEX_HASH.source.slice(1, -1)}')`);
+      await c.run(`UPDATE raft_meta SET value = 5 WHERE key = 'schema_version'`);
       await c.run('COMMIT');
     }
     for (const spec of TABLES) await c.run(createTableSql(spec));
@@ -178,44 +192,61 @@ export class DuckStore {
    */
   async load(model: Model): Promise<void> {
     const checksums = await this.#storedChecksums();
-    for (const [i, spec] of TABLES.entries()) {
-      const { loadRow } = spec;
-      if (loadRow === undefined) await this.#loadReplicas(model.replicas);
-      else await this.#rows(spec, (key, row) => loadRow(model, key, row));
-      spec.table(model).adoptChecksum(checksums[i]);
+    // Three connections, so that DuckDB works ahead of JS: replicas (this one), files and
+    // the small tables. Read one after the other, JS waited on DuckDB a third of the load.
+    const ahead = await this.instance.connect();
+    const side = await this.instance.connect();
+    const files = new BlockReader(ahead, 'files', textBlocks(filesSelect()), READ_AHEAD_BLOCKS);
+    const replicas = this.#replicaReader(model.replicas);
+    replicas.catch(() => undefined); // awaited below; a failure before then must not go unhandled
+    try {
+      for (const [i, spec] of TABLES.entries()) {
+        const { loadRow } = spec;
+        if (spec.name === 'replicas') await visitReplicas(await replicas, model.replicas);
+        else if (spec.name === 'files') await visitBlocks(files, (values, bytes) => loadFiles(model, values, bytes));
+        else if (loadRow !== undefined) await this.#blocks(spec.name, rowsSelect(spec), rowsVisit(spec, (key, row) => loadRow(model, key, row)), side);
+        else throw new Error(`no way to load table ${spec.name}`);
+        spec.table(model).adoptChecksum(checksums[i]);
+      }
+    } finally {
+      await files.close();
+      await replicas.then((reader) => reader.close(), () => undefined);
+      await this.connection.run('DROP TABLE IF EXISTS load_nodes');
+      ahead.disconnectSync();
+      side.disconnectSync();
     }
   }
 
   /**
-   * Replicas grouped by chunk, each block one flat JSON array of hash, size, holder count
-   * and the holders as the chunk table codes them (node number × 2 + state, 1 = stored),
-   * the node numbers given by a temporary table: one hash string per chunk (per block)
-   * crosses into JS instead of a key, hash and node id per replica, and JSON.parse
-   * builds no object or array per chunk.
+   * A reader of the replicas grouped by chunk. Each block is one BLOB that DuckDB builds
+   * from hex (`unhex`) and JS reads in place, for every chunk whose hash is flagged hex
+   * (`hex_hash`): the hash's 32 bytes, then, big-endian, the size (8 bytes), the holder
+   * count (4) and each holder as the chunk table codes it (4 each: node number × 2 +
+   * state, 1 = stored; the node numbers from a temporary table). No string or JSON per
+   * chunk crosses into JS, and no hash is parsed there (~0.2 µs each, and young garbage).
+   * Any other chunk (a hash in another form, a size out of range) comes beside it in a
+   * JSON array of hash, size and the holders' codes in the same hex.
    */
-  async #loadReplicas(table: ChunkTable): Promise<void> {
+  async #replicaReader(table: ChunkTable): Promise<BlockReader<TextBlock>> {
     const c = this.connection;
+    const hex = (value: string, digits: number) => `lpad(to_hex(${value}), ${digits}, '0')`;
+    // Each node's two holder codes (pending, stored) in hex, made once here instead of once per replica.
     await c.run(`CREATE OR REPLACE TEMP TABLE load_nodes AS
-      SELECT node_id, (row_number() OVER (ORDER BY node_id) - 1)::INTEGER AS n FROM (SELECT DISTINCT node_id FROM replicas)`);
-    try {
-      const ids = (await c.runAndReadAll('SELECT node_id FROM load_nodes ORDER BY n')).getRows().map((r) => String(r[0]));
-      table.loadNodeIds(ids);
-      // Sized once for the chunks the rows were written with (absent before a flush recorded it), but for no more
-      // than the replica rows (each chunk that comes from them has one): a damaged hint cannot make it allocate more.
-      const [[replicas]] = (await c.runAndReadAll('SELECT count(*) FROM replicas')).getRows();
-      table.reserve(Math.min((await this.#meta(KNOWN_CHUNKS_KEY)) ?? 0, Number(replicas)));
-      await this.#blocks('replicas', (where) => `SELECT '[' || string_agg(to_json(chunk_hash)::VARCHAR || ',' || size || ',' || holders || ',' || codes, ',') || ']'
-        FROM (SELECT r.chunk_hash, min(r.size) AS size, count(*) AS holders,
-            string_agg((l.n * 2 + CASE WHEN r.state = 'stored' THEN 1 ELSE 0 END)::VARCHAR, ',') AS codes
-          FROM replicas r JOIN load_nodes l USING (node_id) WHERE ${where('r')} GROUP BY r.chunk_hash)`, (values) => {
-        for (let i = 0; i < values.length; i += 3 + (values[i + 2] as number)) {
-          table.loadHolders(values[i] as string, values[i + 1] as number, values, i + 3, values[i + 2] as number);
-        }
-      });
-      table.finishLoad();
-    } finally {
-      await c.run('DROP TABLE IF EXISTS load_nodes');
-    }
+      SELECT node_id, n, ${hex('n * 2', 8)} AS pending, ${hex('n * 2 + 1', 8)} AS stored
+      FROM (SELECT node_id, (row_number() OVER (ORDER BY node_id) - 1)::INTEGER AS n FROM (SELECT DISTINCT node_id FROM replicas))`);
+    const ids = (await c.runAndReadAll('SELECT node_id FROM load_nodes ORDER BY n')).getRows().map((r) => String(r[0]));
+    table.loadNodeIds(ids);
+    // Sized once for the chunks the rows were written with (absent before a flush recorded it), but for no more
+    // than the replica rows (each chunk that comes from them has one): a damaged hint cannot make it allocate more.
+    const [[replicas]] = (await c.runAndReadAll('SELECT count(*) FROM replicas')).getRows();
+    table.reserve(Math.min((await this.#meta(KNOWN_CHUNKS_KEY)) ?? 0, Number(replicas)));
+    return new BlockReader(c, 'replicas', textBlocks((where) => `SELECT
+        '[' || string_agg(CASE WHEN packed THEN NULL ELSE to_json(chunk_hash)::VARCHAR || ',' || size || ',"' || hex_codes || '"' END, ',') || ']',
+        unhex(string_agg(CASE WHEN packed THEN chunk_hash || ${hex('size', 16)} || ${hex('holders', 8)} || hex_codes END, ''))
+      FROM (SELECT *, hex AND size BETWEEN 0 AND ${Number.MAX_SAFE_INTEGER} AS packed
+        FROM (SELECT r.chunk_hash, bool_and(r.hex_hash = 1) AS hex, min(r.size) AS size, count(*) AS holders,
+            string_agg(CASE WHEN r.state = 'stored' THEN l.stored ELSE l.pending END, '') AS hex_codes
+          FROM replicas r JOIN load_nodes l USING (node_id) WHERE ${where('r')} GROUP BY r.chunk_hash))`), READ_AHEAD_BLOCKS);
   }
 
   /**
@@ -263,49 +294,20 @@ export class DuckStore {
 
   /** Every row of a table, as the model holds it. */
   async #rows(spec: TableSpec, visit: (key: string, row: unknown) => void): Promise<void> {
-    const select = (where: (alias?: string) => string) =>
-      `SELECT '[' || string_agg(to_json(k)::VARCHAR || ',' || ${rowObjectSql(spec)}, ',') || ']' FROM ${spec.name} WHERE ${where()}`;
-    await this.#blocks(spec.name, select, (values) => {
-      for (let i = 0; i < values.length; i += 2) visit(values[i] as string, values[i + 1]);
-    });
+    await this.#blocks(spec.name, rowsSelect(spec), rowsVisit(spec, visit));
   }
 
   /**
-   * Read a table in blocks of row ids: `select(where)` is one statement whose single
-   * value is the block as the text of a JSON array (NULL for an empty block);
-   * `where(alias)` restricts the table (as `alias`) to the block. Each block's span is
-   * set from the bytes per row id of the one before, for about BLOCK_BYTES of text, and
-   * halved while DuckDB runs out of memory building it (at `db_memory_limit` 64 a
-   * 20 MB text does). DuckDB builds the next block while JS parses this one.
+   * Read a table in blocks of row ids, one at a time ahead of JS: `select(where)` is one
+   * statement whose value is the block as the text of a JSON array. See `textBlocks`.
    */
-  async #blocks(table: string, select: (where: (alias?: string) => string) => string, visit: (values: unknown[]) => void): Promise<void> {
-    const [bounds] = (await this.connection.runAndReadAll(`SELECT min(rowid), max(rowid) FROM ${table}`)).getRows();
-    if (bounds[0] === null) return;
-    const last = Number(bounds[1]);
-    interface Block { readonly text: string | null; readonly to: number; readonly span: number }
-    const read = async (from: number, span: number): Promise<Block> => {
-      for (;;) {
-        const to = from + span;
-        const where = (alias?: string) => {
-          const rowid = alias === undefined ? 'rowid' : `${alias}.rowid`;
-          return `${rowid} >= ${from} AND ${rowid} < ${to}`;
-        };
-        try {
-          const [[text]] = (await this.connection.runAndReadAll(select(where))).getRows();
-          return { text: text === null ? null : String(text), to, span };
-        } catch (error) {
-          if (span === 1 || !String(error).includes('Out of Memory')) throw error;
-          span = Math.ceil(span / 2);
-        }
-      }
-    };
-    let next: Promise<Block> | null = read(Number(bounds[0]), BLOCK_ROWS_FIRST);
-    while (next !== null) {
-      const block: Block = await next;
-      const span = block.text === null ? block.span
-        : Math.max(1, Math.min(BLOCK_ROWS_MAX, Math.floor((block.span * BLOCK_BYTES) / Math.max(block.text.length, 1))));
-      next = block.to <= last ? read(block.to, span) : null;
-      if (block.text !== null) visit(JSON.parse(block.text) as unknown[]);
+  async #blocks(table: string, select: (where: (alias?: string) => string) => string, visit: (values: unknown[]) => void,
+    connection = this.connection): Promise<void> {
+    const reader = new BlockReader(connection, table, textBlocks(select), 1);
+    try {
+      await visitBlocks(reader, visit);
+    } finally {
+      await reader.close();
     }
   }
 
@@ -331,6 +333,7 @@ const ROWS_PER_STATEMENT = 5_000;
  * One row for `insertFromJsonSql`: the key as `k`, column i as `c<i>`. JSON columns
  * carry their text as a string (stored exactly as JSON.stringify wrote it, so the row
  * reads back with the same checksum); only undefined is SQL NULL there, null is "null".
+ * A chunk list carries its stored text (`encodeChunkList`).
  */
 function rowJson(spec: TableSpec, key: string, row: unknown): Record<string, unknown> {
   const values = row as Record<string, unknown>;
@@ -338,9 +341,11 @@ function rowJson(spec: TableSpec, key: string, row: unknown): Record<string, unk
   spec.columns.forEach((column, i) => {
     const value = values[column.name];
     if (column.kind === 'json') out[`c${i}`] = value === undefined ? null : JSON.stringify(value);
+    else if (column.kind === 'chunks') out[`c${i}`] = value === undefined ? null : encodeChunkList(value as FileChunk[]);
     else if (value === null || value === undefined) out[`c${i}`] = null;
     else out[`c${i}`] = column.kind === 'int' ? value : String(value);
   });
+  (spec.derived ?? []).forEach((column, j) => { out[`c${spec.columns.length + j}`] = column.value(row); });
   return out;
 }
 
@@ -350,10 +355,207 @@ const insertSql = new Map<string, string>();
 function insertFromJsonSql(spec: TableSpec): string {
   let sql = insertSql.get(spec.name);
   if (sql === undefined) {
-    const structure = JSON.stringify([Object.fromEntries([['k', 'VARCHAR'], ...spec.columns.map((c, i) => [`c${i}`, c.kind === 'int' ? 'BIGINT' : 'VARCHAR'])])]);
-    const columns = ['r.k', ...spec.columns.map((_, i) => `r.c${i}`)].join(', ');
+    const types = [...spec.columns.map((c) => (c.kind === 'int' ? 'BIGINT' : 'VARCHAR')), ...(spec.derived ?? []).map(() => 'BIGINT')];
+    const structure = JSON.stringify([Object.fromEntries([['k', 'VARCHAR'], ...types.map((type, i) => [`c${i}`, type])])]);
+    const columns = ['r.k', ...types.map((_, i) => `r.c${i}`)].join(', ');
     sql = `INSERT INTO ${spec.name} SELECT ${columns} FROM (SELECT unnest(from_json($rows, '${structure}')) AS r)`;
     insertSql.set(spec.name, sql);
   }
   return sql;
+}
+
+/** Take in the blocks of `#replicaReader` (see there). */
+async function visitReplicas(reader: BlockReader<TextBlock>, table: ChunkTable): Promise<void> {
+  const codes: number[] = [];
+  await visitBlocks(reader, (values, bytes) => {
+    for (let i = 0; i < values.length; i += 3) {
+      const hexCodes = values[i + 2] as string;
+      codes.length = hexCodes.length / 8;
+      for (let h = 0; h < codes.length; h++) codes[h] = Number.parseInt(hexCodes.slice(8 * h, 8 * h + 8), 16);
+      table.loadHolders(values[i] as string, values[i + 1] as number, codes, 0, codes.length);
+    }
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    for (let at = 0; at < bytes.length;) {
+      if (at + HASH_BYTES + 12 > bytes.length) throw new Error('a block of replicas ends inside a chunk');
+      const size = view.getUint32(at + HASH_BYTES) * 2 ** 32 + view.getUint32(at + HASH_BYTES + 4);
+      const count = view.getUint32(at + HASH_BYTES + 8);
+      const first = at + HASH_BYTES + 12;
+      if (first + 4 * count > bytes.length) throw new Error('a block of replicas ends inside a chunk\'s holders');
+      codes.length = count;
+      for (let h = 0; h < count; h++) codes[h] = view.getUint32(first + 4 * h);
+      table.loadHoldersOfBytes(bytes, at, size, codes, 0, count);
+      at = first + 4 * count;
+    }
+  });
+  table.finishLoad();
+}
+
+/** Parse and visit each block `reader` reads, in order. */
+async function visitBlocks(reader: BlockReader<TextBlock>, visit: (values: unknown[], bytes: Uint8Array) => void): Promise<void> {
+  for (let block = await reader.next(); block !== undefined; block = await reader.next()) {
+    if (block.text !== null || block.bytes.length > 0) visit(block.text === null ? [] : JSON.parse(block.text) as unknown[], block.bytes);
+  }
+}
+
+/** A block-read statement for every row of a table: key, then the row object (see `rowObjectSql`). */
+function rowsSelect(spec: TableSpec): (where: (alias?: string) => string) => string {
+  return (where) => `SELECT '[' || string_agg(to_json(k)::VARCHAR || ',' || ${rowObjectSql(spec)}, ',') || ']' FROM ${spec.name} WHERE ${where()}`;
+}
+
+function rowsVisit(spec: TableSpec, visit: (key: string, row: unknown) => void): (values: unknown[]) => void {
+  return (values) => {
+    for (let i = 0; i < values.length; i += 2) visit(values[i] as string, fromRowObject(spec, values[i + 1]));
+  };
+}
+
+const FILES = TABLES.find((spec) => spec.name === 'files')!;
+
+/**
+ * The block-read statement for `files` in a load: key and row object, except that a
+ * packed chunk list (see `chunk-list.ts`) comes as its sizes, its hashes going into the
+ * block's BLOB, 32 bytes each, in row order: as for replicas, no string or object per
+ * chunk crosses into JS. DuckDB does no JSON work for it, only string functions.
+ */
+function filesSelect(): (where: (alias?: string) => string) => string {
+  const row = rowObjectSql(FILES, { chunks: `CASE WHEN ${packedSql('chunks')} THEN ${packedSizesSql('chunks')} ELSE chunks END` });
+  return (where) => `SELECT '[' || string_agg(to_json(k)::VARCHAR || ',' || ${row}, ',' ORDER BY rowid) || ']',
+      unhex(string_agg(CASE WHEN ${packedSql('chunks')} THEN ${packedHashesSql('chunks')} END, '' ORDER BY rowid))
+    FROM (SELECT *, rowid FROM files WHERE ${where()})`;
+}
+
+/** Visit a block of `filesSelect`: a row whose chunks are numbers is packed, its hashes next in `bytes`. */
+function loadFiles(model: Model, values: unknown[], bytes: Uint8Array): void {
+  let offset = 0;
+  for (let i = 0; i < values.length; i += 2) {
+    const row = values[i + 1] as FileRow | PackedFileRow;
+    if (row.chunks.length > 0 && typeof row.chunks[0] === 'number') {
+      const packed = row as PackedFileRow;
+      if (offset + HASH_BYTES * packed.chunks.length > bytes.length) throw new Error('a block of files holds fewer hash bytes than its packed rows have chunks');
+      model.loadPackedFile(values[i] as string, packed, bytes, offset);
+      offset += HASH_BYTES * packed.chunks.length;
+    } else {
+      model.loadFile(values[i] as string, row as FileRow);
+    }
+  }
+  if (offset !== bytes.length) throw new Error(`a block of files holds ${bytes.length} hash bytes, its packed rows took ${offset}`);
+}
+
+/** A block read as text (a JSON array; null for no rows) and, for a statement with a second value, a BLOB (empty otherwise). */
+interface TextBlock { readonly text: string | null; readonly bytes: Uint8Array }
+
+const NO_BYTES = new Uint8Array(0);
+
+/** How a `BlockReader` reads a block and sizes the next. */
+interface BlockSource<T> {
+  /** Row ids in the first block. */
+  readonly firstSpan: number;
+  /** Run the block's statement; `where(alias)` restricts the table (as `alias`) to the block. */
+  read(connection: DuckDBConnection, where: (alias?: string) => string): Promise<T>;
+  /** Row ids in the block after one of `span` row ids that read `block`. */
+  nextSpan(block: T, span: number): number;
+}
+
+/**
+ * Blocks whose first value is the text of a JSON array (NULL for none) and whose second,
+ * if there is one, a BLOB: one string per block crosses into JS instead of one per long value (a
+ * native call each), and JSON.parse builds the rows. The first block spans
+ * BLOCK_ROWS_FIRST row ids; each later one is sized from the bytes per row id of the
+ * one before, for about BLOCK_BYTES (the BLOB counting twice: DuckDB built it from hex).
+ */
+function textBlocks(select: (where: (alias?: string) => string) => string): BlockSource<TextBlock> {
+  return {
+    firstSpan: BLOCK_ROWS_FIRST,
+    read: async (connection, where) => {
+      const [[text, blob]] = (await connection.runAndReadAll(select(where))).getRows();
+      return { text: text === null ? null : String(text), bytes: blob instanceof DuckDBBlobValue ? blob.bytes : NO_BYTES };
+    },
+    nextSpan: (block, span) => {
+      const bytes = (block.text?.length ?? 0) + 2 * block.bytes.length;
+      return bytes === 0 ? span : Math.max(1, Math.min(BLOCK_ROWS_MAX, Math.floor((span * BLOCK_BYTES) / bytes)));
+    },
+  };
+}
+
+/**
+ * Reads a table in blocks of row ids, in order, on its own connection, up to `depth`
+ * blocks ahead of the consumer (`next`): DuckDB reads the next blocks while JS takes in
+ * this one. A block's span is halved while DuckDB runs out of memory reading it (at
+ * `db_memory_limit` 64 a 20 MB text does).
+ */
+class BlockReader<T> {
+  readonly #ready: T[] = [];
+  #done = false;
+  #closed = false;
+  #error: unknown = undefined;
+  #wake: (() => void) | null = null;
+  readonly #running: Promise<void>;
+
+  constructor(private readonly connection: DuckDBConnection, private readonly table: string,
+    private readonly source: BlockSource<T>, private readonly depth: number) {
+    this.#running = this.#produce().catch((error: unknown) => { this.#error = error; }).finally(() => {
+      this.#done = true;
+      this.#signal();
+    });
+  }
+
+  /** The next block, or undefined after the last. */
+  async next(): Promise<T | undefined> {
+    for (;;) {
+      if (this.#ready.length > 0) {
+        const block = this.#ready.shift();
+        this.#signal();
+        return block;
+      }
+      if (this.#error !== undefined) throw this.#error;
+      if (this.#done) return undefined;
+      await new Promise<void>((resolve) => { this.#wake = resolve; });
+    }
+  }
+
+  /** Stop reading ahead (the consumer is done or gave up) and wait for the statement in flight. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#signal();
+    await this.#running;
+  }
+
+  /** Wake whichever side waits: the consumer for a block, or the producer for room. */
+  #signal(): void {
+    const wake = this.#wake;
+    this.#wake = null;
+    wake?.();
+  }
+
+  async #produce(): Promise<void> {
+    const [bounds] = (await this.connection.runAndReadAll(`SELECT min(rowid), max(rowid) FROM ${this.table}`)).getRows();
+    if (bounds[0] === null) return;
+    const last = Number(bounds[1]);
+    let from = Number(bounds[0]);
+    let span = this.source.firstSpan;
+    while (from <= last) {
+      while (this.#ready.length >= this.depth && !this.#closed) await new Promise<void>((resolve) => { this.#wake = resolve; });
+      if (this.#closed) return;
+      const { block, used } = await this.#read(from, span);
+      this.#ready.push(block);
+      this.#signal();
+      from += used;
+      span = this.source.nextSpan(block, used);
+    }
+  }
+
+  async #read(from: number, span: number): Promise<{ block: T; used: number }> {
+    for (;;) {
+      const to = from + span;
+      const where = (alias?: string) => {
+        const rowid = alias === undefined ? 'rowid' : `${alias}.rowid`;
+        return `${rowid} >= ${from} AND ${rowid} < ${to}`;
+      };
+      try {
+        return { block: await this.source.read(this.connection, where), used: span };
+      } catch (error) {
+        if (span === 1 || !String(error).includes('Out of Memory')) throw error;
+        span = Math.ceil(span / 2);
+      }
+    }
+  }
 }

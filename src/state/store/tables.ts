@@ -1,7 +1,8 @@
 // How each model table maps to DuckDB columns. Every table has the model's key in
 // column `k` (unique, kept so by the model; no index) and one plain column per row field, in the row's own
 // field order, so a row read back rebuilds exactly (same JSON, same checksum).
-import type { FileRow, MetaRow, Model, NodeRow, RequestRow, TaskRow } from '../model.js';
+import type { MetaRow, Model, NodeRow, ReplicaRow, RequestRow, TaskRow } from '../model.js';
+import { HEX_HASH, decodeChunkList, packedSql } from './chunk-list.js';
 
 /** What the store needs of a model table: its changes and checksum. */
 export interface SyncedTable {
@@ -11,7 +12,8 @@ export interface SyncedTable {
   adoptChecksum(checksum: bigint): void;
 }
 
-export type ColumnKind = 'text' | 'int' | 'json';
+/** `chunks`: a file's chunk list, kept as `chunk-list.ts` says (JSON or packed). */
+export type ColumnKind = 'text' | 'int' | 'json' | 'chunks';
 
 export interface ColumnSpec {
   readonly name: string;
@@ -19,25 +21,40 @@ export interface ColumnSpec {
   readonly nullable?: boolean;
 }
 
+/** A column that is not a row field: the flusher writes a value derived from the row, reads leave it out. */
+export interface DerivedColumn {
+  readonly name: string;
+  readonly value: (row: unknown) => number;
+}
+
 export interface TableSpec {
   readonly name: string;
   readonly columns: readonly ColumnSpec[];
+  /** After `columns`, in this order (a migration appends them). */
+  readonly derived?: readonly DerivedColumn[];
   readonly table: (model: Model) => SyncedTable;
-  /** How a row read back joins a fresh model; absent for `replicas`, which the store loads grouped by chunk. */
+  /**
+   * How a row read back joins a fresh model; absent for `replicas` (the store loads them
+   * grouped by chunk) and `files` (whose packed chunk hashes it hands over as bytes).
+   */
   readonly loadRow?: (model: Model, key: string, row: unknown) => void;
 }
 
 const text = (name: string, nullable = false): ColumnSpec => ({ name, kind: 'text', nullable });
 const int = (name: string, nullable = false): ColumnSpec => ({ name, kind: 'int', nullable });
 const json = (name: string): ColumnSpec => ({ name, kind: 'json' });
+const chunkList = (name: string): ColumnSpec => ({ name, kind: 'chunks' });
 
 /** In load order: replicas before files, so file rows take the chunk table's keys as they load. */
 export const TABLES: readonly TableSpec[] = [
   { name: 'nodes', table: (m) => m.nodes, loadRow: (m, k, r) => m.nodes.load(k, r as NodeRow), columns: [text('id'), json('addresses'),
     int('capacity'), int('used'), json('capabilities'), text('zone', true), text('status'), int('registered_at'), int('last_heartbeat'), json('stats')] },
-  { name: 'replicas', table: (m) => m.replicas, columns: [text('chunk_hash'), text('node_id'), text('state'), int('size')] },
-  { name: 'files', table: (m) => m.files, loadRow: (m, k, r) => m.loadFile(k, r as FileRow), columns: [text('id'), text('name'), int('size'),
-    int('chunk_size', true), int('replication_factor'), int('created_at'), json('chunks')] },
+  { name: 'replicas', table: (m) => m.replicas, columns: [text('chunk_hash'), text('node_id'), text('state'), int('size')],
+    // 1 when the hash is 64 lowercase hex digits, which a load hands over as bytes: a flag set on write is cheaper than a
+    // regular expression per chunk on every load.
+    derived: [{ name: 'hex_hash', value: (row) => Number(HEX_HASH.test((row as ReplicaRow).chunk_hash)) }] },
+  { name: 'files', table: (m) => m.files, columns: [text('id'), text('name'), int('size'),
+    int('chunk_size', true), int('replication_factor'), int('created_at'), chunkList('chunks')] },
   { name: 'tasks', table: (m) => m.tasks, loadRow: (m, k, r) => m.tasks.load(k, r as TaskRow), columns: [text('id'), text('kind'), json('payload'),
     text('status'), int('priority'), json('required_capabilities'), text('worker_id', true), int('lease_expires_at', true), int('attempts'),
     int('max_attempts'), json('result'), text('error', true), int('created_at'), int('updated_at')] },
@@ -45,11 +62,12 @@ export const TABLES: readonly TableSpec[] = [
   { name: 'requests', table: (m) => m.requests, loadRow: (m, k, r) => m.requests.load(k, r as RequestRow), columns: [text('key'), json('result'), int('ts')] },
 ];
 
-const SQL_TYPE: Record<ColumnKind, string> = { text: 'VARCHAR', int: 'BIGINT', json: 'VARCHAR' };
+const SQL_TYPE: Record<ColumnKind, string> = { text: 'VARCHAR', int: 'BIGINT', json: 'VARCHAR', chunks: 'VARCHAR' };
 
 export function createTableSql(spec: TableSpec): string {
-  const columns = spec.columns.map((c) => `"${c.name}" ${SQL_TYPE[c.kind]}${c.nullable === true || c.kind === 'json' ? '' : ' NOT NULL'}`);
-  return `CREATE TABLE IF NOT EXISTS ${spec.name} (k VARCHAR NOT NULL, ${columns.join(', ')})`;
+  const columns = spec.columns.map((c) => `"${c.name}" ${SQL_TYPE[c.kind]}${c.nullable === true || c.kind === 'json' || c.kind === 'chunks' ? '' : ' NOT NULL'}`);
+  const derived = (spec.derived ?? []).map((c) => `, "${c.name}" BIGINT NOT NULL`).join('');
+  return `CREATE TABLE IF NOT EXISTS ${spec.name} (k VARCHAR NOT NULL, ${columns.join(', ')}${derived})`;
 }
 
 /** Rebuild a model row from a DuckDB row (field order = column order). */
@@ -57,9 +75,10 @@ export function rowFromColumns(spec: TableSpec, values: Record<string, unknown>)
   const row: Record<string, unknown> = {};
   for (const column of spec.columns) {
     const raw = values[column.name];
-    if (raw === null || raw === undefined) row[column.name] = column.kind === 'json' ? undefined : null;
+    if (raw === null || raw === undefined) row[column.name] = column.kind === 'json' || column.kind === 'chunks' ? undefined : null;
     else if (column.kind === 'int') row[column.name] = Number(raw);
     else if (column.kind === 'json') row[column.name] = JSON.parse(String(raw));
+    else if (column.kind === 'chunks') row[column.name] = decodeChunkList(String(raw));
     else row[column.name] = String(raw);
   }
   return row;
@@ -70,14 +89,31 @@ export function rowFromColumns(spec: TableSpec, values: Record<string, unknown>)
  * for bulk reads: JSON.parse then builds the row itself, the same row `rowFromColumns`
  * gives (text JSON-escaped, ints as integers, JSON columns embedded as stored), except
  * that a JSON column that is SQL NULL is left out rather than set to undefined (the
- * same row to JSON.stringify, so the same checksum).
+ * same row to JSON.stringify, so the same checksum), and a packed chunk list comes as a
+ * string for `fromRowObject` to decode. `replace` gives SQL for a column's value instead
+ * (JSON text, embedded as it is).
  */
-export function rowObjectSql(spec: TableSpec): string {
+export function rowObjectSql(spec: TableSpec, replace: Readonly<Record<string, string>> = {}): string {
   const fields = spec.columns.map((c) => {
     const name = `"${c.name}"`;
+    const replacement = replace[c.name];
+    if (replacement !== undefined) return `'${name}:' || ${replacement}`;
     if (c.kind === 'json') return `'${name}:' || ${name}`; // NULL: concat_ws leaves the field out
+    // A packed list comes as a JSON string, which `fromRowObject` decodes.
+    if (c.kind === 'chunks') return `'${name}:' || CASE WHEN ${packedSql(name)} THEN to_json(${name})::VARCHAR ELSE ${name} END`;
     const value = c.kind === 'text' ? `to_json(${name})::VARCHAR` : `CAST(${name} AS VARCHAR)`;
     return `'${name}:' || coalesce(${value}, 'null')`;
   });
   return `'{' || concat_ws(',', ${fields.join(', ')}) || '}'`;
+}
+
+/** A row parsed from `rowObjectSql`'s text, with its packed chunk lists decoded (in place). */
+export function fromRowObject(spec: TableSpec, row: unknown): unknown {
+  for (const column of spec.columns) {
+    if (column.kind !== 'chunks') continue;
+    const values = row as Record<string, unknown>;
+    const value = values[column.name];
+    if (typeof value === 'string') values[column.name] = decodeChunkList(value);
+  }
+  return row;
 }

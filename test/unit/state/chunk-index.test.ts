@@ -11,12 +11,14 @@ const other = fc.oneof(
   hex(63), hex(65), hex(32), fc.string({ maxLength: 70 }),
 );
 
-type Op = { op: 'set' | 'delete'; at: number };
+type Op = { op: 'set' | 'add' | 'delete'; at: number };
+
+const HEX = /^[0-9a-f]{64}$/;
 
 describe('ChunkIndex', () => {
   it('finds, gives back and forgets every hash as a Map would, through growth and deletes', () => {
     const pool = fc.uniqueArray(fc.oneof({ arbitrary: hex(64), weight: 4 }, { arbitrary: other, weight: 1 }), { minLength: 1, maxLength: 80 });
-    const ops = fc.array(fc.record({ op: fc.constantFrom<Op['op']>('set', 'set', 'delete'), at: fc.nat() }), { maxLength: 300 });
+    const ops = fc.array(fc.record({ op: fc.constantFrom<Op['op']>('set', 'add', 'delete'), at: fc.nat() }), { maxLength: 300 });
     fc.assert(fc.property(pool, ops, (hashes, script) => {
       const index = new ChunkIndex();
       const reference = new Map<string, number>();
@@ -25,7 +27,20 @@ describe('ChunkIndex', () => {
       for (const { op, at } of script) {
         const hash = hashes[at % hashes.length];
         const slot = reference.get(hash);
-        if (op === 'set' && slot === undefined) {
+        if (op === 'add' && HEX.test(hash)) {
+          // As a bulk load does: the hash as bytes (in a larger buffer), found or placed at the next free slot.
+          const bytes = Buffer.concat([Buffer.from('xyz'), Buffer.from(hash, 'hex')]);
+          const candidate = free.at(-1) ?? next;
+          index.reserve(candidate + 1);
+          const got = index.addBytes(bytes, 3, candidate);
+          if (slot !== undefined) {
+            expect(got).toBe(slot);
+          } else {
+            expect(got).toBe(candidate);
+            if (free.pop() === undefined) next++;
+            reference.set(hash, candidate);
+          }
+        } else if (op !== 'delete' && slot === undefined) {
           const taken = free.pop() ?? next++;
           index.reserve(taken + 1);
           index.set(hash, taken);
@@ -40,6 +55,14 @@ describe('ChunkIndex', () => {
       for (const hash of hashes) expect(index.get(hash)).toBe(reference.get(hash) ?? -1);
       for (const [hash, slot] of reference) expect(index.hashAt(slot)).toBe(hash);
     }), { numRuns: 300 });
+  });
+
+  it('refuses bytes that do not hold a whole hash at the offset', () => {
+    const index = new ChunkIndex();
+    index.reserve(1);
+    expect(() => index.addBytes(new Uint8Array(40), 9, 0)).toThrow(RangeError);
+    expect(() => index.addBytes(new Uint8Array(40), -1, 0)).toThrow(RangeError);
+    expect(index.size).toBe(0);
   });
 
   it('keeps many hashes that differ in one word apart', () => {

@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Entry } from '../../../raft/core/types.js';
 import { CoordinatorState, encodeCommand } from '../../../src/state/index.js';
 import { SCHEMA_VERSION } from '../../../src/state/store/duck-store.js';
+import { decodeChunkList } from '../../../src/state/store/chunk-list.js';
 import type { Cmd } from './fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'concord-state-'));
@@ -16,12 +17,15 @@ function logOf(commands: Cmd[]): Entry[] {
   return commands.map((cmd, i) => ({ index: i + 1, term: 1, type: 'normal', data: encodeCommand({ v: 1, ts: 1000 + i * 10, cmd }) }));
 }
 
+/** Chunk n's hash: the first four SHA-256-like (files of only those keep packed lists), later ones any string. */
+const chunkHash = (n: number): string => (n < 4 ? n.toString(16).padStart(64, 'c') : `h${n}`);
+
 function workload(): Cmd[] {
   const cmds: Cmd[] = [];
   for (const id of ['a', 'b', 'c', 'd']) cmds.push({ type: 'node.register', id, addresses: [`${id}:1`], storage_capacity: 10_000, capabilities: { v: '1' }, zone: id < 'c' ? 'z1' : 'z2' });
-  for (let f = 0; f < 6; f++) cmds.push({ type: 'file.register', file_id: `f${f}`, name: `file-${f}`, size: 30, chunks: [{ hash: `h${f}`, size: 10 }, { hash: `h${f + 1}`, size: 10 }] });
+  for (let f = 0; f < 6; f++) cmds.push({ type: 'file.register', file_id: `f${f}`, name: `file-${f}`, size: 30, chunks: [{ hash: chunkHash(f), size: 10 }, { hash: chunkHash(f + 1), size: 10 }] });
   for (let t = 0; t < 5; t++) cmds.push({ type: 'task.submit', id: `t${t}`, kind: 'work', payload: { n: t }, priority: t % 2 });
-  cmds.push({ type: 'task.claim', worker_id: 'w', lease_ms: 5 }, { type: 'replica.report', node_id: 'a', stored: ['h1', 'h2'], lost: [] });
+  cmds.push({ type: 'task.claim', worker_id: 'w', lease_ms: 5 }, { type: 'replica.report', node_id: 'a', stored: [chunkHash(1), chunkHash(2)], lost: [] });
   cmds.push({ type: 'file.delete', file_id: 'f2' }, { type: 'maintenance.enable', reason: 'test' }, { type: 'sweep' });
   cmds.push({ type: 'node.heartbeat_batch', beats: [{ id: 'b', used_bytes: 5 }] }, { type: 'sweep' }, { type: 'maintenance.disable' });
   return cmds;
@@ -87,7 +91,8 @@ describe('coordinator state on DuckDB', () => {
     await state.apply(race.slice(2));
     await flushing;
     const [f1] = await state.query("SELECT chunks FROM files WHERE id = 'f1'");
-    expect(JSON.parse(String(f1.chunks))).toEqual([{ hash: a, size: 10 }]);
+    expect(String(f1.chunks)).toBe(`#${a}|[10]`); // packed (see chunk-list.ts)
+    expect(decodeChunkList(String(f1.chunks))).toEqual([{ hash: a, size: 10 }]);
     const db = await state.checksumFromDatabase();
     expect(db.checksum).toBe(db.storedChecksum);
     await state.close();
@@ -142,15 +147,31 @@ describe('coordinator state on DuckDB', () => {
     await reopened.close();
   });
 
-  it('refuses to load a database whose stored checksums are missing', async () => {
-    const path = join(dir, 'no-checksum.duckdb');
+  /** A state at `name` that applied the workload and flushed it. */
+  async function flushedState(name: string): Promise<{ path: string; state: CoordinatorState }> {
+    const path = join(dir, name);
     const state = await CoordinatorState.open({ dbPath: path, flushIntervalMs: 60_000 });
     await state.apply(log);
     await state.flush();
+    return { path, state };
+  }
+
+  it('refuses to load a database whose stored checksums are missing', async () => {
+    const { path, state } = await flushedState('no-checksum.duckdb');
     await state.query(`DELETE FROM raft_meta WHERE key = 'checksum_files'`);
     await state.close();
     await expect(CoordinatorState.open({ dbPath: path, flushIntervalMs: 60_000 })).rejects.toThrow(/no stored checksum for table files/);
   });
+
+  /** Version 4's layout: chunk lists as JSON, no replicas.hex_hash. Returns how many lists were packed. */
+  async function toVersion4(state: CoordinatorState): Promise<number> {
+    const rows = await state.query('SELECT k, chunks FROM files');
+    for (const row of rows) {
+      await state.query('UPDATE files SET chunks = $chunks WHERE k = $k', { k: String(row.k), chunks: JSON.stringify(decodeChunkList(String(row.chunks))) });
+    }
+    await state.query('ALTER TABLE replicas DROP COLUMN hex_hash');
+    return rows.filter((r) => String(r.chunks).startsWith('#')).length;
+  }
 
   /**
    * A database written by this version, turned back into an older layout by `downgrade`
@@ -163,6 +184,7 @@ describe('coordinator state on DuckDB', () => {
     await state.apply(log);
     const checksum = state.checksum().checksum;
     await state.flush();
+    if (version <= 4) await toVersion4(state);
     await downgrade(state);
     await state.query(`UPDATE raft_meta SET value = ${version} WHERE key = 'schema_version'`);
     await state.close();
@@ -200,6 +222,37 @@ describe('coordinator state on DuckDB', () => {
     expect([...reopened.model.nodes.values()].every((n) => n.stats === undefined)).toBe(true);
     expect((await reopened.checksumFromDatabase()).checksum).toBe(checksum);
     await reopened.close();
+  });
+
+  it('migrates a version 4 database (chunk lists as JSON, no hex_hash): flags the hex hashes, loads the JSON lists, packs lists it rewrites', async () => {
+    const { state: packed } = await flushedState('packed.duckdb');
+    expect(await toVersion4(packed)).toBeGreaterThan(0); // the workload has packed lists to turn back
+    await packed.close();
+    const { reopened, checksum } = await migratedFrom(4, () => Promise.resolve());
+    const flags = await reopened.query('SELECT chunk_hash, hex_hash FROM replicas');
+    expect(flags.length).toBeGreaterThan(0);
+    for (const { chunk_hash: hash, hex_hash: flag } of flags) expect(flag).toBe(/^[0-9a-f]{64}$/.test(String(hash)) ? 1n : 0n);
+    expect(flags.some((r) => r.hex_hash === 1n)).toBe(true);
+    expect((await reopened.query(`SELECT count(*) AS n FROM files WHERE starts_with(chunks, '#')`))[0].n).toBe(0n);
+    // A file registered now is written packed, and the stored checksum still matches the rows.
+    const next = reopened.durableIndex() + 1;
+    await reopened.apply([{ index: next, term: 1, type: 'normal', data: encodeCommand({ v: 1, ts: 5_000, cmd: {
+      type: 'file.register', file_id: 'new', name: 'new', size: 10, chunks: [{ hash: 'e'.repeat(64), size: 10 }] } }) }]);
+    await reopened.flush();
+    expect(await reopened.query(`SELECT chunks FROM files WHERE k = 'new'`)).toEqual([{ chunks: `#${'e'.repeat(64)}|[10]` }]);
+    const db = await reopened.checksumFromDatabase();
+    expect(db.checksum).toBe(db.storedChecksum);
+    expect(db.checksum).not.toBe(checksum);
+    await reopened.close();
+  });
+
+  it('refuses to load a packed chunk list whose hashes do not fit its sizes, with a clear error', async () => {
+    const { path, state } = await flushedState('damaged-list.duckdb');
+    const [row] = await state.query(`SELECT k, chunks FROM files WHERE starts_with(chunks, '#') LIMIT 1`);
+    const text = String(row.chunks);
+    await state.query('UPDATE files SET chunks = $chunks WHERE k = $k', { k: String(row.k), chunks: text.slice(0, 10) + text.slice(11) });
+    await state.close();
+    await expect(CoordinatorState.open({ dbPath: path, flushIntervalMs: 60_000 })).rejects.toThrow(/damaged packed chunk list/);
   });
 
   it('migrates a version 3 database: the checksums of its rows are stored, and a load takes them', async () => {

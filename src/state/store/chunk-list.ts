@@ -1,0 +1,53 @@
+// How a file's chunk list is stored in `files.chunks` (schema 5). When every hash is 64
+// lowercase hex digits (a SHA-256, the usual case) the list is kept packed:
+//   '#' + the hashes, one after another + '|' + the sizes as a JSON array
+// so that a bulk load has DuckDB turn the hashes into bytes (`unhex`) with plain string
+// functions, and JS gets no string or object per chunk. Any other list is kept as the
+// JSON text JSON.stringify writes ('[…]'); schema 4 kept every list so, and those rows
+// read as before. A packed list decodes to exactly the `{ hash, size }` objects it was
+// made from, so a row's JSON, and its checksum, do not depend on the form it was kept in.
+import type { FileChunk } from '../file-record.js';
+
+/** A chunk hash that storage may keep as bytes: 64 lowercase hex digits (a SHA-256). */
+export const HEX_HASH = /^[0-9a-f]{64}$/;
+const HASH_LENGTH = 64;
+
+/** The stored text of a chunk list. */
+export function encodeChunkList(chunks: readonly FileChunk[]): string {
+  if (chunks.length === 0 || !chunks.every(isPackable)) return JSON.stringify(chunks);
+  let hashes = '#';
+  for (const chunk of chunks) hashes += chunk.hash;
+  return `${hashes}|${JSON.stringify(chunks.map((chunk) => chunk.size))}`;
+}
+
+/** A chunk whose JSON is exactly `{"hash":…,"size":…}` with a hex hash: its packed form decodes to the same object. */
+function isPackable(chunk: FileChunk): boolean {
+  let keys = 0;
+  for (const key in chunk) if (key !== (keys++ === 0 ? 'hash' : 'size')) return false;
+  return keys === 2 && typeof chunk.hash === 'string' && HEX_HASH.test(chunk.hash) && Number.isSafeInteger(chunk.size) && chunk.size >= 0;
+}
+
+/** The chunk list a stored text holds; throws on text that is neither form. */
+export function decodeChunkList(text: string): FileChunk[] {
+  if (!text.startsWith('#')) return JSON.parse(text) as FileChunk[];
+  const bar = text.indexOf('|');
+  const sizes: unknown = bar < 0 ? null : JSON.parse(text.slice(bar + 1));
+  const hashes = text.slice(1, bar);
+  if (!Array.isArray(sizes) || hashes.length !== HASH_LENGTH * sizes.length || !/^[0-9a-f]*$/.test(hashes)) {
+    throw new Error(`damaged packed chunk list: ${text.slice(0, 80)}`);
+  }
+  return sizes.map((size, i) => ({ hash: hashes.slice(HASH_LENGTH * i, HASH_LENGTH * (i + 1)), size: size as number }));
+}
+
+/** SQL: whether the stored list `column` is packed. */
+export const packedSql = (column: string): string => `starts_with(${column}, '#')`;
+
+/** SQL: a packed list's sizes, as the JSON array text. */
+export const packedSizesSql = (column: string): string => `split_part(${column}, '|', 2)`;
+
+/**
+ * SQL: a packed list's hashes as hex, one after another; an error (which fails the
+ * statement) if their length does not fit the number of sizes.
+ */
+export const packedHashesSql = (column: string): string => `CASE WHEN length(split_part(${column}, '|', 1)) = 1 + ${HASH_LENGTH} * json_array_length(${packedSizesSql(column)})
+  THEN substr(split_part(${column}, '|', 1), 2) ELSE error('damaged packed chunk list in files: hashes do not fit the sizes') END`;
