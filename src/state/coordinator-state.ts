@@ -57,11 +57,16 @@ export class CoordinatorState implements StateMachine {
 
   static async #load(options: CoordinatorStateOptions): Promise<{ store: DuckStore; model: Model; applied: number }> {
     const store = await DuckStore.open(options.dbPath, options.memoryLimitMb ?? 256);
-    const model = new Model(options.limits ?? DEFAULT_LIMITS);
-    await store.load(model);
-    model.rebuildIndexes();
-    await store.releaseMemory();
-    return { store, model, applied: await store.appliedIndex() };
+    try {
+      const model = new Model(options.limits ?? DEFAULT_LIMITS);
+      await store.load(model);
+      model.rebuildIndexes();
+      await store.releaseMemory();
+      return { store, model, applied: await store.appliedIndex() };
+    } catch (error) {
+      store.close(); // a database that fails to load is not left open
+      throw error;
+    }
   }
 
   get model(): Model {

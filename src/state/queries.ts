@@ -4,7 +4,7 @@
 // applied_index.
 import type { CoordinatorState } from './coordinator-state.js';
 import type { NodeRow, TaskRow } from './model.js';
-import { packedHashesSql, packedSizesSql, packedSql } from './store/chunk-list.js';
+import { packedHashesSql, packedSql } from './store/chunk-list.js';
 import { TABLES, rowFromColumns } from './store/tables.js';
 
 const spec = (name: string) => TABLES.find((t) => t.name === name)!;
@@ -38,13 +38,12 @@ const countsOf = (value: unknown): Record<string, number> => {
 
 const STATS_SQL = `
 WITH file_chunks AS (
+  -- Each file's chunk hashes, in one pass over its list (a packed list's hex cut into 64-digit pieces).
   SELECT hash, max(factor) AS factor FROM (
-    SELECT c.hash AS hash, f.replication_factor AS factor
-    FROM files f, unnest(from_json(f.chunks, '[{"hash":"VARCHAR","size":"BIGINT"}]')) AS t(c) WHERE NOT ${packedSql('f.chunks')}
+    SELECT unnest(json_extract_string(chunks, '$[*].hash')) AS hash, replication_factor AS factor FROM files WHERE NOT ${packedSql('chunks')}
     UNION ALL
-    SELECT substr(${packedHashesSql('chunks')}, 1 + 64 * i, 64), factor
-    FROM (SELECT chunks, replication_factor AS factor, unnest(range(json_array_length(${packedSizesSql('chunks')})::BIGINT)) AS i
-      FROM files WHERE ${packedSql('chunks')}))
+    SELECT unnest(regexp_extract_all(hashes, '.{64}')) AS hash, factor
+    FROM (SELECT ${packedHashesSql('chunks')} AS hashes, replication_factor AS factor FROM files WHERE ${packedSql('chunks')}))
   GROUP BY 1),
 live AS (
   SELECT r.chunk_hash AS hash, count(*) AS n FROM replicas r JOIN nodes n ON n.id = r.node_id AND n.status = 'active' GROUP BY 1)

@@ -8,7 +8,7 @@ import type { FileChunk, PackedFileRow } from '../file-record.js';
 import { HASH_BYTES, type FileRow, type Model } from '../model.js';
 import { HEX_HASH, encodeChunkList, packedHashesSql, packedSizesSql, packedSql } from './chunk-list.js';
 import type { ChunkTable } from '../chunk-table.js';
-import { TABLES, type TableSpec, createTableSql, fromRowObject, rowObjectSql } from './tables.js';
+import { TABLES, type TableSpec, createTableSql, fromRowObject, rowObjectSql, rowValuesSql } from './tables.js';
 
 // Version 2 dropped the primary keys on `k`: DuckDB keeps such an index in memory
 // (about 100 MB for a million replica keys) and the model already guarantees uniqueness.
@@ -195,7 +195,10 @@ export class DuckStore {
     // Three connections, so that DuckDB works ahead of JS: replicas (this one), files and
     // the small tables. Read one after the other, JS waited on DuckDB a third of the load.
     const ahead = await this.instance.connect();
-    const side = await this.instance.connect();
+    const side = await this.instance.connect().catch((error: unknown) => {
+      ahead.disconnectSync();
+      throw error;
+    });
     const files = new BlockReader(ahead, 'files', textBlocks(filesSelect()), READ_AHEAD_BLOCKS);
     const replicas = this.#replicaReader(model.replicas);
     replicas.catch(() => undefined); // awaited below; a failure before then must not go unhandled
@@ -209,11 +212,15 @@ export class DuckStore {
         spec.table(model).adoptChecksum(checksums[i]);
       }
     } finally {
-      await files.close();
-      await replicas.then((reader) => reader.close(), () => undefined);
-      await this.connection.run('DROP TABLE IF EXISTS load_nodes');
-      ahead.disconnectSync();
-      side.disconnectSync();
+      try {
+        await files.close();
+        await replicas.then((reader) => reader.close(), () => undefined);
+        // A failure here must not hide the load's own; the next load replaces the table anyway.
+        await this.connection.run('DROP TABLE IF EXISTS load_nodes').catch(() => undefined);
+      } finally {
+        ahead.disconnectSync();
+        side.disconnectSync();
+      }
     }
   }
 
@@ -229,7 +236,8 @@ export class DuckStore {
    */
   async #replicaReader(table: ChunkTable): Promise<BlockReader<TextBlock>> {
     const c = this.connection;
-    const hex = (value: string, digits: number) => `lpad(to_hex(${value}), ${digits}, '0')`;
+    // Lower-case hex of a non-negative integer, `digits` wide (`lower(to_hex(…))` cost a quarter more per block).
+    const hex = (value: string, digits: number) => `printf('%0${digits}x', ${value})`;
     // Each node's two holder codes (pending, stored) in hex, made once here instead of once per replica.
     await c.run(`CREATE OR REPLACE TEMP TABLE load_nodes AS
       SELECT node_id, n, ${hex('n * 2', 8)} AS pending, ${hex('n * 2 + 1', 8)} AS stored
@@ -240,13 +248,13 @@ export class DuckStore {
     // than the replica rows (each chunk that comes from them has one): a damaged hint cannot make it allocate more.
     const [[replicas]] = (await c.runAndReadAll('SELECT count(*) FROM replicas')).getRows();
     table.reserve(Math.min((await this.#meta(KNOWN_CHUNKS_KEY)) ?? 0, Number(replicas)));
-    return new BlockReader(c, 'replicas', textBlocks((where) => `SELECT
-        '[' || string_agg(CASE WHEN packed THEN NULL ELSE to_json(chunk_hash)::VARCHAR || ',' || size || ',"' || hex_codes || '"' END, ',') || ']',
-        unhex(string_agg(CASE WHEN packed THEN chunk_hash || ${hex('size', 16)} || ${hex('holders', 8)} || hex_codes END, ''))
+    return new BlockReader(c, 'replicas', textBlocks((where) => `SELECT text, ${lowerHexToBlobSql('hex', 'a chunk hash in replicas flagged hex is not lowercase hex')} FROM (SELECT
+        '[' || string_agg(CASE WHEN packed THEN NULL ELSE to_json(chunk_hash)::VARCHAR || ',' || size || ',"' || hex_codes || '"' END, ',') || ']' AS text,
+        string_agg(CASE WHEN packed THEN chunk_hash || ${hex('size', 16)} || ${hex('holders', 8)} || hex_codes END, '') AS hex
       FROM (SELECT *, hex AND size BETWEEN 0 AND ${Number.MAX_SAFE_INTEGER} AS packed
         FROM (SELECT r.chunk_hash, bool_and(r.hex_hash = 1) AS hex, min(r.size) AS size, count(*) AS holders,
             string_agg(CASE WHEN r.state = 'stored' THEN l.stored ELSE l.pending END, '') AS hex_codes
-          FROM replicas r JOIN load_nodes l USING (node_id) WHERE ${where('r')} GROUP BY r.chunk_hash))`), READ_AHEAD_BLOCKS);
+          FROM replicas r JOIN load_nodes l USING (node_id) WHERE ${where('r')} GROUP BY r.chunk_hash)))`), READ_AHEAD_BLOCKS);
   }
 
   /**
@@ -364,6 +372,15 @@ function insertFromJsonSql(spec: TableSpec): string {
   return sql;
 }
 
+/**
+ * SQL: the BLOB of a block's hex text (`unhex`), or an error (which fails the statement)
+ * if it holds an upper-case digit: `unhex` takes those too, and a hash would then load
+ * as a different (lower-case) one. Checked once per block, not per row (~2 ms a block).
+ */
+function lowerHexToBlobSql(hexText: string, message: string): string {
+  return `CASE WHEN ${hexText} IS NULL OR ${hexText} = lower(${hexText}) THEN unhex(${hexText}) ELSE error('${message}') END`;
+}
+
 /** Take in the blocks of `#replicaReader` (see there). */
 async function visitReplicas(reader: BlockReader<TextBlock>, table: ChunkTable): Promise<void> {
   const codes: number[] = [];
@@ -409,32 +426,46 @@ function rowsVisit(spec: TableSpec, visit: (key: string, row: unknown) => void):
 }
 
 const FILES = TABLES.find((spec) => spec.name === 'files')!;
+/** The files columns `loadFiles` builds rows from, in order. */
+const FILE_FIELDS = ['id', 'name', 'size', 'chunk_size', 'replication_factor', 'created_at', 'chunks'] as const;
+if (FILES.columns.map((c) => c.name).join() !== FILE_FIELDS.join()) throw new Error('files columns and FILE_FIELDS differ');
 
 /**
- * The block-read statement for `files` in a load: key and row object, except that a
- * packed chunk list (see `chunk-list.ts`) comes as its sizes, its hashes going into the
- * block's BLOB, 32 bytes each, in row order: as for replicas, no string or object per
- * chunk crosses into JS. DuckDB does no JSON work for it, only string functions.
+ * The block-read statement for `files` in a load: per row the key and the fields as a
+ * flat run of JSON values (`rowValuesSql`), except that a packed chunk list (see
+ * `chunk-list.ts`) comes as its sizes, its hashes going into the block's BLOB, 32 bytes
+ * each, in row order: as for replicas, no string or object per chunk crosses into JS.
+ * DuckDB does no JSON work for it, only string functions.
  */
 function filesSelect(): (where: (alias?: string) => string) => string {
-  const row = rowObjectSql(FILES, { chunks: `CASE WHEN ${packedSql('chunks')} THEN ${packedSizesSql('chunks')} ELSE chunks END` });
-  return (where) => `SELECT '[' || string_agg(to_json(k)::VARCHAR || ',' || ${row}, ',' ORDER BY rowid) || ']',
-      unhex(string_agg(CASE WHEN ${packedSql('chunks')} THEN ${packedHashesSql('chunks')} END, '' ORDER BY rowid))
-    FROM (SELECT *, rowid FROM files WHERE ${where()})`;
+  const values = rowValuesSql(FILES, { chunks: `CASE WHEN ${packedSql('chunks')} THEN ${packedSizesSql('chunks')} ELSE chunks END` });
+  return (where) => `SELECT text, ${lowerHexToBlobSql('hex', 'damaged packed chunk list in files: hashes not lowercase hex')} FROM (SELECT
+      '[' || string_agg(to_json(k)::VARCHAR || ',' || ${values}, ',' ORDER BY rowid) || ']' AS text,
+      string_agg(CASE WHEN ${packedSql('chunks')} THEN ${packedHashesSql('chunks')} END, '' ORDER BY rowid) AS hex
+    FROM (SELECT *, rowid FROM files WHERE ${where()}))`;
 }
 
-/** Visit a block of `filesSelect`: a row whose chunks are numbers is packed, its hashes next in `bytes`. */
+/**
+ * Visit a block of `filesSelect`: each row is the key and FILE_FIELDS' values; a row
+ * whose chunks are numbers is packed, its hashes next in `bytes`.
+ */
 function loadFiles(model: Model, values: unknown[], bytes: Uint8Array): void {
+  const stride = 1 + FILE_FIELDS.length;
+  if (values.length % stride !== 0) throw new Error(`a block of files holds ${values.length} values, not rows of ${stride}`);
   let offset = 0;
-  for (let i = 0; i < values.length; i += 2) {
-    const row = values[i + 1] as FileRow | PackedFileRow;
-    if (row.chunks.length > 0 && typeof row.chunks[0] === 'number') {
+  for (let i = 0; i < values.length; i += stride) {
+    const chunks = values[i + 7] as FileRow['chunks'] | number[];
+    if (!Array.isArray(chunks)) throw new Error(`file ${String(values[i])} has no chunk list`);
+    // Fields in column order, as JSON.parse of the row object would have made them.
+    const row = { id: values[i + 1] as string, name: values[i + 2] as string, size: values[i + 3] as number, chunk_size: values[i + 4] as number | null,
+      replication_factor: values[i + 5] as number, created_at: values[i + 6] as number, chunks };
+    if (chunks.length > 0 && typeof chunks[0] === 'number') {
       const packed = row as PackedFileRow;
       if (offset + HASH_BYTES * packed.chunks.length > bytes.length) throw new Error('a block of files holds fewer hash bytes than its packed rows have chunks');
       model.loadPackedFile(values[i] as string, packed, bytes, offset);
       offset += HASH_BYTES * packed.chunks.length;
     } else {
-      model.loadFile(values[i] as string, row as FileRow);
+      model.loadFile(values[i] as string, row as unknown as FileRow);
     }
   }
   if (offset !== bytes.length) throw new Error(`a block of files holds ${bytes.length} hash bytes, its packed rows took ${offset}`);

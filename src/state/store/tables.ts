@@ -107,6 +107,23 @@ export function rowObjectSql(spec: TableSpec, replace: Readonly<Record<string, s
   return `'{' || concat_ws(',', ${fields.join(', ')}) || '}'`;
 }
 
+/**
+ * SQL for one row's fields as JSON values in column order, comma-separated, without
+ * names (a bulk read then parses flat arrays, about half the text and time of objects):
+ * text JSON-escaped, ints as integers, SQL NULL as null. `replace` gives SQL (JSON text)
+ * for a column's value; a JSON or chunk-list column needs one.
+ */
+export function rowValuesSql(spec: TableSpec, replace: Readonly<Record<string, string>>): string {
+  return spec.columns.map((c) => {
+    const name = `"${c.name}"`;
+    const replacement = replace[c.name];
+    if (replacement !== undefined) return `coalesce(${replacement}, 'null')`;
+    if (c.kind === 'text') return `coalesce(to_json(${name})::VARCHAR, 'null')`;
+    if (c.kind === 'int') return `coalesce(CAST(${name} AS VARCHAR), 'null')`;
+    throw new Error(`column ${spec.name}.${c.name} needs SQL for its value`);
+  }).join(` || ',' || `);
+}
+
 /** A row parsed from `rowObjectSql`'s text, with its packed chunk lists decoded (in place). */
 export function fromRowObject(spec: TableSpec, row: unknown): unknown {
   for (const column of spec.columns) {

@@ -2,6 +2,7 @@
 // model that flushed them: every table's rows, the chunk table's holders and pending
 // bytes, and checksums that equal a fresh hash of the loaded rows; and it goes on to
 // give the same results and checksums as the model that never stopped.
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -125,6 +126,65 @@ describe('memory after a load', () => {
 });
 
 describe('bulk reads in blocks', () => {
+  it('reproduces replicas and files that span many blocks: hashes as bytes and as text, shared chunks, sizes past 2^32', async () => {
+    const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+    const cmds: Cmd[] = Array.from({ length: 20 }, (_, i): Cmd => ({ type: 'node.register', id: `n${i}`, addresses: [`n${i}:1`], storage_capacity: 1e15, capabilities: {} }));
+    let next = 0;
+    // 7,000 files: more rows than the first block of files (4,096 row ids); every fourth keeps a packed list.
+    for (let f = 0; f < 7_000; f++) {
+      const chunks = Array.from({ length: 2 }, () => {
+        const k = next++;
+        // Upper-case hex and other strings stay text; shared lower-case ones are held by several files.
+        const hash = f % 4 !== 0 && k % 7 === 0 ? sha(`x${k}`).toUpperCase() : f % 4 !== 0 && k % 11 === 0 ? `other-${k}` : sha(`x${k % 3000}`);
+        return { hash, size: k % 13 === 0 ? 2 ** 40 + k : 1000 + (k % 3000) };
+      });
+      cmds.push({ type: 'file.register', file_id: `f${f}`, name: `file ${f}`, size: 1, replication_factor: 1 + (f % 4), chunks });
+    }
+    for (let f = 0; f < 7_000; f += 5) cmds.push({ type: 'file.delete', file_id: `f${f}` });
+    cmds.push({ type: 'file.register', file_id: 'empty', name: 'empty', size: 0, chunks: [] });
+    for (let i = 0; i < 20; i++) cmds.push({ type: 'replica.report', node_id: `n${i}`, stored: Array.from({ length: 500 }, (_, j) => sha(`x${(i * 97 + j) % 3000}`)), lost: [] });
+    cmds.push({ type: 'sweep' });
+    const path = join(dir, 'blocks.duckdb');
+    const live = await CoordinatorState.open({ dbPath: path, flushIntervalMs: 60_000 });
+    const loaded = await CoordinatorState.open({ dbPath: `${path}.copy`, flushIntervalMs: 60_000 });
+    try {
+      await live.apply(cmds.map((cmd, i) => ({ index: i + 1, term: 1, type: 'normal' as const, data: encodeCommand({ v: 1, ts: 1000 + i, cmd }) })));
+      await live.flush();
+      // The data spans blocks: replica rows past the first block (4,096 row ids), chunks with replicas on both sides of it.
+      expect(live.model.replicas.size).toBeGreaterThan(10_000);
+      const [{ n }] = await live.query('SELECT count(*) AS n FROM (SELECT chunk_hash FROM replicas GROUP BY 1 HAVING min(rowid) < 4096 AND max(rowid) >= 4096)');
+      expect(Number(n)).toBeGreaterThan(0);
+      const [files] = await live.query(`SELECT count(*) FILTER (WHERE starts_with(chunks, '#')) AS packed, max(rowid) AS last FROM files`);
+      expect(files.packed).toBeGreaterThan(0n);
+      expect(files.last).toBeGreaterThan(4096n);
+      const snapshot = await live.createSnapshot(`${path}.snap`);
+      await loaded.restoreSnapshot(snapshot.path, snapshot.index);
+      expect(contents(loaded.model)).toEqual(contents(live.model));
+      const m = loaded.model;
+      for (const table of [m.nodes, m.files, m.replicas, m.tasks, m.meta, m.requests]) expect(table.rowsChecksum(), table.name).toBe(table.checksum);
+      expect(m.replicas.knownChunks).toBe(live.model.replicas.knownChunks);
+    } finally {
+      await live.close();
+      await loaded.close();
+    }
+  });
+
+  it('refuses chunk hashes stored as hex that are not lower case (the bytes would load as another hash)', async () => {
+    for (const table of ['files', 'replicas'] as const) {
+      const path = join(dir, `upper-${table}.duckdb`);
+      const live = await CoordinatorState.open({ dbPath: path, flushIntervalMs: 60_000 });
+      await live.apply([
+        { type: 'node.register', id: 'a', addresses: ['a:1'], storage_capacity: 1e9, capabilities: {} },
+        { type: 'file.register', file_id: 'f', name: 'f', size: 1, chunks: [{ hash: 'ab'.repeat(32), size: 1 }] },
+      ].map((cmd, i) => ({ index: i + 1, term: 1, type: 'normal' as const, data: encodeCommand({ v: 1, ts: 1000, cmd: cmd as Cmd }) })));
+      await live.flush();
+      await live.query(table === 'files' ? `UPDATE files SET chunks = upper(chunks)` : `UPDATE replicas SET chunk_hash = upper(chunk_hash)`);
+      await live.close();
+      await expect(CoordinatorState.open({ dbPath: path, flushIntervalMs: 60_000 }), table).rejects.toThrow(/not lowercase hex/);
+    }
+  });
+
+
   it('loads a table of more row ids than one block, with rows too large for DuckDB to build one block at its memory limit', async () => {
     const path = join(dir, 'big.duckdb');
     const live = await CoordinatorState.open({ dbPath: path, flushIntervalMs: 60_000 });

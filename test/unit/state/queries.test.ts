@@ -67,4 +67,25 @@ describe('SQL lists and stats', () => {
       }
     }), { numRuns: 40 });
   });
+
+  it('count the chunks of files with tens of thousands of chunks, packed and JSON, in one pass over each list', async () => {
+    // The stats once rebuilt a packed list's hex per chunk: quadratic, out of memory at 10,000 chunks in one file.
+    const state = await CoordinatorState.open({ dbPath: join(dir, 'big.duckdb'), flushIntervalMs: 60_000 });
+    try {
+      const chunks = (hash: (i: number) => string) => Array.from({ length: 20_000 }, (_, i) => ({ hash: hash(i), size: 1 }));
+      const cmds: Cmd[] = [
+        { type: 'node.register', id: 'a', addresses: ['a:1'], storage_capacity: 1e12, capabilities: {} },
+        { type: 'file.register', file_id: 'hex', name: 'hex', size: 20_000, replication_factor: 1, chunks: chunks((i) => `e${i.toString(16).padStart(63, '0')}`) },
+        { type: 'file.register', file_id: 'json', name: 'json', size: 20_000, replication_factor: 2, chunks: chunks((i) => `chunk-${i}`) },
+      ];
+      await state.apply(cmds.map((cmd, i) => ({ index: i + 1, term: 1, type: 'normal', data: encodeCommand({ v: 1, ts: 1000 + i, cmd }) })));
+      await state.flush();
+      expect((await state.query(`SELECT k, starts_with(chunks, '#') AS packed FROM files ORDER BY k`)).map((r) => r.packed)).toEqual([true, false]);
+      const stats = await networkStats(state);
+      expect(stats).toEqual({ ...referenceStats(state.model), applied_index: 3 });
+      expect(stats.chunks).toBe(40_000);
+    } finally {
+      await state.close();
+    }
+  });
 });
