@@ -2,13 +2,15 @@
 // DuckDB is slow): per table a DELETE of the changed keys and an INSERT of the new rows,
 // each row batch bound as one JSON text that DuckDB unpacks, in a single transaction that
 // also records applied_index and the tables' checksums.
-import { DuckDBBlobValue, DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { checksumHex, rowHash } from '../hashed-table.js';
-import type { FileChunk, PackedFileRow } from '../file-record.js';
-import { HASH_BYTES, type FileRow, type Model } from '../model.js';
-import { HEX_HASH, encodeChunkList, packedHashesSql, packedSizesSql, packedSql } from './chunk-list.js';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import type { ChunkTable } from '../chunk-table.js';
-import { TABLES, type TableSpec, createTableSql, fromRowObject, rowObjectSql, rowValuesSql } from './tables.js';
+import type { FileChunk } from '../file-record.js';
+import { checksumHex, rowHash } from '../hashed-table.js';
+import type { Model } from '../model.js';
+import { BlockReader, READ_AHEAD_BLOCKS, type TextBlock, textBlocks, visitBlocks } from './block-reader.js';
+import { LOAD_NODES_SQL, filesSelect, loadFiles, replicaBlockSelect, rowsSelect, rowsVisit, visitReplicas } from './bulk-load.js';
+import { HEX_HASH, encodeChunkList } from './chunk-list.js';
+import { TABLES, type TableSpec, createTableSql } from './tables.js';
 
 // Version 2 dropped the primary keys on `k`: DuckDB keeps such an index in memory
 // (about 100 MB for a million replica keys) and the model already guarantees uniqueness.
@@ -21,18 +23,6 @@ export const SCHEMA_VERSION = 5;
 
 /** A table's changes since the last flush and its checksum after them (the model's, at the flushed index). */
 export interface TableChanges { readonly spec: TableSpec; readonly upserts: [string, unknown][]; readonly deletes: string[]; readonly checksum: bigint }
-
-/**
- * Bulk reads: DuckDB returns a block of rows as one JSON text, so one string crosses
- * into JS per block instead of one per long value (a native call each), and JSON.parse
- * builds the rows. The first block spans BLOCK_ROWS_FIRST row ids; later ones are sized
- * for about BLOCK_BYTES of text.
- */
-const BLOCK_ROWS_FIRST = 4_096;
-const BLOCK_ROWS_MAX = 262_144;
-const BLOCK_BYTES = 4 * 2 ** 20;
-/** Blocks of `files` DuckDB reads ahead of JS during a load (each about BLOCK_BYTES of text). */
-const READ_AHEAD_BLOCKS = 4;
 
 const checksumKey = (spec: TableSpec): string => `checksum_${spec.name}`;
 /** raft_meta key of the number of chunks the chunk table knows at the flushed index. */
@@ -225,36 +215,19 @@ export class DuckStore {
   }
 
   /**
-   * A reader of the replicas grouped by chunk. Each block is one BLOB that DuckDB builds
-   * from hex (`unhex`) and JS reads in place, for every chunk whose hash is flagged hex
-   * (`hex_hash`): the hash's 32 bytes, then, big-endian, the size (8 bytes), the holder
-   * count (4) and each holder as the chunk table codes it (4 each: node number × 2 +
-   * state, 1 = stored; the node numbers from a temporary table). No string or JSON per
-   * chunk crosses into JS, and no hash is parsed there (~0.2 µs each, and young garbage).
-   * Any other chunk (a hash in another form, a size out of range) comes beside it in a
-   * JSON array of hash, size and the holders' codes in the same hex.
+   * A reader of the replicas grouped by chunk (see `replicaBlockSelect`), after it has
+   * numbered the nodes and sized the chunk table.
    */
   async #replicaReader(table: ChunkTable): Promise<BlockReader<TextBlock>> {
     const c = this.connection;
-    // Lower-case hex of a non-negative integer, `digits` wide (`lower(to_hex(…))` cost a quarter more per block).
-    const hex = (value: string, digits: number) => `printf('%0${digits}x', ${value})`;
-    // Each node's two holder codes (pending, stored) in hex, made once here instead of once per replica.
-    await c.run(`CREATE OR REPLACE TEMP TABLE load_nodes AS
-      SELECT node_id, n, ${hex('n * 2', 8)} AS pending, ${hex('n * 2 + 1', 8)} AS stored
-      FROM (SELECT node_id, (row_number() OVER (ORDER BY node_id) - 1)::INTEGER AS n FROM (SELECT DISTINCT node_id FROM replicas))`);
+    await c.run(LOAD_NODES_SQL);
     const ids = (await c.runAndReadAll('SELECT node_id FROM load_nodes ORDER BY n')).getRows().map((r) => String(r[0]));
     table.loadNodeIds(ids);
     // Sized once for the chunks the rows were written with (absent before a flush recorded it), but for no more
     // than the replica rows (each chunk that comes from them has one): a damaged hint cannot make it allocate more.
     const [[replicas]] = (await c.runAndReadAll('SELECT count(*) FROM replicas')).getRows();
     table.reserve(Math.min((await this.#meta(KNOWN_CHUNKS_KEY)) ?? 0, Number(replicas)));
-    return new BlockReader(c, 'replicas', textBlocks((where) => `SELECT text, ${lowerHexToBlobSql('hex', 'a chunk hash in replicas flagged hex is not lowercase hex')} FROM (SELECT
-        '[' || string_agg(CASE WHEN packed THEN NULL ELSE to_json(chunk_hash)::VARCHAR || ',' || size || ',"' || hex_codes || '"' END, ',') || ']' AS text,
-        string_agg(CASE WHEN packed THEN chunk_hash || ${hex('size', 16)} || ${hex('holders', 8)} || hex_codes END, '') AS hex
-      FROM (SELECT *, hex AND size BETWEEN 0 AND ${Number.MAX_SAFE_INTEGER} AS packed
-        FROM (SELECT r.chunk_hash, bool_and(r.hex_hash = 1) AS hex, min(r.size) AS size, count(*) AS holders,
-            string_agg(CASE WHEN r.state = 'stored' THEN l.stored ELSE l.pending END, '') AS hex_codes
-          FROM replicas r JOIN load_nodes l USING (node_id) WHERE ${where('r')} GROUP BY r.chunk_hash)))`), READ_AHEAD_BLOCKS);
+    return new BlockReader(c, 'replicas', textBlocks(replicaBlockSelect), READ_AHEAD_BLOCKS);
   }
 
   /**
@@ -370,223 +343,4 @@ function insertFromJsonSql(spec: TableSpec): string {
     insertSql.set(spec.name, sql);
   }
   return sql;
-}
-
-/**
- * SQL: the BLOB of a block's hex text (`unhex`), or an error (which fails the statement)
- * if it holds an upper-case digit: `unhex` takes those too, and a hash would then load
- * as a different (lower-case) one. Checked once per block, not per row (~2 ms a block).
- */
-function lowerHexToBlobSql(hexText: string, message: string): string {
-  return `CASE WHEN ${hexText} IS NULL OR ${hexText} = lower(${hexText}) THEN unhex(${hexText}) ELSE error('${message}') END`;
-}
-
-/** Take in the blocks of `#replicaReader` (see there). */
-async function visitReplicas(reader: BlockReader<TextBlock>, table: ChunkTable): Promise<void> {
-  const codes: number[] = [];
-  await visitBlocks(reader, (values, bytes) => {
-    for (let i = 0; i < values.length; i += 3) {
-      const hexCodes = values[i + 2] as string;
-      codes.length = hexCodes.length / 8;
-      for (let h = 0; h < codes.length; h++) codes[h] = Number.parseInt(hexCodes.slice(8 * h, 8 * h + 8), 16);
-      table.loadHolders(values[i] as string, values[i + 1] as number, codes, 0, codes.length);
-    }
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    for (let at = 0; at < bytes.length;) {
-      if (at + HASH_BYTES + 12 > bytes.length) throw new Error('a block of replicas ends inside a chunk');
-      const size = view.getUint32(at + HASH_BYTES) * 2 ** 32 + view.getUint32(at + HASH_BYTES + 4);
-      const count = view.getUint32(at + HASH_BYTES + 8);
-      const first = at + HASH_BYTES + 12;
-      if (first + 4 * count > bytes.length) throw new Error('a block of replicas ends inside a chunk\'s holders');
-      codes.length = count;
-      for (let h = 0; h < count; h++) codes[h] = view.getUint32(first + 4 * h);
-      table.loadHoldersOfBytes(bytes, at, size, codes, 0, count);
-      at = first + 4 * count;
-    }
-  });
-  table.finishLoad();
-}
-
-/** Parse and visit each block `reader` reads, in order. */
-async function visitBlocks(reader: BlockReader<TextBlock>, visit: (values: unknown[], bytes: Uint8Array) => void): Promise<void> {
-  for (let block = await reader.next(); block !== undefined; block = await reader.next()) {
-    if (block.text !== null || block.bytes.length > 0) visit(block.text === null ? [] : JSON.parse(block.text) as unknown[], block.bytes);
-  }
-}
-
-/** A block-read statement for every row of a table: key, then the row object (see `rowObjectSql`). */
-function rowsSelect(spec: TableSpec): (where: (alias?: string) => string) => string {
-  return (where) => `SELECT '[' || string_agg(to_json(k)::VARCHAR || ',' || ${rowObjectSql(spec)}, ',') || ']' FROM ${spec.name} WHERE ${where()}`;
-}
-
-function rowsVisit(spec: TableSpec, visit: (key: string, row: unknown) => void): (values: unknown[]) => void {
-  return (values) => {
-    for (let i = 0; i < values.length; i += 2) visit(values[i] as string, fromRowObject(spec, values[i + 1]));
-  };
-}
-
-const FILES = TABLES.find((spec) => spec.name === 'files')!;
-/** The files columns `loadFiles` builds rows from, in order. */
-const FILE_FIELDS = ['id', 'name', 'size', 'chunk_size', 'replication_factor', 'created_at', 'chunks'] as const;
-if (FILES.columns.map((c) => c.name).join() !== FILE_FIELDS.join()) throw new Error('files columns and FILE_FIELDS differ');
-
-/**
- * The block-read statement for `files` in a load: per row the key and the fields as a
- * flat run of JSON values (`rowValuesSql`), except that a packed chunk list (see
- * `chunk-list.ts`) comes as its sizes, its hashes going into the block's BLOB, 32 bytes
- * each, in row order: as for replicas, no string or object per chunk crosses into JS.
- * DuckDB does no JSON work for it, only string functions.
- */
-function filesSelect(): (where: (alias?: string) => string) => string {
-  const values = rowValuesSql(FILES, { chunks: `CASE WHEN ${packedSql('chunks')} THEN ${packedSizesSql('chunks')} ELSE chunks END` });
-  return (where) => `SELECT text, ${lowerHexToBlobSql('hex', 'damaged packed chunk list in files: hashes not lowercase hex')} FROM (SELECT
-      '[' || string_agg(to_json(k)::VARCHAR || ',' || ${values}, ',' ORDER BY rowid) || ']' AS text,
-      string_agg(CASE WHEN ${packedSql('chunks')} THEN ${packedHashesSql('chunks')} END, '' ORDER BY rowid) AS hex
-    FROM (SELECT *, rowid FROM files WHERE ${where()}))`;
-}
-
-/**
- * Visit a block of `filesSelect`: each row is the key and FILE_FIELDS' values; a row
- * whose chunks are numbers is packed, its hashes next in `bytes`.
- */
-function loadFiles(model: Model, values: unknown[], bytes: Uint8Array): void {
-  const stride = 1 + FILE_FIELDS.length;
-  if (values.length % stride !== 0) throw new Error(`a block of files holds ${values.length} values, not rows of ${stride}`);
-  let offset = 0;
-  for (let i = 0; i < values.length; i += stride) {
-    const chunks = values[i + 7] as FileRow['chunks'] | number[];
-    if (!Array.isArray(chunks)) throw new Error(`file ${String(values[i])} has no chunk list`);
-    // Fields in column order, as JSON.parse of the row object would have made them.
-    const row = { id: values[i + 1] as string, name: values[i + 2] as string, size: values[i + 3] as number, chunk_size: values[i + 4] as number | null,
-      replication_factor: values[i + 5] as number, created_at: values[i + 6] as number, chunks };
-    if (chunks.length > 0 && typeof chunks[0] === 'number') {
-      const packed = row as PackedFileRow;
-      if (offset + HASH_BYTES * packed.chunks.length > bytes.length) throw new Error('a block of files holds fewer hash bytes than its packed rows have chunks');
-      model.loadPackedFile(values[i] as string, packed, bytes, offset);
-      offset += HASH_BYTES * packed.chunks.length;
-    } else {
-      model.loadFile(values[i] as string, row as unknown as FileRow);
-    }
-  }
-  if (offset !== bytes.length) throw new Error(`a block of files holds ${bytes.length} hash bytes, its packed rows took ${offset}`);
-}
-
-/** A block read as text (a JSON array; null for no rows) and, for a statement with a second value, a BLOB (empty otherwise). */
-interface TextBlock { readonly text: string | null; readonly bytes: Uint8Array }
-
-const NO_BYTES = new Uint8Array(0);
-
-/** How a `BlockReader` reads a block and sizes the next. */
-interface BlockSource<T> {
-  /** Row ids in the first block. */
-  readonly firstSpan: number;
-  /** Run the block's statement; `where(alias)` restricts the table (as `alias`) to the block. */
-  read(connection: DuckDBConnection, where: (alias?: string) => string): Promise<T>;
-  /** Row ids in the block after one of `span` row ids that read `block`. */
-  nextSpan(block: T, span: number): number;
-}
-
-/**
- * Blocks whose first value is the text of a JSON array (NULL for none) and whose second,
- * if there is one, a BLOB: one string per block crosses into JS instead of one per long value (a
- * native call each), and JSON.parse builds the rows. The first block spans
- * BLOCK_ROWS_FIRST row ids; each later one is sized from the bytes per row id of the
- * one before, for about BLOCK_BYTES (the BLOB counting twice: DuckDB built it from hex).
- */
-function textBlocks(select: (where: (alias?: string) => string) => string): BlockSource<TextBlock> {
-  return {
-    firstSpan: BLOCK_ROWS_FIRST,
-    read: async (connection, where) => {
-      const [[text, blob]] = (await connection.runAndReadAll(select(where))).getRows();
-      return { text: text === null ? null : String(text), bytes: blob instanceof DuckDBBlobValue ? blob.bytes : NO_BYTES };
-    },
-    nextSpan: (block, span) => {
-      const bytes = (block.text?.length ?? 0) + 2 * block.bytes.length;
-      return bytes === 0 ? span : Math.max(1, Math.min(BLOCK_ROWS_MAX, Math.floor((span * BLOCK_BYTES) / bytes)));
-    },
-  };
-}
-
-/**
- * Reads a table in blocks of row ids, in order, on its own connection, up to `depth`
- * blocks ahead of the consumer (`next`): DuckDB reads the next blocks while JS takes in
- * this one. A block's span is halved while DuckDB runs out of memory reading it (at
- * `db_memory_limit` 64 a 20 MB text does).
- */
-class BlockReader<T> {
-  readonly #ready: T[] = [];
-  #done = false;
-  #closed = false;
-  #error: unknown = undefined;
-  #wake: (() => void) | null = null;
-  readonly #running: Promise<void>;
-
-  constructor(private readonly connection: DuckDBConnection, private readonly table: string,
-    private readonly source: BlockSource<T>, private readonly depth: number) {
-    this.#running = this.#produce().catch((error: unknown) => { this.#error = error; }).finally(() => {
-      this.#done = true;
-      this.#signal();
-    });
-  }
-
-  /** The next block, or undefined after the last. */
-  async next(): Promise<T | undefined> {
-    for (;;) {
-      if (this.#ready.length > 0) {
-        const block = this.#ready.shift();
-        this.#signal();
-        return block;
-      }
-      if (this.#error !== undefined) throw this.#error;
-      if (this.#done) return undefined;
-      await new Promise<void>((resolve) => { this.#wake = resolve; });
-    }
-  }
-
-  /** Stop reading ahead (the consumer is done or gave up) and wait for the statement in flight. */
-  async close(): Promise<void> {
-    this.#closed = true;
-    this.#signal();
-    await this.#running;
-  }
-
-  /** Wake whichever side waits: the consumer for a block, or the producer for room. */
-  #signal(): void {
-    const wake = this.#wake;
-    this.#wake = null;
-    wake?.();
-  }
-
-  async #produce(): Promise<void> {
-    const [bounds] = (await this.connection.runAndReadAll(`SELECT min(rowid), max(rowid) FROM ${this.table}`)).getRows();
-    if (bounds[0] === null) return;
-    const last = Number(bounds[1]);
-    let from = Number(bounds[0]);
-    let span = this.source.firstSpan;
-    while (from <= last) {
-      while (this.#ready.length >= this.depth && !this.#closed) await new Promise<void>((resolve) => { this.#wake = resolve; });
-      if (this.#closed) return;
-      const { block, used } = await this.#read(from, span);
-      this.#ready.push(block);
-      this.#signal();
-      from += used;
-      span = this.source.nextSpan(block, used);
-    }
-  }
-
-  async #read(from: number, span: number): Promise<{ block: T; used: number }> {
-    for (;;) {
-      const to = from + span;
-      const where = (alias?: string) => {
-        const rowid = alias === undefined ? 'rowid' : `${alias}.rowid`;
-        return `${rowid} >= ${from} AND ${rowid} < ${to}`;
-      };
-      try {
-        return { block: await this.source.read(this.connection, where), used: span };
-      } catch (error) {
-        if (span === 1 || !String(error).includes('Out of Memory')) throw error;
-        span = Math.ceil(span / 2);
-      }
-    }
-  }
 }

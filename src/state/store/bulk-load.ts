@@ -1,0 +1,130 @@
+// What a bulk load (start-up, snapshot install) asks DuckDB for, table by table, and
+// how it takes the answers into a fresh model; `DuckStore.load` runs it. Chunk hashes
+// reach JS as bytes, never as strings (see README, "DuckDB").
+import type { ChunkTable } from '../chunk-table.js';
+import type { PackedFileRow } from '../file-record.js';
+import { HASH_BYTES, type FileRow, type Model } from '../model.js';
+import type { BlockReader, TextBlock } from './block-reader.js';
+import { visitBlocks } from './block-reader.js';
+import { packedHashesSql, packedSizesSql, packedSql } from './chunk-list.js';
+import { TABLES, type TableSpec, fromRowObject, rowObjectSql, rowValuesSql } from './tables.js';
+
+/** Lower-case hex of a non-negative integer, `digits` wide (`lower(to_hex(…))` cost a quarter more per block). */
+const hex = (value: string, digits: number): string => `printf('%0${digits}x', ${value})`;
+
+/** The nodes holding replicas, numbered, with their two holder codes (pending, stored) in hex: made once per node, not per replica. */
+export const LOAD_NODES_SQL = `CREATE OR REPLACE TEMP TABLE load_nodes AS
+  SELECT node_id, n, ${hex('n * 2', 8)} AS pending, ${hex('n * 2 + 1', 8)} AS stored
+  FROM (SELECT node_id, (row_number() OVER (ORDER BY node_id) - 1)::INTEGER AS n FROM (SELECT DISTINCT node_id FROM replicas))`;
+
+/**
+ * A block of replicas grouped by chunk (`where(alias)` restricts the table). Its BLOB,
+ * which DuckDB builds from hex (`unhex`) and JS reads in place, holds every chunk whose
+ * hash is flagged hex (`hex_hash`): the hash's 32 bytes, then, big-endian, the size
+ * (8 bytes), the holder count (4) and each holder as the chunk table codes it (4 each:
+ * node number × 2 + state, 1 = stored; numbers from `load_nodes`). No string or JSON per
+ * chunk crosses into JS, and no hash is parsed there (~0.2 µs each, and young garbage).
+ * Any other chunk (a hash in another form, a size out of range) comes in the JSON text:
+ * hash, size and the holders' codes in the same hex.
+ */
+export function replicaBlockSelect(where: (alias?: string) => string): string {
+  return `SELECT text, ${lowerHexToBlobSql('hex', 'a chunk hash in replicas flagged hex is not lowercase hex')} FROM (SELECT
+      '[' || string_agg(CASE WHEN packed THEN NULL ELSE to_json(chunk_hash)::VARCHAR || ',' || size || ',"' || hex_codes || '"' END, ',') || ']' AS text,
+      string_agg(CASE WHEN packed THEN chunk_hash || ${hex('size', 16)} || ${hex('holders', 8)} || hex_codes END, '') AS hex
+    FROM (SELECT *, hex AND size BETWEEN 0 AND ${Number.MAX_SAFE_INTEGER} AS packed
+      FROM (SELECT r.chunk_hash, bool_and(r.hex_hash = 1) AS hex, min(r.size) AS size, count(*) AS holders,
+          string_agg(CASE WHEN r.state = 'stored' THEN l.stored ELSE l.pending END, '') AS hex_codes
+        FROM replicas r JOIN load_nodes l USING (node_id) WHERE ${where('r')} GROUP BY r.chunk_hash)))`;
+}
+
+/**
+ * SQL: the BLOB of a block's hex text (`unhex`), or an error (which fails the statement)
+ * if it holds an upper-case digit: `unhex` takes those too, and a hash would then load
+ * as a different (lower-case) one. Checked once per block, not per row (~2 ms a block).
+ */
+function lowerHexToBlobSql(hexText: string, message: string): string {
+  return `CASE WHEN ${hexText} IS NULL OR ${hexText} = lower(${hexText}) THEN unhex(${hexText}) ELSE error('${message}') END`;
+}
+
+/** Take in the blocks of `#replicaReader` (see there). */
+export async function visitReplicas(reader: BlockReader<TextBlock>, table: ChunkTable): Promise<void> {
+  const codes: number[] = [];
+  await visitBlocks(reader, (values, bytes) => {
+    for (let i = 0; i < values.length; i += 3) {
+      const hexCodes = values[i + 2] as string;
+      codes.length = hexCodes.length / 8;
+      for (let h = 0; h < codes.length; h++) codes[h] = Number.parseInt(hexCodes.slice(8 * h, 8 * h + 8), 16);
+      table.loadHolders(values[i] as string, values[i + 1] as number, codes, 0, codes.length);
+    }
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    for (let at = 0; at < bytes.length;) {
+      if (at + HASH_BYTES + 12 > bytes.length) throw new Error('a block of replicas ends inside a chunk');
+      const size = view.getUint32(at + HASH_BYTES) * 2 ** 32 + view.getUint32(at + HASH_BYTES + 4);
+      const count = view.getUint32(at + HASH_BYTES + 8);
+      const first = at + HASH_BYTES + 12;
+      if (first + 4 * count > bytes.length) throw new Error('a block of replicas ends inside a chunk\'s holders');
+      codes.length = count;
+      for (let h = 0; h < count; h++) codes[h] = view.getUint32(first + 4 * h);
+      table.loadHoldersOfBytes(bytes, at, size, codes, 0, count);
+      at = first + 4 * count;
+    }
+  });
+  table.finishLoad();
+}
+
+/** A block-read statement for every row of a table: key, then the row object (see `rowObjectSql`). */
+export function rowsSelect(spec: TableSpec): (where: (alias?: string) => string) => string {
+  return (where) => `SELECT '[' || string_agg(to_json(k)::VARCHAR || ',' || ${rowObjectSql(spec)}, ',') || ']' FROM ${spec.name} WHERE ${where()}`;
+}
+
+export function rowsVisit(spec: TableSpec, visit: (key: string, row: unknown) => void): (values: unknown[]) => void {
+  return (values) => {
+    for (let i = 0; i < values.length; i += 2) visit(values[i] as string, fromRowObject(spec, values[i + 1]));
+  };
+}
+
+const FILES = TABLES.find((spec) => spec.name === 'files')!;
+/** The files columns `loadFiles` builds rows from, in order. */
+const FILE_FIELDS = ['id', 'name', 'size', 'chunk_size', 'replication_factor', 'created_at', 'chunks'] as const;
+if (FILES.columns.map((c) => c.name).join() !== FILE_FIELDS.join()) throw new Error('files columns and FILE_FIELDS differ');
+
+/**
+ * The block-read statement for `files` in a load: per row the key and the fields as a
+ * flat run of JSON values (`rowValuesSql`), except that a packed chunk list (see
+ * `chunk-list.ts`) comes as its sizes, its hashes going into the block's BLOB, 32 bytes
+ * each, in row order: as for replicas, no string or object per chunk crosses into JS.
+ * DuckDB does no JSON work for it, only string functions.
+ */
+export function filesSelect(): (where: (alias?: string) => string) => string {
+  const values = rowValuesSql(FILES, { chunks: `CASE WHEN ${packedSql('chunks')} THEN ${packedSizesSql('chunks')} ELSE chunks END` });
+  return (where) => `SELECT text, ${lowerHexToBlobSql('hex', 'damaged packed chunk list in files: hashes not lowercase hex')} FROM (SELECT
+      '[' || string_agg(to_json(k)::VARCHAR || ',' || ${values}, ',' ORDER BY rowid) || ']' AS text,
+      string_agg(CASE WHEN ${packedSql('chunks')} THEN ${packedHashesSql('chunks')} END, '' ORDER BY rowid) AS hex
+    FROM (SELECT *, rowid FROM files WHERE ${where()}))`;
+}
+
+/**
+ * Visit a block of `filesSelect`: each row is the key and FILE_FIELDS' values; a row
+ * whose chunks are numbers is packed, its hashes next in `bytes`.
+ */
+export function loadFiles(model: Model, values: unknown[], bytes: Uint8Array): void {
+  const stride = 1 + FILE_FIELDS.length;
+  if (values.length % stride !== 0) throw new Error(`a block of files holds ${values.length} values, not rows of ${stride}`);
+  let offset = 0;
+  for (let i = 0; i < values.length; i += stride) {
+    const chunks = values[i + 7] as FileRow['chunks'] | number[];
+    if (!Array.isArray(chunks)) throw new Error(`file ${String(values[i])} has no chunk list`);
+    // Fields in column order, as JSON.parse of the row object would have made them.
+    const row = { id: values[i + 1] as string, name: values[i + 2] as string, size: values[i + 3] as number, chunk_size: values[i + 4] as number | null,
+      replication_factor: values[i + 5] as number, created_at: values[i + 6] as number, chunks };
+    if (chunks.length > 0 && typeof chunks[0] === 'number') {
+      const packed = row as PackedFileRow;
+      if (offset + HASH_BYTES * packed.chunks.length > bytes.length) throw new Error('a block of files holds fewer hash bytes than its packed rows have chunks');
+      model.loadPackedFile(values[i] as string, packed, bytes, offset);
+      offset += HASH_BYTES * packed.chunks.length;
+    } else {
+      model.loadFile(values[i] as string, row as unknown as FileRow);
+    }
+  }
+  if (offset !== bytes.length) throw new Error(`a block of files holds ${bytes.length} hash bytes, its packed rows took ${offset}`);
+}
