@@ -18,7 +18,7 @@ export interface TextBlock { readonly text: string | null; readonly bytes: Uint8
 const NO_BYTES = new Uint8Array(0);
 
 /** How a `BlockReader` reads a block and sizes the next. */
-interface BlockSource<T> {
+export interface BlockSource<T> {
   /** Row ids in the first block. */
   readonly firstSpan: number;
   /** Run the block's statement; `where(alias)` restricts the table (as `alias`) to the block. */
