@@ -6,7 +6,7 @@ import type { PackedFileRow } from '../file-record.js';
 import { HASH_BYTES, type FileRow, type Model } from '../model.js';
 import type { BlockReader, TextBlock } from './block-reader.js';
 import { visitBlocks } from './block-reader.js';
-import { packedHashesSql, packedSizesSql, packedSql } from './chunk-list.js';
+import { PACKED_HASH_HEX, packedHashesSql, packedHexLengthSql, packedSizesSql, packedSql } from './chunk-list.js';
 import { TABLES, type TableSpec, fromRowObject, rowObjectSql, rowValuesSql } from './tables.js';
 
 /** Lower-case hex of a non-negative integer, `digits` wide (`lower(to_hex(…))` cost a quarter more per block). */
@@ -32,7 +32,7 @@ export function replicaBlockSelect(where: (alias?: string) => string): string {
       '[' || string_agg(CASE WHEN packed THEN NULL ELSE to_json(chunk_hash)::VARCHAR || ',' || size || ',"' || hex_codes || '"' END, ',') || ']' AS text,
       string_agg(CASE WHEN packed THEN chunk_hash || ${hex('size', 16)} || ${hex('holders', 8)} || hex_codes END, '') AS hex
     FROM (SELECT *, hex AND size BETWEEN 0 AND ${Number.MAX_SAFE_INTEGER} AS packed
-      FROM (SELECT r.chunk_hash, bool_and(r.hex_hash = 1) AS hex, min(r.size) AS size, count(*) AS holders,
+      FROM (SELECT r.chunk_hash, min(r.hex_hash) = 1 AS hex, min(r.size) AS size, count(*) AS holders,
           string_agg(CASE WHEN r.state = 'stored' THEN l.stored ELSE l.pending END, '') AS hex_codes
         FROM replicas r JOIN load_nodes l USING (node_id) WHERE ${where('r')} GROUP BY r.chunk_hash)))`;
 }
@@ -89,26 +89,28 @@ const FILE_FIELDS = ['id', 'name', 'size', 'chunk_size', 'replication_factor', '
 if (FILES.columns.map((c) => c.name).join() !== FILE_FIELDS.join()) throw new Error('files columns and FILE_FIELDS differ');
 
 /**
- * The block-read statement for `files` in a load: per row the key and the fields as a
- * flat run of JSON values (`rowValuesSql`), except that a packed chunk list (see
- * `chunk-list.ts`) comes as its sizes, its hashes going into the block's BLOB, 32 bytes
- * each, in row order: as for replicas, no string or object per chunk crosses into JS.
- * DuckDB does no JSON work for it, only string functions.
+ * The block-read statement for `files` in a load: per row the key, the fields as a flat
+ * run of JSON values (`rowValuesSql`) and the length of a packed list's hex (null for a
+ * JSON list), except that a packed chunk list (see `chunk-list.ts`) comes as its sizes,
+ * its hashes going into the block's BLOB, 32 bytes each, in row order: as for replicas,
+ * no string or object per chunk crosses into JS. DuckDB does no JSON work for it, only
+ * string functions.
  */
 export function filesSelect(): (where: (alias?: string) => string) => string {
   const values = rowValuesSql(FILES, { chunks: `CASE WHEN ${packedSql('chunks')} THEN ${packedSizesSql('chunks')} ELSE chunks END` });
+  const hexLength = `CASE WHEN ${packedSql('chunks')} THEN ${packedHexLengthSql('chunks')} END`;
   return (where) => `SELECT text, ${lowerHexToBlobSql('hex', 'damaged packed chunk list in files: hashes not lowercase hex')} FROM (SELECT
-      '[' || string_agg(to_json(k)::VARCHAR || ',' || ${values}, ',' ORDER BY rowid) || ']' AS text,
+      '[' || string_agg(to_json(k)::VARCHAR || ',' || ${values} || ',' || coalesce(CAST(${hexLength} AS VARCHAR), 'null'), ',' ORDER BY rowid) || ']' AS text,
       string_agg(CASE WHEN ${packedSql('chunks')} THEN ${packedHashesSql('chunks')} END, '' ORDER BY rowid) AS hex
     FROM (SELECT *, rowid FROM files WHERE ${where()}))`;
 }
 
 /**
- * Visit a block of `filesSelect`: each row is the key and FILE_FIELDS' values; a row
- * whose chunks are numbers is packed, its hashes next in `bytes`.
+ * Visit a block of `filesSelect`: each row is the key, FILE_FIELDS' values and the hex
+ * length; a row whose chunks are numbers is packed, its hashes next in `bytes`.
  */
 export function loadFiles(model: Model, values: unknown[], bytes: Uint8Array): void {
-  const stride = 1 + FILE_FIELDS.length;
+  const stride = 2 + FILE_FIELDS.length;
   if (values.length % stride !== 0) throw new Error(`a block of files holds ${values.length} values, not rows of ${stride}`);
   let offset = 0;
   for (let i = 0; i < values.length; i += stride) {
@@ -119,6 +121,7 @@ export function loadFiles(model: Model, values: unknown[], bytes: Uint8Array): v
       replication_factor: values[i + 5] as number, created_at: values[i + 6] as number, chunks };
     if (chunks.length > 0 && typeof chunks[0] === 'number') {
       const packed = row as PackedFileRow;
+      if (values[i + 8] !== PACKED_HASH_HEX * packed.chunks.length) throw new Error(`damaged packed chunk list in files: the hashes of ${row.id} do not fit its sizes`);
       if (offset + HASH_BYTES * packed.chunks.length > bytes.length) throw new Error('a block of files holds fewer hash bytes than its packed rows have chunks');
       model.loadPackedFile(values[i] as string, packed, bytes, offset);
       offset += HASH_BYTES * packed.chunks.length;

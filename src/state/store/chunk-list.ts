@@ -43,11 +43,16 @@ export function decodeChunkList(text: string): FileChunk[] {
 export const packedSql = (column: string): string => `starts_with(${column}, '#')`;
 
 /** SQL: a packed list's sizes, as the JSON array text. */
-export const packedSizesSql = (column: string): string => `split_part(${column}, '|', 2)`;
+export const packedSizesSql = (column: string): string => `substr(${column}, strpos(${column}, '|') + 1)`;
 
 /**
- * SQL: a packed list's hashes as hex, one after another; an error (which fails the
- * statement) if their length does not fit the number of sizes.
+ * SQL: a packed list's hashes as hex, one after another. Whether they fit the sizes
+ * (`packedHexLengthSql` = 64 × sizes) is for the reader to check.
  */
-export const packedHashesSql = (column: string): string => `CASE WHEN length(split_part(${column}, '|', 1)) = 1 + ${HASH_LENGTH} * json_array_length(${packedSizesSql(column)})
-  THEN substr(split_part(${column}, '|', 1), 2) ELSE error('damaged packed chunk list in files: hashes do not fit the sizes') END`;
+export const packedHashesSql = (column: string): string => `substr(${column}, 2, strpos(${column}, '|') - 2)`;
+
+/** SQL: the length of a packed list's hex. */
+export const packedHexLengthSql = (column: string): string => `(strpos(${column}, '|') - 2)`;
+
+/** Characters of hex per hash in a packed list. */
+export const PACKED_HASH_HEX = HASH_LENGTH;
