@@ -9,6 +9,10 @@ import { visitBlocks } from './block-reader.js';
 import { PACKED_HASH_HEX, packedHashesSql, packedHexLengthSql, packedSizesSql, packedSql } from './chunk-list.js';
 import { TABLES, type TableSpec, fromRowObject, rowObjectSql, rowValuesSql } from './tables.js';
 
+/** Ends a chunk's holders in a replica block: no node number makes it (numbers are below 2^31). */
+const END_OF_HOLDERS = 0xffff_ffff;
+const END_OF_HOLDERS_HEX = 'ffffffff';
+
 /** Lower-case hex of a non-negative integer, `digits` wide (`lower(to_hex(…))` cost a quarter more per block). */
 const hex = (value: string, digits: number): string => `printf('%0${digits}x', ${value})`;
 
@@ -21,8 +25,9 @@ export const LOAD_NODES_SQL = `CREATE OR REPLACE TEMP TABLE load_nodes AS
  * A block of replicas grouped by chunk (`where(alias)` restricts the table). Its BLOB,
  * which DuckDB builds from hex (`unhex`) and JS reads in place, holds every chunk whose
  * hash is flagged hex (`hex_hash`): the hash's 32 bytes, then, big-endian, the size
- * (8 bytes), the holder count (4) and each holder as the chunk table codes it (4 each:
- * node number × 2 + state, 1 = stored; numbers from `load_nodes`). No string or JSON per
+ * (8 bytes) and each holder as the chunk table codes it (4 each: node number × 2 +
+ * state, 1 = stored; numbers from `load_nodes`), ended by END_OF_HOLDERS (no count to
+ * format per chunk). No string or JSON per
  * chunk crosses into JS, and no hash is parsed there (~0.2 µs each, and young garbage).
  * Any other chunk (a hash in another form, a size out of range) comes in the JSON text:
  * hash, size and the holders' codes in the same hex.
@@ -30,9 +35,9 @@ export const LOAD_NODES_SQL = `CREATE OR REPLACE TEMP TABLE load_nodes AS
 export function replicaBlockSelect(where: (alias?: string) => string): string {
   return `SELECT text, ${lowerHexToBlobSql('hex', 'a chunk hash in replicas flagged hex is not lowercase hex')} FROM (SELECT
       '[' || string_agg(CASE WHEN packed THEN NULL ELSE to_json(chunk_hash)::VARCHAR || ',' || size || ',"' || hex_codes || '"' END, ',') || ']' AS text,
-      string_agg(CASE WHEN packed THEN chunk_hash || ${hex('size', 16)} || ${hex('holders', 8)} || hex_codes END, '') AS hex
+      string_agg(CASE WHEN packed THEN chunk_hash || ${hex('size', 16)} || hex_codes || '${END_OF_HOLDERS_HEX}' END, '') AS hex
     FROM (SELECT *, hex AND size BETWEEN 0 AND ${Number.MAX_SAFE_INTEGER} AS packed
-      FROM (SELECT r.chunk_hash, min(r.hex_hash) = 1 AS hex, min(r.size) AS size, count(*) AS holders,
+      FROM (SELECT r.chunk_hash, min(r.hex_hash) = 1 AS hex, min(r.size) AS size,
           string_agg(CASE WHEN r.state = 'stored' THEN l.stored ELSE l.pending END, '') AS hex_codes
         FROM replicas r JOIN load_nodes l USING (node_id) WHERE ${where('r')} GROUP BY r.chunk_hash)))`;
 }
@@ -58,15 +63,18 @@ export async function visitReplicas(reader: BlockReader<TextBlock>, table: Chunk
     }
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     for (let at = 0; at < bytes.length;) {
-      if (at + HASH_BYTES + 12 > bytes.length) throw new Error('a block of replicas ends inside a chunk');
+      if (at + HASH_BYTES + 8 > bytes.length) throw new Error('a block of replicas ends inside a chunk');
       const size = view.getUint32(at + HASH_BYTES) * 2 ** 32 + view.getUint32(at + HASH_BYTES + 4);
-      const count = view.getUint32(at + HASH_BYTES + 8);
-      const first = at + HASH_BYTES + 12;
-      if (first + 4 * count > bytes.length) throw new Error('a block of replicas ends inside a chunk\'s holders');
-      codes.length = count;
-      for (let h = 0; h < count; h++) codes[h] = view.getUint32(first + 4 * h);
-      table.loadHoldersOfBytes(bytes, at, size, codes, 0, count);
-      at = first + 4 * count;
+      let end = at + HASH_BYTES + 8;
+      codes.length = 0;
+      for (;; end += 4) {
+        if (end + 4 > bytes.length) throw new Error('a block of replicas ends inside a chunk\'s holders');
+        const code = view.getUint32(end);
+        if (code === END_OF_HOLDERS) break;
+        codes.push(code);
+      }
+      table.loadHoldersOfBytes(bytes, at, size, codes, 0, codes.length);
+      at = end + 4;
     }
   });
   table.finishLoad();
