@@ -129,9 +129,17 @@ export class Model {
    * (how the store hands over a row that it keeps packed: no string per chunk).
    */
   loadPackedFile(id: string, row: PackedFileRow, bytes: Uint8Array, offset: number): void {
-    const slots = row.chunks.map((size, i) => this.replicas.loadFileChunk(bytes, offset + HASH_BYTES * i, size, row.id));
-    const record = FileRecord.ofLoaded(row, slots, this.replicas);
-    this.files.load(id, record ?? { ...row, chunks: row.chunks.map((size, i) => ({ hash: hexAt(bytes, offset + HASH_BYTES * i), size })) });
+    // The sizes become the slots in place (one array less per file); a chunk without a slot keeps its size aside.
+    const slots = row.chunks as number[];
+    let unslotted: Map<number, number> | null = null;
+    for (let i = 0; i < slots.length; i++) {
+      const size = slots[i];
+      slots[i] = this.replicas.loadFileChunk(bytes, offset + HASH_BYTES * i, size, row.id);
+      if (slots[i] < 0) (unslotted ??= new Map()).set(i, size);
+    }
+    const record = unslotted === null ? FileRecord.ofLoaded(row, slots, this.replicas) : null;
+    this.files.load(id, record ?? { ...row, chunks: slots.map((slot, i) => ({
+      hash: hexAt(bytes, offset + HASH_BYTES * i), size: unslotted?.get(i) ?? this.replicas.sizeAt(slot) })) });
     this.filesByName.set(row.name, row.id);
   }
 

@@ -105,7 +105,9 @@ if (FILES.columns.map((c) => c.name).join() !== FILE_FIELDS.join()) throw new Er
  * string functions.
  */
 export function filesSelect(): (where: (alias?: string) => string) => string {
-  const values = rowValuesSql(FILES, { chunks: `CASE WHEN ${packedSql('chunks')} THEN ${packedSizesSql('chunks')} ELSE chunks END` });
+  // An id equal to the key (every row the model wrote) comes as null: JS takes the key's string.
+  const values = rowValuesSql(FILES, { id: `CASE WHEN "id" = k THEN NULL ELSE to_json("id")::VARCHAR END`,
+    chunks: `CASE WHEN ${packedSql('chunks')} THEN ${packedSizesSql('chunks')} ELSE chunks END` });
   const hexLength = `CASE WHEN ${packedSql('chunks')} THEN ${packedHexLengthSql('chunks')} END`;
   return (where) => `SELECT text, ${lowerHexToBlobSql('hex', 'damaged packed chunk list in files: hashes not lowercase hex')} FROM (SELECT
       '[' || string_agg(to_json(k)::VARCHAR || ',' || ${values} || ',' || coalesce(CAST(${hexLength} AS VARCHAR), 'null'), ',' ORDER BY rowid) || ']' AS text,
@@ -125,7 +127,7 @@ export function loadFiles(model: Model, values: unknown[], bytes: Uint8Array): v
     const chunks = values[i + 7] as FileRow['chunks'] | number[];
     if (!Array.isArray(chunks)) throw new Error(`file ${String(values[i])} has no chunk list`);
     // Fields in column order, as JSON.parse of the row object would have made them.
-    const row = { id: values[i + 1] as string, name: values[i + 2] as string, size: values[i + 3] as number, chunk_size: values[i + 4] as number | null,
+    const row = { id: (values[i + 1] ?? values[i]) as string, name: values[i + 2] as string, size: values[i + 3] as number, chunk_size: values[i + 4] as number | null,
       replication_factor: values[i + 5] as number, created_at: values[i + 6] as number, chunks };
     if (chunks.length > 0 && typeof chunks[0] === 'number') {
       const packed = row as PackedFileRow;

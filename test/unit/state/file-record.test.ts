@@ -71,6 +71,26 @@ describe('Model.loadFile', () => {
   });
 });
 
+describe('Model.loadPackedFile', () => {
+  it('gives the same rows and chunk registrations as loadFile of the plain row, a size that disagrees with the chunk table included', () => {
+    const hashes = ['a', 'b', 'c'].map((c) => c.repeat(64));
+    const bytes = Buffer.concat([Buffer.from('pad'), ...hashes.map((h) => Buffer.from(h, 'hex'))]);
+    const row = (size: number) => ({ id: 'f', name: 'n', size: 3, chunk_size: null, replication_factor: 1, created_at: 0,
+      chunks: [{ hash: hashes[0], size: 1 }, { hash: hashes[1], size }, { hash: hashes[2], size: 1 }] });
+    for (const size of [5, 7]) {
+      const [packed, plain] = [new Model(), new Model()];
+      for (const model of [packed, plain]) model.replicas.loadHolders(hashes[1], 5, [], 0, 0); // chunk b known with size 5
+      packed.loadPackedFile('f', { ...row(size), chunks: [1, size, 1] }, bytes, 3);
+      plain.loadFile('f', row(size));
+      expect(JSON.stringify(packed.files.get('f')), `size ${size}`).toBe(JSON.stringify(plain.files.get('f')));
+      expect(packed.files.get('f') instanceof FileRecord).toBe(size === 5); // 7 disagrees: kept as a plain row
+      for (const hash of hashes) expect(packed.replicas.filesOf(hash), hash).toEqual(plain.replicas.filesOf(hash));
+      expect(packed.files.rowsChecksum()).toBe(plain.files.rowsChecksum());
+      expect(packed.filesByName.get('n')).toBe('f');
+    }
+  });
+});
+
 describe('FileRecord in the model', () => {
   it('lists exactly the chunks it was registered with while files sharing chunks come and go (slots freed and reused)', () => {
     const pool = Array.from({ length: 6 }, (_, i) => i.toString(16).repeat(64));
