@@ -27,10 +27,10 @@ export const LOAD_NODES_SQL = `CREATE OR REPLACE TEMP TABLE load_nodes AS
  * hash is flagged hex (`hex_hash`): the hash's 32 bytes, then, big-endian, the size
  * (8 bytes) and each holder as the chunk table codes it (4 each: node number × 2 +
  * state, 1 = stored; numbers from `load_nodes`), ended by END_OF_HOLDERS (no count to
- * format per chunk). No string or JSON per
- * chunk crosses into JS, and no hash is parsed there (~0.2 µs each, and young garbage).
- * Any other chunk (a hash in another form, a size out of range) comes in the JSON text:
- * hash, size and the holders' codes in the same hex.
+ * format per chunk). No string or JSON per chunk crosses into JS, and no hash is parsed
+ * there (~0.2 µs each, and young garbage). Any other chunk (a hash in another form, a
+ * size out of range) comes in the JSON text: hash, size and the holders' codes in the
+ * same hex.
  */
 export function replicaBlockSelect(where: (alias?: string) => string): string {
   return `SELECT text, ${lowerHexToBlobSql('hex', 'a chunk hash in replicas flagged hex is not lowercase hex')} FROM (SELECT
@@ -45,13 +45,14 @@ export function replicaBlockSelect(where: (alias?: string) => string): string {
 /**
  * SQL: the BLOB of a block's hex text (`unhex`), or an error (which fails the statement)
  * if it holds an upper-case digit: `unhex` takes those too, and a hash would then load
- * as a different (lower-case) one. Checked once per block, not per row (~2 ms a block).
+ * as a different (lower-case) one. Checked once per block, not per row: ~5 ms of a
+ * replica block's ~45.
  */
 function lowerHexToBlobSql(hexText: string, message: string): string {
   return `CASE WHEN ${hexText} IS NULL OR ${hexText} = lower(${hexText}) THEN unhex(${hexText}) ELSE error('${message}') END`;
 }
 
-/** Take in the blocks of `#replicaReader` (see there). */
+/** Take the blocks of `replicaBlockSelect` (see there) into the chunk table. */
 export async function visitReplicas(reader: BlockReader<TextBlock>, table: ChunkTable): Promise<void> {
   const codes: number[] = [];
   await visitBlocks(reader, (values, bytes) => {
@@ -85,6 +86,7 @@ export function rowsSelect(spec: TableSpec): (where: (alias?: string) => string)
   return (where) => `SELECT '[' || string_agg(to_json(k)::VARCHAR || ',' || ${rowObjectSql(spec)}, ',') || ']' FROM ${spec.name} WHERE ${where()}`;
 }
 
+/** Visit each row of `rowsSelect`'s blocks with its key, packed chunk lists decoded. */
 export function rowsVisit(spec: TableSpec, visit: (key: string, row: unknown) => void): (values: unknown[]) => void {
   return (values) => {
     for (let i = 0; i < values.length; i += 2) visit(values[i] as string, fromRowObject(spec, values[i + 1]));
