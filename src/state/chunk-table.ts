@@ -256,12 +256,25 @@ export class ChunkTable {
    * 1 = stored) at `codes[from …]`; nothing is hashed or marked changed.
    */
   loadHolders(hash: string, size: number, codes: readonly unknown[], from: number, count: number): void {
+    this.#checkLoaded(size, codes, from, count);
     this.#loadHoldersAt(this.#slot(hash, size), codes, from, count);
   }
 
   /** `loadHolders` for the chunk whose hash is the lowercase hex of the 32 bytes at `bytes[offset …]`. */
   loadHoldersOfBytes(bytes: Uint8Array, offset: number, size: number, codes: readonly unknown[], from: number, count: number): void {
+    this.#checkLoaded(size, codes, from, count);
     this.#loadHoldersAt(this.#slotOfBytes(bytes, offset, size), codes, from, count);
+  }
+
+  /** Refuse what a damaged database could hand a bulk load: a size no row has, a holder code that names no node. */
+  #checkLoaded(size: number, codes: readonly unknown[], from: number, count: number): void {
+    if (!Number.isSafeInteger(size) || size < 0) throw new Error(`damaged replicas: a chunk size of ${size}`);
+    for (let i = from; i < from + count; i++) {
+      const code = codes[i];
+      if (typeof code !== 'number' || !Number.isInteger(code) || code < 0 || code >>> 1 >= this.#nodeIds.length) {
+        throw new Error(`damaged replicas: holder code ${String(code)} names no node`);
+      }
+    }
   }
 
   #loadHoldersAt(slot: number, codes: readonly unknown[], from: number, count: number): void {

@@ -139,7 +139,7 @@ export class Model {
     }
     const record = unslotted === null ? FileRecord.ofLoaded(row, slots, this.replicas) : null;
     this.files.load(id, record ?? { ...row, chunks: slots.map((slot, i) => ({
-      hash: hexAt(bytes, offset + HASH_BYTES * i), size: unslotted?.get(i) ?? this.replicas.sizeAt(slot) })) });
+      hash: hexAt(bytes, offset + HASH_BYTES * i), size: unslotted?.has(i) === true ? unslotted.get(i) as number : this.replicas.sizeAt(slot) })) });
     this.filesByName.set(row.name, row.id);
   }
 

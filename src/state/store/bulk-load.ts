@@ -37,7 +37,7 @@ export function replicaBlockSelect(where: (alias?: string) => string): string {
       '[' || string_agg(CASE WHEN packed THEN NULL ELSE to_json(chunk_hash)::VARCHAR || ',' || size || ',"' || hex_codes || '"' END, ',') || ']' AS text,
       string_agg(CASE WHEN packed THEN chunk_hash || ${hex('size', 16)} || hex_codes || '${END_OF_HOLDERS_HEX}' END, '') AS hex
     FROM (SELECT *, hex AND size BETWEEN 0 AND ${Number.MAX_SAFE_INTEGER} AS packed
-      FROM (SELECT r.chunk_hash, min(r.hex_hash) = 1 AS hex, min(r.size) AS size,
+      FROM (SELECT r.chunk_hash, min(r.hex_hash) = 1 AND strlen(r.chunk_hash) = 64 AS hex, min(r.size) AS size,
           string_agg(CASE WHEN r.state = 'stored' THEN l.stored ELSE l.pending END, '') AS hex_codes
         FROM replicas r JOIN load_nodes l USING (node_id) WHERE ${where('r')} GROUP BY r.chunk_hash)))`;
 }
@@ -108,8 +108,12 @@ if (FILES.columns.map((c) => c.name).join() !== FILE_FIELDS.join()) throw new Er
  */
 export function filesSelect(): (where: (alias?: string) => string) => string {
   // An id equal to the key (every row the model wrote) comes as null: JS takes the key's string.
+  // A packed list's sizes go into the row text as they are, so they must be one JSON array and nothing more.
+  const sizes = packedSizesSql('chunks');
+  const checkedSizes = `CASE WHEN starts_with(${sizes}, '[') AND strpos(${sizes}, ']') = strlen(${sizes}) THEN ${sizes}
+    ELSE error('damaged packed chunk list in files: its sizes are not one JSON array') END`;
   const values = rowValuesSql(FILES, { id: `CASE WHEN "id" = k THEN NULL ELSE to_json("id")::VARCHAR END`,
-    chunks: `CASE WHEN ${packedSql('chunks')} THEN ${packedSizesSql('chunks')} ELSE chunks END` });
+    chunks: `CASE WHEN ${packedSql('chunks')} THEN ${checkedSizes} ELSE chunks END` });
   const hexLength = `CASE WHEN ${packedSql('chunks')} THEN ${packedHexLengthSql('chunks')} END`;
   return (where) => `SELECT text, ${lowerHexToBlobSql('hex', 'damaged packed chunk list in files: hashes not lowercase hex')} FROM (SELECT
       '[' || string_agg(to_json(k)::VARCHAR || ',' || ${values} || ',' || coalesce(CAST(${hexLength} AS VARCHAR), 'null'), ',' ORDER BY rowid) || ']' AS text,
@@ -119,7 +123,7 @@ export function filesSelect(): (where: (alias?: string) => string) => string {
 
 /**
  * Visit a block of `filesSelect`: each row is the key, FILE_FIELDS' values and the hex
- * length; a row whose chunks are numbers is packed, its hashes next in `bytes`.
+ * length, which only a packed row has: its chunks are sizes, its hashes next in `bytes`.
  */
 export function loadFiles(model: Model, values: unknown[], bytes: Uint8Array): void {
   const stride = 2 + FILE_FIELDS.length;
@@ -131,13 +135,15 @@ export function loadFiles(model: Model, values: unknown[], bytes: Uint8Array): v
     // Fields in column order, as JSON.parse of the row object would have made them.
     const row = { id: (values[i + 1] ?? values[i]) as string, name: values[i + 2] as string, size: values[i + 3] as number, chunk_size: values[i + 4] as number | null,
       replication_factor: values[i + 5] as number, created_at: values[i + 6] as number, chunks };
-    if (chunks.length > 0 && typeof chunks[0] === 'number') {
+    if (values[i + 8] !== null) {
       const packed = row as PackedFileRow;
+      if (!packed.chunks.every((size) => Number.isSafeInteger(size) && size >= 0)) throw new Error(`damaged packed chunk list in files: the sizes of ${row.id}`);
       if (values[i + 8] !== PACKED_HASH_HEX * packed.chunks.length) throw new Error(`damaged packed chunk list in files: the hashes of ${row.id} do not fit its sizes`);
       if (offset + HASH_BYTES * packed.chunks.length > bytes.length) throw new Error('a block of files holds fewer hash bytes than its packed rows have chunks');
       model.loadPackedFile(values[i] as string, packed, bytes, offset);
       offset += HASH_BYTES * packed.chunks.length;
     } else {
+      if (!chunks.every((chunk) => typeof chunk === 'object' && chunk !== null)) throw new Error(`damaged chunk list in files: ${row.id}`);
       model.loadFile(values[i] as string, row as unknown as FileRow);
     }
   }

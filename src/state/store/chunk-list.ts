@@ -33,7 +33,8 @@ export function decodeChunkList(text: string): FileChunk[] {
   const bar = text.indexOf('|');
   const sizes: unknown = bar < 0 ? null : JSON.parse(text.slice(bar + 1));
   const hashes = text.slice(1, bar);
-  if (!Array.isArray(sizes) || hashes.length !== HASH_LENGTH * sizes.length || !/^[0-9a-f]*$/.test(hashes)) {
+  if (!Array.isArray(sizes) || hashes.length !== HASH_LENGTH * sizes.length || !/^[0-9a-f]*$/.test(hashes)
+    || !sizes.every((size) => Number.isSafeInteger(size) && (size as number) >= 0)) {
     throw new Error(`damaged packed chunk list: ${text.slice(0, 80)}`);
   }
   return sizes.map((size, i) => ({ hash: hashes.slice(HASH_LENGTH * i, HASH_LENGTH * (i + 1)), size: size as number }));

@@ -169,6 +169,57 @@ describe('bulk reads in blocks', () => {
     }
   });
 
+  it('refuses a packed chunk list whose sizes are not one array of sizes, with a clear error', async () => {
+    const hash = 'cd'.repeat(32);
+    const damaged = [
+      { chunks: `#${hash}|[7],64,"f9",null,"n9",1,null,1,0,[]`, error: /sizes are not one JSON array/ }, // would add a row
+      { chunks: `#${hash}${hash}|[10,null]`, error: /damaged packed chunk list in files: the sizes of f/ },
+      { chunks: `#${hash}|["7"]`, error: /damaged packed chunk list in files: the sizes of f/ },
+      { chunks: `#${hash}`, error: /sizes are not one JSON array/ },
+    ];
+    for (const [n, { chunks, error }] of damaged.entries()) {
+      const path = join(dir, `sizes-${n}.duckdb`);
+      const live = await CoordinatorState.open({ dbPath: path, flushIntervalMs: 60_000 });
+      await live.apply([
+        { type: 'node.register', id: 'a', addresses: ['a:1'], storage_capacity: 1e9, capabilities: {} },
+        { type: 'file.register', file_id: 'f', name: 'f', size: 1, chunks: [{ hash, size: 7 }] },
+      ].map((cmd, i) => ({ index: i + 1, term: 1, type: 'normal' as const, data: encodeCommand({ v: 1, ts: 1000, cmd: cmd as Cmd }) })));
+      await live.flush();
+      expect((await live.query('SELECT chunks FROM files'))[0].chunks).toBe(`#${hash}|[7]`);
+      await live.query('UPDATE files SET chunks = $chunks', { chunks });
+      await live.close();
+      await expect(CoordinatorState.open({ dbPath: path, flushIntervalMs: 60_000 }), chunks).rejects.toThrow(error);
+    }
+  });
+
+  it('loads a replica flagged hex whose hash is not 64 digits as the text it is (and the database checksum shows the change)', async () => {
+    const path = join(dir, 'long-hash.duckdb');
+    const live = await CoordinatorState.open({ dbPath: path, flushIntervalMs: 60_000 });
+    const hash = 'ef'.repeat(32);
+    await live.apply([
+      { type: 'node.register', id: 'a', addresses: ['a:1'], storage_capacity: 1e9, capabilities: {} },
+      { type: 'file.register', file_id: 'f', name: 'f', size: 2, replication_factor: 1, chunks: [{ hash, size: 1 }, { hash: 'ab'.repeat(32), size: 1 }] },
+      { type: 'replica.report', node_id: 'a', stored: [hash, 'ab'.repeat(32)], lost: [] },
+    ].map((cmd, i) => ({ index: i + 1, term: 1, type: 'normal' as const, data: encodeCommand({ v: 1, ts: 1000, cmd: cmd as Cmd }) })));
+    await live.flush();
+    for (const tail of ['01020304', '']) { // 72 digits; then 63 (unhex would shift every later hash half a byte)
+      await live.query(`UPDATE replicas SET chunk_hash = ${tail === '' ? `substr(chunk_hash, 2)` : `chunk_hash || '${tail}'`} WHERE starts_with(chunk_hash, 'ef')`);
+      const copy = `${path}.${tail.length}`;
+      await live.createSnapshot(copy);
+      const loaded = await CoordinatorState.open({ dbPath: copy, flushIntervalMs: 60_000 });
+      try {
+        const [stored] = await loaded.query(`SELECT chunk_hash FROM replicas WHERE starts_with(chunk_hash, 'ef') OR starts_with(chunk_hash, 'fe')`);
+        expect(loaded.model.replicasOf(String(stored.chunk_hash)).map((r) => r.node_id)).toEqual(['a']);
+        expect(loaded.model.replicasOf('ab'.repeat(32)).map((r) => r.node_id)).toEqual(['a']); // the other chunk intact
+        const db = await loaded.checksumFromDatabase();
+        expect(db.checksum).not.toBe(db.storedChecksum);
+      } finally {
+        await loaded.close();
+      }
+    }
+    await live.close();
+  });
+
   it('refuses chunk hashes stored as hex that are not lower case (the bytes would load as another hash)', async () => {
     for (const table of ['files', 'replicas'] as const) {
       const path = join(dir, `upper-${table}.duckdb`);
