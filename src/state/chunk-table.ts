@@ -255,30 +255,29 @@ export class ChunkTable {
    * Bulk load, step 2: `count` holders of a chunk, as codes (node number × 2 + state,
    * 1 = stored) at `codes[from …]`; nothing is hashed or marked changed.
    */
-  loadHolders(hash: string, size: number, codes: readonly unknown[], from: number, count: number): void {
+  loadHolders(hash: string, size: number, codes: readonly number[], from: number, count: number): void {
     this.#checkLoaded(size, codes, from, count);
     this.#loadHoldersAt(this.#slot(hash, size), codes, from, count);
   }
 
   /** `loadHolders` for the chunk whose hash is the lowercase hex of the 32 bytes at `bytes[offset …]`. */
-  loadHoldersOfBytes(bytes: Uint8Array, offset: number, size: number, codes: readonly unknown[], from: number, count: number): void {
+  loadHoldersOfBytes(bytes: Uint8Array, offset: number, size: number, codes: readonly number[], from: number, count: number): void {
     this.#checkLoaded(size, codes, from, count);
     this.#loadHoldersAt(this.#slotOfBytes(bytes, offset, size), codes, from, count);
   }
 
   /** Refuse what a damaged database could hand a bulk load: a size no row has, a holder code that names no node. */
-  #checkLoaded(size: number, codes: readonly unknown[], from: number, count: number): void {
+  #checkLoaded(size: number, codes: readonly number[], from: number, count: number): void {
     if (!Number.isSafeInteger(size) || size < 0) throw new Error(`damaged replicas: a chunk size of ${size}`);
     for (let i = from; i < from + count; i++) {
-      const code = codes[i];
-      if (typeof code !== 'number' || !Number.isInteger(code) || code < 0 || code >>> 1 >= this.#nodeIds.length) {
-        throw new Error(`damaged replicas: holder code ${String(code)} names no node`);
+      if (!Number.isInteger(codes[i]) || codes[i] < 0 || codes[i] >>> 1 >= this.#nodeIds.length) {
+        throw new Error(`damaged replicas: holder code ${codes[i]} names no node`);
       }
     }
   }
 
-  #loadHoldersAt(slot: number, codes: readonly unknown[], from: number, count: number): void {
-    for (let i = from; i < from + count; i++) this.#holders.push(slot, codes[i] as number);
+  #loadHoldersAt(slot: number, codes: readonly number[], from: number, count: number): void {
+    for (let i = from; i < from + count; i++) this.#holders.push(slot, codes[i]);
     this.#replicas += count;
   }
 

@@ -6,7 +6,7 @@ import type { PackedFileRow } from '../file-record.js';
 import { HASH_BYTES, type FileRow, type Model } from '../model.js';
 import type { BlockReader, TextBlock } from './block-reader.js';
 import { visitBlocks } from './block-reader.js';
-import { PACKED_HASH_HEX, packedHashesSql, packedHexLengthSql, packedSizesSql, packedSql } from './chunk-list.js';
+import { HASH_LENGTH, packedHashesSql, packedHexLengthSql, packedSizesSql, packedSql } from './chunk-list.js';
 import { TABLES, type TableSpec, fromRowObject, rowObjectSql, rowValuesSql } from './tables.js';
 
 /** Ends a chunk's holders in a replica block: no node number makes it (numbers are below 2^31). */
@@ -138,7 +138,7 @@ export function loadFiles(model: Model, values: unknown[], bytes: Uint8Array): v
     if (values[i + 8] !== null) {
       const packed = row as PackedFileRow;
       if (!packed.chunks.every((size) => Number.isSafeInteger(size) && size >= 0)) throw new Error(`damaged packed chunk list in files: the sizes of ${row.id}`);
-      if (values[i + 8] !== PACKED_HASH_HEX * packed.chunks.length) throw new Error(`damaged packed chunk list in files: the hashes of ${row.id} do not fit its sizes`);
+      if (values[i + 8] !== HASH_LENGTH * packed.chunks.length) throw new Error(`damaged packed chunk list in files: the hashes of ${row.id} do not fit its sizes`);
       if (offset + HASH_BYTES * packed.chunks.length > bytes.length) throw new Error('a block of files holds fewer hash bytes than its packed rows have chunks');
       model.loadPackedFile(values[i] as string, packed, bytes, offset);
       offset += HASH_BYTES * packed.chunks.length;

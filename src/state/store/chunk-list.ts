@@ -10,7 +10,8 @@ import type { FileChunk } from '../file-record.js';
 
 /** A chunk hash that storage may keep as bytes: 64 lowercase hex digits (a SHA-256). */
 export const HEX_HASH = /^[0-9a-f]{64}$/;
-const HASH_LENGTH = 64;
+/** Characters of hex per hash in a packed list. */
+export const HASH_LENGTH = 64;
 
 /** The stored text of a chunk list. */
 export function encodeChunkList(chunks: readonly FileChunk[]): string {
@@ -54,6 +55,3 @@ export const packedHashesSql = (column: string): string => `substr(${column}, 2,
 
 /** SQL: the length of a packed list's hex. */
 export const packedHexLengthSql = (column: string): string => `(strpos(${column}, '|') - 2)`;
-
-/** Characters of hex per hash in a packed list. */
-export const PACKED_HASH_HEX = HASH_LENGTH;

@@ -182,34 +182,29 @@ export class DuckStore {
    */
   async load(model: Model): Promise<void> {
     const checksums = await this.#storedChecksums();
-    // Three connections, so that DuckDB works ahead of JS: replicas (this one), files and
-    // the small tables. Read one after the other, JS waited on DuckDB a third of the load.
+    // `files` is read ahead on a second connection while JS takes in the replicas, which are
+    // read ahead on this one after the small tables: read one block at a time, JS waited on
+    // DuckDB for about a third of the load.
     const ahead = await this.instance.connect();
-    const side = await this.instance.connect().catch((error: unknown) => {
-      ahead.disconnectSync();
-      throw error;
-    });
     const files = new BlockReader(ahead, 'files', textBlocks(filesSelect()), READ_AHEAD_BLOCKS);
-    const replicas = this.#replicaReader(model.replicas);
-    replicas.catch(() => undefined); // awaited below; a failure before then must not go unhandled
+    let replicas: BlockReader<TextBlock> | null = null;
     try {
       for (const [i, spec] of TABLES.entries()) {
         const { loadRow } = spec;
-        if (spec.name === 'replicas') await visitReplicas(await replicas, model.replicas);
+        if (spec.name === 'replicas') await visitReplicas(replicas = await this.#replicaReader(model.replicas), model.replicas);
         else if (spec.name === 'files') await visitBlocks(files, (values, bytes) => loadFiles(model, values, bytes));
-        else if (loadRow !== undefined) await this.#blocks(spec.name, rowsSelect(spec), rowsVisit(spec, (key, row) => loadRow(model, key, row)), side);
+        else if (loadRow !== undefined) await this.#blocks(spec.name, rowsSelect(spec), rowsVisit(spec, (key, row) => loadRow(model, key, row)));
         else throw new Error(`no way to load table ${spec.name}`);
         spec.table(model).adoptChecksum(checksums[i]);
       }
     } finally {
       try {
         await files.close();
-        await replicas.then((reader) => reader.close(), () => undefined);
+        await replicas?.close();
         // A failure here must not hide the load's own; the next load replaces the table anyway.
         await this.connection.run('DROP TABLE IF EXISTS load_nodes').catch(() => undefined);
       } finally {
         ahead.disconnectSync();
-        side.disconnectSync();
       }
     }
   }
@@ -282,9 +277,8 @@ export class DuckStore {
    * Read a table in blocks of row ids, one at a time ahead of JS: `select(where)` is one
    * statement whose value is the block as the text of a JSON array. See `textBlocks`.
    */
-  async #blocks(table: string, select: (where: (alias?: string) => string) => string, visit: (values: unknown[]) => void,
-    connection = this.connection): Promise<void> {
-    const reader = new BlockReader(connection, table, textBlocks(select), 1);
+  async #blocks(table: string, select: (where: (alias?: string) => string) => string, visit: (values: unknown[]) => void): Promise<void> {
+    const reader = new BlockReader(this.connection, table, textBlocks(select), 1);
     try {
       await visitBlocks(reader, visit);
     } finally {

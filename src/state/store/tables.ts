@@ -90,21 +90,22 @@ export function rowFromColumns(spec: TableSpec, values: Record<string, unknown>)
  * gives (text JSON-escaped, ints as integers, JSON columns embedded as stored), except
  * that a JSON column that is SQL NULL is left out rather than set to undefined (the
  * same row to JSON.stringify, so the same checksum), and a packed chunk list comes as a
- * string for `fromRowObject` to decode. `replace` gives SQL for a column's value instead
- * (JSON text, embedded as it is).
+ * string for `fromRowObject` to decode.
  */
-export function rowObjectSql(spec: TableSpec, replace: Readonly<Record<string, string>> = {}): string {
+export function rowObjectSql(spec: TableSpec): string {
   const fields = spec.columns.map((c) => {
     const name = `"${c.name}"`;
-    const replacement = replace[c.name];
-    if (replacement !== undefined) return `'${name}:' || ${replacement}`;
     if (c.kind === 'json') return `'${name}:' || ${name}`; // NULL: concat_ws leaves the field out
     // A packed list comes as a JSON string, which `fromRowObject` decodes.
     if (c.kind === 'chunks') return `'${name}:' || CASE WHEN ${packedSql(name)} THEN to_json(${name})::VARCHAR ELSE ${name} END`;
-    const value = c.kind === 'text' ? `to_json(${name})::VARCHAR` : `CAST(${name} AS VARCHAR)`;
-    return `'${name}:' || coalesce(${value}, 'null')`;
+    return `'${name}:' || ${scalarValueSql(name, c.kind)}`;
   });
   return `'{' || concat_ws(',', ${fields.join(', ')}) || '}'`;
+}
+
+/** SQL: a text or int column's value as JSON text (text escaped, SQL NULL as null). */
+function scalarValueSql(name: string, kind: 'text' | 'int'): string {
+  return `coalesce(${kind === 'text' ? `to_json(${name})::VARCHAR` : `CAST(${name} AS VARCHAR)`}, 'null')`;
 }
 
 /**
@@ -118,8 +119,7 @@ export function rowValuesSql(spec: TableSpec, replace: Readonly<Record<string, s
     const name = `"${c.name}"`;
     const replacement = replace[c.name];
     if (replacement !== undefined) return `coalesce(${replacement}, 'null')`;
-    if (c.kind === 'text') return `coalesce(to_json(${name})::VARCHAR, 'null')`;
-    if (c.kind === 'int') return `coalesce(CAST(${name} AS VARCHAR), 'null')`;
+    if (c.kind === 'text' || c.kind === 'int') return scalarValueSql(name, c.kind);
     throw new Error(`column ${spec.name}.${c.name} needs SQL for its value`);
   }).join(` || ',' || `);
 }
