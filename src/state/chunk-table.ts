@@ -157,7 +157,24 @@ export class ChunkTable {
    * `bytes[offset …]` (see `ChunkIndex.addBytes`).
    */
   loadFileChunk(bytes: Uint8Array, offset: number, size: number, fileId: string): number {
-    return this.#addFileAt(this.#slotOfBytes(bytes, offset, size), size, fileId);
+    return this.#addFileAt(this.#checkSize(this.#slotOfBytes(bytes, offset, size), size), size, fileId);
+  }
+
+  /** Bulk load: `addFile`, but a size that disagrees with an earlier row's fails the load (see `#checkSize`). */
+  loadFile(hash: string, size: number, fileId: string): number {
+    return this.#addFileAt(this.#checkSize(this.#slot(hash, size), size), size, fileId);
+  }
+
+  /**
+   * `slot`, if the chunk there has `size`; else the database is damaged (the model never
+   * lets two rows disagree on a chunk's size) and the load fails. Files and replicas load
+   * interleaved, so which row came first must not decide what loads.
+   */
+  #checkSize(slot: number, size: number): number {
+    if (this.#sizes[slot] !== size) {
+      throw new Error(`damaged database: chunk ${this.#index.hashAt(slot)} has size ${size} in one row, ${this.#sizes[slot]} in another`);
+    }
+    return slot;
   }
 
   #addFileAt(slot: number, size: number, fileId: string): number {
@@ -257,13 +274,13 @@ export class ChunkTable {
    */
   loadHolders(hash: string, size: number, codes: readonly number[], from: number, count: number): void {
     this.#checkLoaded(size, codes, from, count);
-    this.#loadHoldersAt(this.#slot(hash, size), codes, from, count);
+    this.#loadHoldersAt(this.#checkSize(this.#slot(hash, size), size), codes, from, count);
   }
 
   /** `loadHolders` for the chunk whose hash is the lowercase hex of the 32 bytes at `bytes[offset …]`. */
   loadHoldersOfBytes(bytes: Uint8Array, offset: number, size: number, codes: readonly number[], from: number, count: number): void {
     this.#checkLoaded(size, codes, from, count);
-    this.#loadHoldersAt(this.#slotOfBytes(bytes, offset, size), codes, from, count);
+    this.#loadHoldersAt(this.#checkSize(this.#slotOfBytes(bytes, offset, size), size), codes, from, count);
   }
 
   /** Refuse what a damaged database could hand a bulk load: a size no row has, a holder code that names no node. */

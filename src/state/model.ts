@@ -112,13 +112,14 @@ export class Model {
   }
 
   /**
-   * Load a file row read back from storage into a fresh model (see `HashedTable.load`),
-   * after the replicas: the file joins its chunks in the chunk table and the file-name
-   * index, and is kept as a `FileRecord` holding the chunks' slots, so the row's
-   * hash strings die young instead of staying as ~80 bytes each.
+   * Load a file row read back from storage into a fresh model (see `HashedTable.load`):
+   * the file joins its chunks in the chunk table (which refuses a size that disagrees
+   * with another row's) and the file-name index, and is kept as a `FileRecord` holding
+   * the chunks' slots, so the row's hash strings die young instead of staying as ~80
+   * bytes each.
    */
   loadFile(id: string, row: FileRow): void {
-    const slots = row.chunks.map((chunk) => this.replicas.addFile(chunk.hash, chunk.size, row.id));
+    const slots = row.chunks.map((chunk) => this.replicas.loadFile(chunk.hash, chunk.size, row.id));
     this.files.load(id, FileRecord.of(row, slots, this.replicas));
     this.filesByName.set(row.name, row.id);
   }
@@ -129,17 +130,11 @@ export class Model {
    * (how the store hands over a row that it keeps packed: no string per chunk).
    */
   loadPackedFile(id: string, row: PackedFileRow, bytes: Uint8Array, offset: number): void {
-    // The sizes become the slots in place (one array less per file); a chunk without a slot keeps its size aside.
+    // The sizes become the slots in place (one array less per file).
     const slots = row.chunks as number[];
-    let unslotted: Map<number, number> | null = null;
-    for (let i = 0; i < slots.length; i++) {
-      const size = slots[i];
-      slots[i] = this.replicas.loadFileChunk(bytes, offset + HASH_BYTES * i, size, row.id);
-      if (slots[i] < 0) (unslotted ??= new Map()).set(i, size);
-    }
-    const record = unslotted === null ? FileRecord.ofLoaded(row, slots, this.replicas) : null;
-    this.files.load(id, record ?? { ...row, chunks: slots.map((slot, i) => ({
-      hash: hexAt(bytes, offset + HASH_BYTES * i), size: unslotted?.has(i) === true ? unslotted.get(i) as number : this.replicas.sizeAt(slot) })) });
+    for (let i = 0; i < slots.length; i++) slots[i] = this.replicas.loadFileChunk(bytes, offset + HASH_BYTES * i, slots[i], row.id);
+    this.files.load(id, FileRecord.ofLoaded(row, slots, this.replicas)
+      ?? { ...row, chunks: slots.map((slot, i) => ({ hash: hexAt(bytes, offset + HASH_BYTES * i), size: this.replicas.sizeAt(slot) })) });
     this.filesByName.set(row.name, row.id);
   }
 

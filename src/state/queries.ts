@@ -43,7 +43,7 @@ WITH file_chunks AS (
     SELECT unnest(json_extract_string(chunks, '$[*].hash')) AS hash, replication_factor AS factor FROM files WHERE NOT ${packedSql('chunks')}
     UNION ALL
     SELECT unnest(regexp_extract_all(hashes, '.{64}')) AS hash, factor
-    FROM (SELECT ${packedHashesSql('chunks')} AS hashes, replication_factor AS factor FROM files WHERE ${packedSql('chunks')}))
+    FROM (SELECT ${packedHashesSql('chunks', `strpos(chunks, '|')`)} AS hashes, replication_factor AS factor FROM files WHERE ${packedSql('chunks')}))
   GROUP BY 1),
 live AS (
   SELECT r.chunk_hash AS hash, count(*) AS n FROM replicas r JOIN nodes n ON n.id = r.node_id AND n.status = 'active' GROUP BY 1)

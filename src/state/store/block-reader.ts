@@ -131,9 +131,53 @@ export class BlockReader<T> {
   }
 }
 
+/** What takes in a block: its rows (the text, parsed) and its BLOB. */
+export type BlockVisit = (values: unknown[], bytes: Uint8Array) => void;
+
 /** Parse and visit each block `reader` reads, in order. */
-export async function visitBlocks(reader: BlockReader<TextBlock>, visit: (values: unknown[], bytes: Uint8Array) => void): Promise<void> {
-  for (let block = await reader.next(); block !== undefined; block = await reader.next()) {
-    if (block.text !== null || block.bytes.length > 0) visit(block.text === null ? [] : JSON.parse(block.text) as unknown[], block.bytes);
+export async function visitBlocks(reader: BlockReader<TextBlock>, visit: BlockVisit): Promise<void> {
+  for (let block = await reader.next(); block !== undefined; block = await reader.next()) visitBlock(block, visit);
+}
+
+/** A `BlockVisit` that takes its block in slices, yielding between them. */
+export type SlicedBlockVisit = (values: unknown[], bytes: Uint8Array) => Iterator<unknown>;
+
+/**
+ * `visitBlocks` for several readers at once: JS takes whichever block DuckDB has ready,
+ * each reader's in order, so no table waits for another to be done. The first error
+ * ends it (the caller closes the readers).
+ *
+ * A statement's result reaches its reader, and the reader's next statement starts, only
+ * on a turn of the event loop: a visit that kept JS busy for a whole block (20–50 ms at
+ * 4 MB) left DuckDB idle for about half of it at each step of each reader. So visits go
+ * in slices of a few hundred rows, with a turn of the event loop after each: a load at
+ * 1M replicas went from ~0.9 to ~0.8 s.
+ */
+export async function visitBlocksAsReady(sources: readonly (readonly [BlockReader<TextBlock>, SlicedBlockVisit])[]): Promise<void> {
+  const pending = new Map<number, Promise<readonly [number, TextBlock | undefined]>>();
+  const ask = (i: number): void => {
+    const next = sources[i][0].next().then((block) => [i, block] as const);
+    next.catch(() => undefined); // a later reader's error must not go unhandled once the first has ended this
+    pending.set(i, next);
+  };
+  const turn = (): Promise<void> => new Promise<void>((resolve) => { setImmediate(resolve); });
+  sources.forEach((_, i) => ask(i));
+  while (pending.size > 0) {
+    const [i, block] = await Promise.race(pending.values());
+    pending.delete(i);
+    if (block === undefined) continue;
+    if (block.text === null && block.bytes.length === 0) {
+      ask(i);
+      continue;
+    }
+    const values = block.text === null ? [] : JSON.parse(block.text) as unknown[];
+    await turn();
+    const slices = sources[i][1](values, block.bytes);
+    while (slices.next().done !== true) await turn();
+    ask(i);
   }
+}
+
+function visitBlock(block: TextBlock, visit: BlockVisit): void {
+  if (block.text !== null || block.bytes.length > 0) visit(block.text === null ? [] : JSON.parse(block.text) as unknown[], block.bytes);
 }

@@ -44,14 +44,21 @@ export function decodeChunkList(text: string): FileChunk[] {
 /** SQL: whether the stored list `column` is packed. */
 export const packedSql = (column: string): string => `starts_with(${column}, '#')`;
 
-/** SQL: a packed list's sizes, as the JSON array text. */
-export const packedSizesSql = (column: string): string => `substr(${column}, strpos(${column}, '|') + 1)`;
+/**
+ * SQL: where a packed list's hashes end (the position of its `|`; 0 if it has none), or
+ * null for a JSON list. A statement that cuts many lists takes it once per row: each
+ * `strpos` reads the whole hex.
+ */
+export const packedBarSql = (column: string): string => `CASE WHEN ${packedSql(column)} THEN strpos(${column}, '|') END`;
+
+/** SQL: a packed list's sizes, as the JSON array text (`bar`: see `packedBarSql`). */
+export const packedSizesSql = (column: string, bar: string): string => `substr(${column}, ${bar} + 1)`;
 
 /**
- * SQL: a packed list's hashes as hex, one after another. Whether they fit the sizes
- * (`packedHexLengthSql` = 64 × sizes) is for the reader to check.
+ * SQL: a packed list's hashes as hex, one after another (`bar`: see `packedBarSql`).
+ * Whether they fit the sizes (`packedHexLengthSql` = 64 × sizes) is for the reader to check.
  */
-export const packedHashesSql = (column: string): string => `substr(${column}, 2, strpos(${column}, '|') - 2)`;
+export const packedHashesSql = (column: string, bar: string): string => `substr(${column}, 2, ${bar} - 2)`;
 
-/** SQL: the length of a packed list's hex. */
-export const packedHexLengthSql = (column: string): string => `(strpos(${column}, '|') - 2)`;
+/** SQL: the length of a packed list's hex (`bar`: see `packedBarSql`). */
+export const packedHexLengthSql = (bar: string): string => `(${bar} - 2)`;

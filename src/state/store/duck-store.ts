@@ -7,8 +7,8 @@ import type { ChunkTable } from '../chunk-table.js';
 import type { FileChunk } from '../file-record.js';
 import { checksumHex, rowHash } from '../hashed-table.js';
 import type { Model } from '../model.js';
-import { BlockReader, READ_AHEAD_BLOCKS, type TextBlock, textBlocks, visitBlocks } from './block-reader.js';
-import { LOAD_NODES_SQL, filesSelect, loadFiles, replicaBlockSelect, rowsSelect, rowsVisit, visitReplicas } from './bulk-load.js';
+import { BlockReader, READ_AHEAD_BLOCKS, type TextBlock, textBlocks, visitBlocks, visitBlocksAsReady } from './block-reader.js';
+import { LOAD_NODES_SQL, filesSelect, loadFileSlices, replicaBlockSelect, replicaVisit, rowsSelect, rowsVisit } from './bulk-load.js';
 import { HEX_HASH, encodeChunkList } from './chunk-list.js';
 import { TABLES, type TableSpec, createTableSql } from './tables.js';
 
@@ -31,6 +31,9 @@ const KNOWN_CHUNKS_KEY = 'known_chunks';
 const toStored = (checksum: bigint): bigint => BigInt.asIntN(64, checksum);
 const fromStored = (value: bigint): bigint => BigInt.asUintN(64, value);
 
+/** DuckDB's threads (but one while loading: see `load`). */
+const THREADS = 2;
+
 export class DuckStore {
   private constructor(readonly path: string, private readonly memoryLimitMb: number, private readonly instance: DuckDBInstance,
     private connection: DuckDBConnection) {}
@@ -39,7 +42,7 @@ export class DuckStore {
     // allocator_background_threads: DuckDB's allocator (jemalloc) otherwise hands freed pages back to the
     // system only while it keeps allocating, so a node idle after a load (start-up, snapshot install)
     // kept ~30 MB of them; its background thread returns them within about a second.
-    const instance = await DuckDBInstance.create(path, { memory_limit: `${memoryLimitMb}MB`, threads: '2', preserve_insertion_order: 'false',
+    const instance = await DuckDBInstance.create(path, { memory_limit: `${memoryLimitMb}MB`, threads: String(THREADS), preserve_insertion_order: 'false',
       allocator_background_threads: 'true' });
     const connection = await instance.connect();
     const store = new DuckStore(path, memoryLimitMb, instance, connection);
@@ -182,27 +185,33 @@ export class DuckStore {
    */
   async load(model: Model): Promise<void> {
     const checksums = await this.#storedChecksums();
-    // `files` is read ahead on a second connection while JS takes in the replicas, which are
-    // read ahead on this one after the small tables: read one block at a time, JS waited on
-    // DuckDB for about a third of the load.
+    // The replicas, the most DuckDB work, are read on this connection; the small tables and
+    // then `files` on a second. Each reader keeps up to READ_AHEAD_BLOCKS ahead of JS, which
+    // takes whichever block is ready. One DuckDB thread per statement while loading: two
+    // statements run at once anyway, and a second thread each only cost CPU (a sixth more)
+    // that JS needs.
+    await this.connection.run('SET threads = 1');
     const ahead = await this.instance.connect();
-    const files = new BlockReader(ahead, 'files', textBlocks(filesSelect()), READ_AHEAD_BLOCKS);
-    let replicas: BlockReader<TextBlock> | null = null;
+    let files: BlockReader<TextBlock> | null = null;
+    const replicas = this.#replicaReader(model.replicas);
+    replicas.catch(() => undefined); // awaited below; a failure of the small tables first must not leave it unhandled
     try {
-      for (const [i, spec] of TABLES.entries()) {
+      for (const spec of TABLES) {
         const { loadRow } = spec;
-        if (spec.name === 'replicas') await visitReplicas(replicas = await this.#replicaReader(model.replicas), model.replicas);
-        else if (spec.name === 'files') await visitBlocks(files, (values, bytes) => loadFiles(model, values, bytes));
-        else if (loadRow !== undefined) await this.#blocks(spec.name, rowsSelect(spec), rowsVisit(spec, (key, row) => loadRow(model, key, row)));
-        else throw new Error(`no way to load table ${spec.name}`);
-        spec.table(model).adoptChecksum(checksums[i]);
+        if (loadRow !== undefined) await this.#blocks(spec.name, rowsSelect(spec), rowsVisit(spec, (key, row) => loadRow(model, key, row)), ahead);
+        else if (spec.name !== 'replicas' && spec.name !== 'files') throw new Error(`no way to load table ${spec.name}`);
       }
+      files = new BlockReader(ahead, 'files', textBlocks(filesSelect()), READ_AHEAD_BLOCKS);
+      await visitBlocksAsReady([[await replicas, replicaVisit(model.replicas)], [files, (values, bytes) => loadFileSlices(model, values, bytes)]]);
+      model.replicas.finishLoad();
+      for (const [i, spec] of TABLES.entries()) spec.table(model).adoptChecksum(checksums[i]);
     } finally {
       try {
-        await files.close();
-        await replicas?.close();
+        await files?.close();
+        await replicas.then((reader) => reader.close(), () => undefined);
         // A failure here must not hide the load's own; the next load replaces the table anyway.
         await this.connection.run('DROP TABLE IF EXISTS load_nodes').catch(() => undefined);
+        await this.connection.run(`SET threads = ${THREADS}`).catch(() => undefined);
       } finally {
         ahead.disconnectSync();
       }
@@ -277,8 +286,9 @@ export class DuckStore {
    * Read a table in blocks of row ids, one at a time ahead of JS: `select(where)` is one
    * statement whose value is the block as the text of a JSON array. See `textBlocks`.
    */
-  async #blocks(table: string, select: (where: (alias?: string) => string) => string, visit: (values: unknown[]) => void): Promise<void> {
-    const reader = new BlockReader(this.connection, table, textBlocks(select), 1);
+  async #blocks(table: string, select: (where: (alias?: string) => string) => string, visit: (values: unknown[]) => void,
+    connection = this.connection): Promise<void> {
+    const reader = new BlockReader(connection, table, textBlocks(select), 1);
     try {
       await visitBlocks(reader, visit);
     } finally {

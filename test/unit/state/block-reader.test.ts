@@ -1,10 +1,12 @@
 // The block reader against a stand-in connection and block source: every row id once,
 // in order; no more than `depth` blocks ahead of the consumer; blocks that run out of
 // memory split; errors reach the consumer after the blocks read before them; close()
-// waits for the statement in flight and starts no other.
+// waits for the statement in flight and starts no other. Several readers visited
+// together: blocks taken as they come, each reader's in order, the event loop turning
+// between a visit's slices, the first error ending it.
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { describe, expect, it } from 'vitest';
-import { BlockReader, type BlockSource } from '../../../src/state/store/block-reader.js';
+import { BlockReader, type BlockSource, type TextBlock, visitBlocksAsReady } from '../../../src/state/store/block-reader.js';
 
 type Range = [number, number];
 
@@ -109,5 +111,66 @@ describe('BlockReader', () => {
     finish([0, 3]);
     await closing;
     expect(blocks.started).toEqual([[0, 3]]);
+  });
+});
+
+/** A text block naming its range, as a reader of `source` gives it. */
+const textSource = (read: (range: Range) => Promise<void> | void, firstSpan = 3, next = 7): BlockSource<TextBlock> => ({
+  firstSpan,
+  read: async (_connection, where) => {
+    const range = rangeOf(where);
+    await read(range);
+    return { text: JSON.stringify(range), bytes: new Uint8Array(0) };
+  },
+  nextSpan: () => next,
+});
+
+describe('visitBlocksAsReady', () => {
+  it('visits every block of every reader once, each reader in order, taking whichever is ready', async () => {
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => { release = resolve; });
+    // A's second block waits until B has been visited to its end: taken one reader after the other, this never ends.
+    const a = new BlockReader(connection(0, 9), 'a', textSource((range) => (range[0] === 3 ? gate : undefined)), 2);
+    const b = new BlockReader(connection(100, 120), 'b', textSource(() => undefined), 2);
+    const seen: string[] = [];
+    const visit = (name: string) => function* (values: unknown[]): Generator<void> {
+      seen.push(`${name}${String(values[0])}`);
+      if (name === 'b' && values[0] === 117) release();
+      yield;
+    };
+    await visitBlocksAsReady([[a, visit('a')], [b, visit('b')]]);
+    expect(seen.filter((s) => s.startsWith('a'))).toEqual(['a0', 'a3']);
+    expect(seen.filter((s) => s.startsWith('b'))).toEqual(['b100', 'b103', 'b110', 'b117']);
+    expect(seen.indexOf('b117')).toBeLessThan(seen.indexOf('a3'));
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  it('lets the event loop turn between the slices of a visit', async () => {
+    const reader = new BlockReader(connection(0, 2), 't', textSource(() => undefined), 1);
+    const order: string[] = [];
+    await visitBlocksAsReady([[reader, function* visit(): Generator<void> {
+      setImmediate(() => order.push('event loop'));
+      order.push('slice 1');
+      yield;
+      order.push('slice 2');
+      yield;
+      order.push('slice 3');
+    }]]);
+    expect(order.indexOf('event loop')).toBeGreaterThan(0);
+    expect(order.indexOf('event loop')).toBeLessThan(order.indexOf('slice 3'));
+    await reader.close();
+  });
+
+  it('ends with the first error; a later one of another reader is handled, not left unhandled', async () => {
+    let failLater: () => void = () => undefined;
+    const later = new Promise<void>((_resolve, reject) => { failLater = () => reject(new Error('second')); });
+    const a = new BlockReader(connection(0, 9), 'a', textSource(() => { throw new Error('first'); }), 1);
+    const b = new BlockReader(connection(0, 9), 'b', textSource(() => later), 1);
+    await expect(visitBlocksAsReady([[a, function* visit(): Generator<void> { yield; }], [b, function* visit(): Generator<void> { yield; }]])).rejects.toThrow('first');
+    failLater();
+    await settle();
+    await a.close();
+    await b.close();
+    await expect(b.next()).rejects.toThrow('second');
   });
 });

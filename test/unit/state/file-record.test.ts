@@ -72,22 +72,36 @@ describe('Model.loadFile', () => {
 });
 
 describe('Model.loadPackedFile', () => {
-  it('gives the same rows and chunk registrations as loadFile of the plain row, a size that disagrees with the chunk table included', () => {
+  it('gives the same rows and chunk registrations as loadFile of the plain row', () => {
     const hashes = ['a', 'b', 'c'].map((c) => c.repeat(64));
     const bytes = Buffer.concat([Buffer.from('pad'), ...hashes.map((h) => Buffer.from(h, 'hex'))]);
-    const row = (size: number) => ({ id: 'f', name: 'n', size: 3, chunk_size: null, replication_factor: 1, created_at: 0,
-      chunks: [{ hash: hashes[0], size: 1 }, { hash: hashes[1], size }, { hash: hashes[2], size: 1 }] });
-    for (const size of [5, 7]) {
-      const [packed, plain] = [new Model(), new Model()];
-      for (const model of [packed, plain]) model.replicas.loadHolders(hashes[1], 5, [], 0, 0); // chunk b known with size 5
-      packed.loadPackedFile('f', { ...row(size), chunks: [1, size, 1] }, bytes, 3);
-      plain.loadFile('f', row(size));
-      expect(JSON.stringify(packed.files.get('f')), `size ${size}`).toBe(JSON.stringify(plain.files.get('f')));
-      expect(packed.files.get('f') instanceof FileRecord).toBe(size === 5); // 7 disagrees: kept as a plain row
-      for (const hash of hashes) expect(packed.replicas.filesOf(hash), hash).toEqual(plain.replicas.filesOf(hash));
-      expect(packed.files.rowsChecksum()).toBe(plain.files.rowsChecksum());
-      expect(packed.filesByName.get('n')).toBe('f');
-    }
+    const row = { id: 'f', name: 'n', size: 3, chunk_size: null, replication_factor: 1, created_at: 0,
+      chunks: [{ hash: hashes[0], size: 1 }, { hash: hashes[1], size: 5 }, { hash: hashes[2], size: 1 }] };
+    const [packed, plain] = [new Model(), new Model()];
+    for (const model of [packed, plain]) model.replicas.loadHolders(hashes[1], 5, [], 0, 0); // chunk b known with size 5
+    packed.loadPackedFile('f', { ...row, chunks: [1, 5, 1] }, bytes, 3);
+    plain.loadFile('f', row);
+    expect(JSON.stringify(packed.files.get('f'))).toBe(JSON.stringify(plain.files.get('f')));
+    expect(packed.files.get('f')).toBeInstanceOf(FileRecord);
+    for (const hash of hashes) expect(packed.replicas.filesOf(hash), hash).toEqual(plain.replicas.filesOf(hash));
+    expect(packed.files.rowsChecksum()).toBe(plain.files.rowsChecksum());
+    expect(packed.filesByName.get('n')).toBe('f');
+  });
+
+  it('refuses, as loadFile does, a chunk whose size disagrees with an earlier row, whichever row came first', () => {
+    const hash = 'b'.repeat(64);
+    const row = { id: 'f', name: 'n', size: 7, chunk_size: null, replication_factor: 1, created_at: 0, chunks: [{ hash, size: 7 }] };
+    const known = (): Model => {
+      const model = new Model();
+      model.replicas.loadHolders(hash, 5, [], 0, 0);
+      return model;
+    };
+    expect(() => known().loadPackedFile('f', { ...row, chunks: [7] }, Buffer.from(hash, 'hex'), 0)).toThrow(/damaged database: chunk b+ has size 7 in one row, 5 in another/);
+    expect(() => known().loadFile('f', row)).toThrow(/has size 7 in one row, 5 in another/);
+    const fileFirst = new Model();
+    fileFirst.loadFile('f', row);
+    expect(() => fileFirst.replicas.loadHolders(hash, 5, [], 0, 0)).toThrow(/has size 5 in one row, 7 in another/);
+    expect(() => fileFirst.replicas.loadHoldersOfBytes(Buffer.from(hash, 'hex'), 0, 5, [], 0, 0)).toThrow(/has size 5 in one row, 7 in another/);
   });
 });
 

@@ -220,6 +220,23 @@ describe('bulk reads in blocks', () => {
     await live.close();
   });
 
+  it('refuses a chunk whose size in replicas disagrees with its file\'s, whichever loads first', async () => {
+    const path = join(dir, 'sizes-disagree.duckdb');
+    const live = await CoordinatorState.open({ dbPath: path, flushIntervalMs: 60_000 });
+    await live.apply([
+      { type: 'node.register', id: 'a', addresses: ['a:1'], storage_capacity: 1e9, capabilities: {} },
+      { type: 'file.register', file_id: 'f', name: 'f', size: 14, replication_factor: 1, chunks: [{ hash: 'ab'.repeat(32), size: 7 }, { hash: 'h-raw', size: 7 }] },
+    ].map((cmd, i) => ({ index: i + 1, term: 1, type: 'normal' as const, data: encodeCommand({ v: 1, ts: 1000, cmd: cmd as Cmd }) })));
+    await live.flush();
+    for (const hash of ['ab'.repeat(32), 'h-raw']) { // a chunk loaded as bytes, one loaded as text
+      await live.query('UPDATE replicas SET size = CASE WHEN chunk_hash = $hash THEN 8 ELSE 7 END', { hash });
+      const copy = `${path}.${hash.length}`;
+      await live.createSnapshot(copy);
+      await expect(CoordinatorState.open({ dbPath: copy, flushIntervalMs: 60_000 }), hash).rejects.toThrow(/damaged database: chunk .* has size (8 in one row, 7|7 in one row, 8) in another/);
+    }
+    await live.close();
+  });
+
   it('refuses chunk hashes stored as hex that are not lower case (the bytes would load as another hash)', async () => {
     for (const table of ['files', 'replicas'] as const) {
       const path = join(dir, `upper-${table}.duckdb`);
