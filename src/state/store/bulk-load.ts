@@ -5,11 +5,11 @@ import type { ChunkTable } from '../chunk-table.js';
 import type { PackedFileRow } from '../file-record.js';
 import { HASH_BYTES, type FileRow, type Model } from '../model.js';
 import type { SlicedBlockVisit } from './block-reader.js';
+import { HASH_LENGTH, packedBarSql, packedHashesSql, packedHexLengthSql, packedSizesSql } from './chunk-list.js';
+import { TABLES, type TableSpec, fromRowObject, rowObjectSql, rowValuesSql } from './tables.js';
 
 /** Rows (or chunks) a load takes in between two chances to yield to the event loop. */
 const SLICE_ROWS = 256;
-import { HASH_LENGTH, packedBarSql, packedHashesSql, packedHexLengthSql, packedSizesSql } from './chunk-list.js';
-import { TABLES, type TableSpec, fromRowObject, rowObjectSql, rowValuesSql } from './tables.js';
 
 /** Ends a chunk's holders in a replica block: no node number makes it (numbers are below 2^31). */
 const END_OF_HOLDERS = 0xffff_ffff;
@@ -34,9 +34,10 @@ export const LOAD_NODES_SQL = `CREATE OR REPLACE TEMP TABLE load_nodes AS
  * size out of range) comes in the JSON text: hash, size and the holders' codes in the
  * same hex.
  *
- * The flag is part of the grouping key (taking min() of it per chunk cost a sixth of the
- * statement): a chunk whose rows disagree, which only a damaged database holds, comes
- * once each way, and JS adds both parts' holders to the one chunk.
+ * The flag and the size are part of the grouping key (taking min() of the flag per chunk
+ * cost a sixth of the statement): a chunk whose rows disagree, which only a damaged
+ * database holds, comes once per flag and size. JS adds each part's holders to the one
+ * chunk, and refuses a second size (`ChunkTable` checks every size against the first).
  */
 export function replicaBlockSelect(where: (alias?: string) => string): string {
   return `SELECT text, ${lowerHexToBlobSql('hex', 'bad', 'a chunk hash in replicas flagged hex is not lowercase hex')} FROM (SELECT
@@ -44,9 +45,10 @@ export function replicaBlockSelect(where: (alias?: string) => string): string {
       string_agg(CASE WHEN packed THEN chunk_hash || ${hex('size', 16)} || hex_codes || '${END_OF_HOLDERS_HEX}' END, '') AS hex,
       bool_or(packed AND chunk_hash <> lower(chunk_hash)) AS bad
     FROM (SELECT *, hex AND size BETWEEN 0 AND ${Number.MAX_SAFE_INTEGER} AS packed
-      FROM (SELECT r.chunk_hash, r.hex_hash = 1 AND strlen(r.chunk_hash) = 64 AS hex, min(r.size) AS size,
-          string_agg(CASE WHEN r.state = 'stored' THEN l.stored ELSE l.pending END, '') AS hex_codes
-        FROM replicas r JOIN load_nodes l USING (node_id) WHERE ${where('r')} GROUP BY r.chunk_hash, hex)))`;
+      FROM (SELECT r.chunk_hash, r.hex_hash = 1 AND strlen(r.chunk_hash) = 64 AS hex, r.size,
+          string_agg(CASE r.state WHEN 'stored' THEN l.stored WHEN 'pending' THEN l.pending
+            ELSE error('damaged replicas: a state that is neither stored nor pending') END, '') AS hex_codes
+        FROM replicas r JOIN load_nodes l USING (node_id) WHERE ${where('r')} GROUP BY r.chunk_hash, hex, r.size)))`;
 }
 
 /**
@@ -132,12 +134,14 @@ export function filesSelect(): (where: (alias?: string) => string) => string {
   const checkedSizes = `CASE WHEN starts_with(sizes, '[') AND strpos(sizes, ']') = strlen(sizes) THEN sizes
     ELSE error('damaged packed chunk list in files: its sizes are not one JSON array') END`;
   const values = rowValuesSql(FILES, { id: `CASE WHEN "id" = k THEN NULL ELSE to_json("id")::VARCHAR END`,
-    chunks: `CASE WHEN bar IS NOT NULL THEN ${checkedSizes} ELSE chunks END` });
+    chunks: `CASE WHEN bar IS NOT NULL THEN ${checkedSizes} WHEN json_valid(chunks) AND starts_with(chunks, '[') THEN chunks
+      ELSE error('damaged chunk list in files: neither packed nor a JSON array') END` });
   const hexLength = packedHexLengthSql('bar');
   // `bar` (null for a JSON list) and `sizes` are cut once per row: each strpos reads the whole hex.
-  return (where) => `SELECT text, ${lowerHexToBlobSql('hex', 'hex <> lower(hex)', 'damaged packed chunk list in files: hashes not lowercase hex')} FROM (SELECT
+  return (where) => `SELECT text, ${lowerHexToBlobSql('hex', `hex <> lower(hex) OR partial`, 'damaged packed chunk list in files: hashes not lowercase hex, 64 digits each')} FROM (SELECT
       '[' || string_agg(to_json(k)::VARCHAR || ',' || ${values} || ',' || CASE WHEN bar IS NULL THEN 'null' ELSE CAST(rowid AS VARCHAR) END, ',') || ']' AS text,
-      string_agg(printf('%016x%08x', rowid, ${hexLength}) || ${packedHashesSql('chunks', 'bar')}, '') AS hex
+      string_agg(printf('%016x%08x', rowid, ${hexLength}) || ${packedHashesSql('chunks', 'bar')}, '') AS hex,
+      bool_or(${hexLength} % ${HASH_LENGTH} <> 0) AS partial
     FROM (SELECT *, ${packedSizesSql('chunks', 'bar')} AS sizes FROM (SELECT *, rowid, ${packedBarSql('chunks')} AS bar FROM files WHERE ${where()})))`;
 }
 

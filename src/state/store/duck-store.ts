@@ -190,12 +190,14 @@ export class DuckStore {
     // takes whichever block is ready. One DuckDB thread per statement while loading: two
     // statements run at once anyway, and a second thread each only cost CPU (a sixth more)
     // that JS needs.
-    await this.connection.run('SET threads = 1');
     const ahead = await this.instance.connect();
     let files: BlockReader<TextBlock> | null = null;
-    const replicas = this.#replicaReader(model.replicas);
-    replicas.catch(() => undefined); // awaited below; a failure of the small tables first must not leave it unhandled
+    let replicas: Promise<BlockReader<TextBlock>> | null = null;
+    let loaded = false;
     try {
+      await this.connection.run('SET threads = 1');
+      replicas = this.#replicaReader(model.replicas);
+      replicas.catch(() => undefined); // awaited below; a failure of the small tables first must not leave it unhandled
       for (const spec of TABLES) {
         const { loadRow } = spec;
         if (loadRow !== undefined) await this.#blocks(spec.name, rowsSelect(spec), rowsVisit(spec, (key, row) => loadRow(model, key, row)), ahead);
@@ -205,13 +207,16 @@ export class DuckStore {
       await visitBlocksAsReady([[await replicas, replicaVisit(model.replicas)], [files, (values, bytes) => loadFileSlices(model, values, bytes)]]);
       model.replicas.finishLoad();
       for (const [i, spec] of TABLES.entries()) spec.table(model).adoptChecksum(checksums[i]);
+      loaded = true;
     } finally {
       try {
         await files?.close();
-        await replicas.then((reader) => reader.close(), () => undefined);
+        await replicas?.then((reader) => reader.close(), () => undefined);
         // A failure here must not hide the load's own; the next load replaces the table anyway.
         await this.connection.run('DROP TABLE IF EXISTS load_nodes').catch(() => undefined);
-        await this.connection.run(`SET threads = ${THREADS}`).catch(() => undefined);
+        // After a load that worked, a node left on one thread must not go unnoticed.
+        const restore = this.connection.run(`SET threads = ${THREADS}`);
+        await (loaded ? restore : restore.catch(() => undefined));
       } finally {
         ahead.disconnectSync();
       }

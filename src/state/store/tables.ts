@@ -95,12 +95,21 @@ export function rowFromColumns(spec: TableSpec, values: Record<string, unknown>)
 export function rowObjectSql(spec: TableSpec): string {
   const fields = spec.columns.map((c) => {
     const name = `"${c.name}"`;
-    if (c.kind === 'json') return `'${name}:' || ${name}`; // NULL: concat_ws leaves the field out
+    if (c.kind === 'json') return `'${name}:' || ${validJsonSql(spec.name, c.name)}`; // NULL: concat_ws leaves the field out
     // A packed list comes as a JSON string, which `fromRowObject` decodes.
     if (c.kind === 'chunks') return `'${name}:' || CASE WHEN ${packedSql(name)} THEN to_json(${name})::VARCHAR ELSE ${name} END`;
     return `'${name}:' || ${scalarValueSql(name, c.kind)}`;
   });
   return `'{' || concat_ws(',', ${fields.join(', ')}) || '}'`;
+}
+
+/**
+ * SQL: a column of JSON text as it is stored (NULL stays NULL), or an error (which fails
+ * the statement) unless it is one valid JSON value: bulk reads embed it in the text of a
+ * row, where damaged text could add fields or rows.
+ */
+export function validJsonSql(table: string, column: string): string {
+  return `CASE WHEN "${column}" IS NULL OR json_valid("${column}") THEN "${column}" ELSE error('damaged JSON in ${table}.${column}') END`;
 }
 
 /** SQL: a text or int column's value as JSON text (text escaped, SQL NULL as null). */

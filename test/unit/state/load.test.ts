@@ -237,6 +237,54 @@ describe('bulk reads in blocks', () => {
     await live.close();
   });
 
+  it('refuses damaged rows whose text would load as something else: sizes that disagree within a block, an unknown replica state, a chunk list or JSON column that is not one JSON value', async () => {
+    const damage = [
+      { sql: `UPDATE replicas SET size = 9 WHERE node_id = 'b' AND chunk_hash = '${'ab'.repeat(32)}'`, error: /damaged database: chunk (ab)+ has size (7 in one row, 9|9 in one row, 7) in another/ },
+      { sql: `UPDATE replicas SET size = 9 WHERE node_id = 'b' AND chunk_hash = 'h-raw'`, error: /damaged database: chunk h-raw has size/ },
+      { sql: `UPDATE replicas SET state = 'bogus' WHERE node_id = 'b' AND chunk_hash = '${'ab'.repeat(32)}'`, error: /a state that is neither stored nor pending/ },
+      { sql: `UPDATE files SET chunks = '[],null,"k2",1' WHERE k = 'g'`, error: /damaged chunk list in files: neither packed nor a JSON array/ },
+      { sql: `UPDATE nodes SET addresses = '["a:1"],"zone":"x"' WHERE k = 'a'`, error: /damaged JSON in nodes.addresses/ },
+    ];
+    for (const [n, { sql, error }] of damage.entries()) {
+      const path = join(dir, `damaged-${n}.duckdb`);
+      const live = await CoordinatorState.open({ dbPath: path, flushIntervalMs: 60_000 });
+      await live.apply([
+        { type: 'node.register', id: 'a', addresses: ['a:1'], storage_capacity: 1e9, capabilities: {} },
+        { type: 'node.register', id: 'b', addresses: ['b:1'], storage_capacity: 1e9, capabilities: {} },
+        { type: 'file.register', file_id: 'f', name: 'f', size: 7, replication_factor: 2, chunks: [{ hash: 'ab'.repeat(32), size: 7 }] },
+        { type: 'file.register', file_id: 'g', name: 'g', size: 7, replication_factor: 2, chunks: [{ hash: 'h-raw', size: 7 }] },
+      ].map((cmd, i) => ({ index: i + 1, term: 1, type: 'normal' as const, data: encodeCommand({ v: 1, ts: 1000, cmd: cmd as Cmd }) })));
+      await live.flush();
+      expect((await live.query(sql.replace(/^UPDATE (\w+) SET .* WHERE/, 'SELECT count(*) AS n FROM $1 WHERE')))[0].n, sql).toBe(1n);
+      await live.query(sql);
+      await live.close();
+      await expect(CoordinatorState.open({ dbPath: path, flushIntervalMs: 60_000 }), sql).rejects.toThrow(error);
+    }
+  });
+
+  it('loads a chunk whose replicas disagree on the hex flag with every holder, and goes back to two DuckDB threads after a load', async () => {
+    const path = join(dir, 'flag-split.duckdb');
+    const live = await CoordinatorState.open({ dbPath: path, flushIntervalMs: 60_000 });
+    await live.apply([
+      { type: 'node.register', id: 'a', addresses: ['a:1'], storage_capacity: 1e9, capabilities: {} },
+      { type: 'node.register', id: 'b', addresses: ['b:1'], storage_capacity: 1e9, capabilities: {} },
+      { type: 'file.register', file_id: 'f', name: 'f', size: 7, replication_factor: 2, chunks: [{ hash: 'ab'.repeat(32), size: 7 }] },
+    ].map((cmd, i) => ({ index: i + 1, term: 1, type: 'normal' as const, data: encodeCommand({ v: 1, ts: 1000, cmd: cmd as Cmd }) })));
+    await live.flush();
+    const checksum = live.checksum().checksum;
+    await live.query(`UPDATE replicas SET hex_hash = 0 WHERE node_id = 'b'`);
+    await live.close();
+    const loaded = await CoordinatorState.open({ dbPath: path, flushIntervalMs: 60_000 });
+    try {
+      expect(loaded.model.replicasOf('ab'.repeat(32)).map((r) => r.node_id)).toEqual(['a', 'b']);
+      expect(loaded.model.replicas.rowsChecksum()).toBe(loaded.model.replicas.checksum);
+      expect(loaded.checksum().checksum).toBe(checksum);
+      expect((await loaded.query(`SELECT current_setting('threads') AS threads`))[0].threads).toBe(2n);
+    } finally {
+      await loaded.close();
+    }
+  });
+
   it('refuses chunk hashes stored as hex that are not lower case (the bytes would load as another hash)', async () => {
     for (const table of ['files', 'replicas'] as const) {
       const path = join(dir, `upper-${table}.duckdb`);
