@@ -58,13 +58,14 @@ export class FileRecord implements FileRow {
 
   /**
    * For a bulk load: a FileRecord of `row`, whose `chunks` holds the chunks' sizes (their
-   * hashes went to the chunk table, which gave `slots`), or null when the row's fields
-   * are not in FIELDS order or a chunk has no slot (the caller keeps a plain row then).
+   * hashes went to the chunk table, which gave a slot for each: `slots`, one per chunk),
+   * or null when the row's fields are not in FIELDS order (the caller keeps a plain row
+   * then).
    */
   static ofLoaded(row: PackedFileRow, slots: readonly number[], table: ChunkSlots): FileRecord | null {
     let n = 0;
     for (const key in row) if (key !== FIELDS[n++]) return null; // no array of keys: a load checks 100,000s of rows
-    if (n !== FIELDS.length || slots.length !== row.chunks.length || slots.some((slot) => slot < 0)) return null;
+    if (n !== FIELDS.length) return null;
     return new FileRecord(row as unknown as FileRow, slots, table); // reads no `chunks`
   }
 

@@ -6,7 +6,7 @@ import type { PackedFileRow } from '../file-record.js';
 import { HASH_BYTES, type FileRow, type Model } from '../model.js';
 import type { SlicedBlockVisit } from './block-reader.js';
 import { HASH_LENGTH, packedBarSql, packedHashesSql, packedHexLengthSql, packedSizesSql } from './chunk-list.js';
-import { TABLES, type TableSpec, fromRowObject, rowObjectSql, rowValuesSql } from './tables.js';
+import { TABLES, type TableSpec, fromRowObject, rowObjectSql, rowValuesSql, validJsonSql } from './tables.js';
 
 /** Rows (or chunks) a load takes in between two chances to yield to the event loop. */
 const SLICE_ROWS = 256;
@@ -134,8 +134,7 @@ export function filesSelect(): (where: (alias?: string) => string) => string {
   const checkedSizes = `CASE WHEN starts_with(sizes, '[') AND strpos(sizes, ']') = strlen(sizes) THEN sizes
     ELSE error('damaged packed chunk list in files: its sizes are not one JSON array') END`;
   const values = rowValuesSql(FILES, { id: `CASE WHEN "id" = k THEN NULL ELSE to_json("id")::VARCHAR END`,
-    chunks: `CASE WHEN bar IS NOT NULL THEN ${checkedSizes} WHEN json_valid(chunks) AND starts_with(chunks, '[') THEN chunks
-      ELSE error('damaged chunk list in files: neither packed nor a JSON array') END` });
+    chunks: `CASE WHEN bar IS NOT NULL THEN ${checkedSizes} ELSE ${validJsonSql('files', 'chunks')} END` }); // JS checks it is an array
   const hexLength = packedHexLengthSql('bar');
   // `bar` (null for a JSON list) and `sizes` are cut once per row: each strpos reads the whole hex.
   return (where) => `SELECT text, ${lowerHexToBlobSql('hex', `hex <> lower(hex) OR partial`, 'damaged packed chunk list in files: hashes not lowercase hex, 64 digits each')} FROM (SELECT
@@ -146,16 +145,11 @@ export function filesSelect(): (where: (alias?: string) => string) => string {
 }
 
 /**
- * Visit a block of `filesSelect`: each row is the key, FILE_FIELDS' values and, for a
- * packed row, its rowid: its chunks are sizes, its tag and hashes next in `bytes`.
+ * Take a block of `filesSelect` into the model, yielding every SLICE_ROWS rows (see
+ * `visitBlocksAsReady`): each row is the key, FILE_FIELDS' values and, for a packed row,
+ * its rowid: its chunks are sizes, its tag and hashes next in `bytes`.
  */
-export function loadFiles(model: Model, values: unknown[], bytes: Uint8Array): void {
-  const slices = loadFileSlices(model, values, bytes);
-  while (slices.next().done !== true);
-}
-
-/** `loadFiles`, yielding every SLICE_ROWS rows (see `visitBlocksAsReady`). */
-export function* loadFileSlices(model: Model, values: unknown[], bytes: Uint8Array): Generator<void> {
+export function* loadFiles(model: Model, values: unknown[], bytes: Uint8Array): Generator<void> {
   const stride = 2 + FILE_FIELDS.length;
   if (values.length % stride !== 0) throw new Error(`a block of files holds ${values.length} values, not rows of ${stride}`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -8,7 +8,7 @@ import type { FileChunk } from '../file-record.js';
 import { checksumHex, rowHash } from '../hashed-table.js';
 import type { Model } from '../model.js';
 import { BlockReader, READ_AHEAD_BLOCKS, type TextBlock, textBlocks, visitBlocks, visitBlocksAsReady } from './block-reader.js';
-import { LOAD_NODES_SQL, filesSelect, loadFileSlices, replicaBlockSelect, replicaVisit, rowsSelect, rowsVisit } from './bulk-load.js';
+import { LOAD_NODES_SQL, filesSelect, loadFiles, replicaBlockSelect, replicaVisit, rowsSelect, rowsVisit } from './bulk-load.js';
 import { HEX_HASH, encodeChunkList } from './chunk-list.js';
 import { TABLES, type TableSpec, createTableSql } from './tables.js';
 
@@ -204,7 +204,7 @@ export class DuckStore {
         else if (spec.name !== 'replicas' && spec.name !== 'files') throw new Error(`no way to load table ${spec.name}`);
       }
       files = new BlockReader(ahead, 'files', textBlocks(filesSelect()), READ_AHEAD_BLOCKS);
-      await visitBlocksAsReady([[await replicas, replicaVisit(model.replicas)], [files, (values, bytes) => loadFileSlices(model, values, bytes)]]);
+      await visitBlocksAsReady([[await replicas, replicaVisit(model.replicas)], [files, (values, bytes) => loadFiles(model, values, bytes)]]);
       model.replicas.finishLoad();
       for (const [i, spec] of TABLES.entries()) spec.table(model).adoptChecksum(checksums[i]);
       loaded = true;

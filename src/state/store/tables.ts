@@ -45,7 +45,7 @@ const int = (name: string, nullable = false): ColumnSpec => ({ name, kind: 'int'
 const json = (name: string): ColumnSpec => ({ name, kind: 'json' });
 const chunkList = (name: string): ColumnSpec => ({ name, kind: 'chunks' });
 
-/** In load order: replicas before files, so file rows take the chunk table's keys as they load. */
+/** The model's tables (a load reads `replicas` and `files` interleaved, the others one after another). */
 export const TABLES: readonly TableSpec[] = [
   { name: 'nodes', table: (m) => m.nodes, loadRow: (m, k, r) => m.nodes.load(k, r as NodeRow), columns: [text('id'), json('addresses'),
     int('capacity'), int('used'), json('capabilities'), text('zone', true), text('status'), int('registered_at'), int('last_heartbeat'), json('stats')] },
@@ -97,7 +97,7 @@ export function rowObjectSql(spec: TableSpec): string {
     const name = `"${c.name}"`;
     if (c.kind === 'json') return `'${name}:' || ${validJsonSql(spec.name, c.name)}`; // NULL: concat_ws leaves the field out
     // A packed list comes as a JSON string, which `fromRowObject` decodes.
-    if (c.kind === 'chunks') return `'${name}:' || CASE WHEN ${packedSql(name)} THEN to_json(${name})::VARCHAR ELSE ${name} END`;
+    if (c.kind === 'chunks') return `'${name}:' || CASE WHEN ${packedSql(name)} THEN to_json(${name})::VARCHAR ELSE ${validJsonSql(spec.name, c.name)} END`;
     return `'${name}:' || ${scalarValueSql(name, c.kind)}`;
   });
   return `'{' || concat_ws(',', ${fields.join(', ')}) || '}'`;

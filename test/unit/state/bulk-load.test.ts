@@ -3,9 +3,14 @@
 // separate aggregates, so the loader must refuse hashes that are not the row's own.
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS, Model } from '../../../src/state/model.js';
-import { loadFiles } from '../../../src/state/store/bulk-load.js';
+import { loadFiles as fileSlices } from '../../../src/state/store/bulk-load.js';
 
 const hashOf = (digit: string): string => digit.repeat(64);
+
+/** Take a whole block in. */
+function loadFiles(model: Model, values: unknown[], bytes: Uint8Array): void {
+  for (const _ of fileSlices(model, values, bytes));
+}
 
 /** A packed row's values and its tagged hashes, as `filesSelect` gives them. */
 function packedRow(rowid: number, id: string, hashes: string[], hexLength = 64 * hashes.length): { values: unknown[]; bytes: Buffer } {

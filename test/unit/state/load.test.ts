@@ -242,7 +242,7 @@ describe('bulk reads in blocks', () => {
       { sql: `UPDATE replicas SET size = 9 WHERE node_id = 'b' AND chunk_hash = '${'ab'.repeat(32)}'`, error: /damaged database: chunk (ab)+ has size (7 in one row, 9|9 in one row, 7) in another/ },
       { sql: `UPDATE replicas SET size = 9 WHERE node_id = 'b' AND chunk_hash = 'h-raw'`, error: /damaged database: chunk h-raw has size/ },
       { sql: `UPDATE replicas SET state = 'bogus' WHERE node_id = 'b' AND chunk_hash = '${'ab'.repeat(32)}'`, error: /a state that is neither stored nor pending/ },
-      { sql: `UPDATE files SET chunks = '[],null,"k2",1' WHERE k = 'g'`, error: /damaged chunk list in files: neither packed nor a JSON array/ },
+      { sql: `UPDATE files SET chunks = '[],null,"k2",1' WHERE k = 'g'`, error: /damaged JSON in files.chunks/ },
       { sql: `UPDATE nodes SET addresses = '["a:1"],"zone":"x"' WHERE k = 'a'`, error: /damaged JSON in nodes.addresses/ },
     ];
     for (const [n, { sql, error }] of damage.entries()) {
