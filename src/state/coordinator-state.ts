@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { Entry } from '../../raft/core/types.js';
 import type { SnapshotFile, StateMachine } from '../../raft/state-machine.js';
 import { applyEntryData } from './apply.js';
+import { collectGarbage } from './collect-garbage.js';
 import { DEFAULT_LIMITS, type DomainLimits, Model } from './model.js';
 import { DuckStore } from './store/duck-store.js';
 import { TABLES } from './store/tables.js';
@@ -52,7 +53,9 @@ export class CoordinatorState implements StateMachine {
 
   static async open(options: CoordinatorStateOptions): Promise<CoordinatorState> {
     const { store, model, applied } = await CoordinatorState.#load(options);
-    return new CoordinatorState(options, store, model, applied);
+    const state = new CoordinatorState(options, store, model, applied);
+    collectGarbage(); // the load's garbage (see collect-garbage.ts)
+    return state;
   }
 
   static async #load(options: CoordinatorStateOptions): Promise<{ store: DuckStore; model: Model; applied: number }> {
@@ -194,6 +197,7 @@ export class CoordinatorState implements StateMachine {
     this.#applied = applied;
     this.#flushed = applied;
     this.#flushedChecksum = model.checksum();
+    collectGarbage(); // the load's garbage and the model it replaced (see collect-garbage.ts)
   }
 
   async query(sql: string, values?: Record<string, string>): Promise<Record<string, unknown>[]> {

@@ -1,8 +1,8 @@
 // State machine at scale (issue 4): 10,000 nodes, 100,000 files, 1,000,000 replicas.
 // Phase "build" (a child process) applies the commands that create that state and
 // flushes it to DuckDB; phase "load" (a fresh child, so RSS is not the builder's)
-// opens the database, reports load time and RSS, takes a snapshot and installs it
-// on a second state. Run: npm run build && node dist/test/bench/scale-bench.js
+// opens the database, reports load time and RSS, takes a snapshot and installs it on a
+// fresh state, then again over what that install loaded. Run: npm run build && node dist/test/bench/scale-bench.js
 // Sizes scale with SCALE (default 1; 0.1 for a quick look); IDLE_SECONDS (default 20) is
 // how long the load phase idles before its last RSS reading.
 import { execFileSync } from 'node:child_process';
@@ -54,39 +54,58 @@ async function build(dbPath: string): Promise<Record<string, number>> {
   };
 }
 
+const mb = (bytes: number): number => round(bytes / 2 ** 20);
+const peakMb = (): number => mb(process.resourceUsage().maxRSS * 1024);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 async function load(dbPath: string, dir: string): Promise<Record<string, number | string>> {
+  // No gc() of the bench's own: RSS is read as a node has it, whose load and install end
+  // with their own collection (see src/state/collect-garbage.ts).
   const started = performance.now();
-  const state = await CoordinatorState.open({ dbPath, memoryLimitMb, flushIntervalMs: 3_600_000 });
+  let state: CoordinatorState | null = await CoordinatorState.open({ dbPath, memoryLimitMb, flushIntervalMs: 3_600_000 });
   const loadSeconds = (performance.now() - started) / 1000;
-  (globalThis as { gc?: () => void }).gc?.();
   const rss = process.memoryUsage().rss;
   const heap = process.memoryUsage().heapUsed;
-  // The collector hands pages back on helper threads: right after gc() the RSS still holds
-  // some of what it freed (~50 MB at full size), gone within ~20 ms. Both are reported.
-  await new Promise((resolve) => setTimeout(resolve, 200));
-  const rssSettled = process.memoryUsage().rss;
+  const peakLoad = peakMb();
+  // Memory freed at the end of the load reaches the system over the next second or so
+  // (DuckDB's allocator hands it back on a background thread).
+  await sleep(1000);
+  const rss1s = process.memoryUsage().rss;
   // And after IDLE_SECONDS (default 20) of idling, as a node after start-up or a snapshot install:
-  // DuckDB's allocator has handed back what it freed, and V8's memory reducer has usually run
-  // (10-25 s in, it shrinks the young generation the load grew: ~30 MB).
-  await new Promise((resolve) => setTimeout(resolve, idleSeconds * 1000));
+  // V8's memory reducer has usually run by then (it shrinks the young generation the load grew: ~30 MB).
+  await sleep((idleSeconds - 1) * 1000);
   const rssIdle = process.memoryUsage().rss;
   const snapStarted = performance.now();
   const snapshot = await state.createSnapshot(join(dir, 'snapshot.duckdb'));
   const snapshotSeconds = (performance.now() - snapStarted) / 1000;
   const checksum = state.checksum().checksum;
   await state.close();
+  state = null; // a closed state still holds its model: the installs below must not count it
+  // Installed twice: on a fresh state (a node that just joined) right away, as the node
+  // has idled IDLE_SECONDS; then, after idling as long again, over the model the first
+  // install loaded (a follower far behind: two models at once, the worst case for memory).
   const other = await CoordinatorState.open({ dbPath: join(dir, 'other.duckdb'), memoryLimitMb, flushIntervalMs: 3_600_000 });
-  const installStarted = performance.now();
-  await other.restoreSnapshot(snapshot.path, snapshot.index);
-  const installSeconds = (performance.now() - installStarted) / 1000;
-  const same = other.checksum().checksum === checksum;
+  const install = async (idle: boolean): Promise<number> => {
+    if (idle) await sleep(idleSeconds * 1000);
+    const installStarted = performance.now();
+    await other.restoreSnapshot(snapshot.path, snapshot.index);
+    const seconds = (performance.now() - installStarted) / 1000;
+    if (other.checksum().checksum !== checksum) throw new Error('installed snapshot has a different checksum');
+    return seconds;
+  };
+  const installSeconds = await install(false);
+  const reinstallSeconds = await install(true);
+  await sleep(1000);
+  const rssInstall1s = process.memoryUsage().rss;
+  await sleep((idleSeconds - 1) * 1000);
+  const rssInstallIdle = process.memoryUsage().rss;
   await other.close();
-  if (!same) throw new Error('installed snapshot has a different checksum');
   return {
-    load_seconds: round(loadSeconds, 2), rss_mb_after_load: round(rss / 2 ** 20), rss_mb_settled: round(rssSettled / 2 ** 20),
-    [`rss_mb_idle_${idleSeconds}s`]: round(rssIdle / 2 ** 20),
-    heap_mb_after_load: round(heap / 2 ** 20),
+    load_seconds: round(loadSeconds, 2), rss_mb_after_load: mb(rss), rss_mb_1s_after_load: mb(rss1s),
+    [`rss_mb_idle_${idleSeconds}s`]: mb(rssIdle), rss_mb_peak_in_load: peakLoad, heap_mb_after_load: mb(heap),
     snapshot_create_seconds: round(snapshotSeconds, 2), snapshot_bytes: snapshot.bytes, snapshot_install_seconds: round(installSeconds, 2),
+    snapshot_install_over_loaded_seconds: round(reinstallSeconds, 2), rss_mb_1s_after_install: mb(rssInstall1s),
+    [`rss_mb_idle_${idleSeconds}s_after_install`]: mb(rssInstallIdle), rss_mb_peak_in_install: peakMb(),
   };
 }
 
@@ -100,7 +119,7 @@ if (phase === 'build') {
   try {
     const db = join(work, 'state.duckdb');
     const self = new URL(import.meta.url).pathname;
-    const run = (args: string[]) => JSON.parse(execFileSync(process.execPath, ['--expose-gc', self, ...args], { encoding: 'utf8', maxBuffer: 1 << 20 })) as Record<string, unknown>;
+    const run = (args: string[]) => JSON.parse(execFileSync(process.execPath, [self, ...args], { encoding: 'utf8', maxBuffer: 1 << 20 })) as Record<string, unknown>;
     const built = run(['build', db]);
     const loaded = run(['load', db, work]);
     console.log(JSON.stringify({ bench: 'state-machine-scale', scale, db_memory_limit_mb: memoryLimitMb, ...built, ...loaded }, null, 2));
