@@ -191,7 +191,10 @@ export class CoordinatorState implements StateMachine {
     await rm(`${this.#options.dbPath}.wal`, { force: true });
     await rename(temp, this.#options.dbPath);
     const { store, model, applied } = await CoordinatorState.#load(this.#options);
-    if (applied !== index) throw new Error(`snapshot file holds applied index ${applied}, expected ${index}`);
+    if (applied !== index) {
+      store.close(); // not left open beside the state's own (closed) store
+      throw new Error(`snapshot file holds applied index ${applied}, expected ${index}`);
+    }
     this.#store = store;
     this.#model = model;
     this.#applied = applied;

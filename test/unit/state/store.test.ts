@@ -304,4 +304,14 @@ describe('coordinator state on DuckDB', () => {
     await source.close();
     await target.close();
   });
+
+  it('refuses a snapshot file whose applied index is not the one asked for', async () => {
+    const source = await CoordinatorState.open({ dbPath: join(dir, 'src2.duckdb'), flushIntervalMs: 60_000 });
+    await source.apply(log);
+    const snapshot = await source.createSnapshot(join(dir, 'snap2.duckdb'));
+    await source.close();
+    const target = await CoordinatorState.open({ dbPath: join(dir, 'dst2.duckdb'), flushIntervalMs: 60_000 });
+    await expect(target.restoreSnapshot(snapshot.path, snapshot.index + 1))
+      .rejects.toThrow(`snapshot file holds applied index ${snapshot.index}, expected ${snapshot.index + 1}`);
+  });
 });
