@@ -8,6 +8,7 @@
 // ReplicaRow): the checksum is the XOR of the same per-row hashes, maintained on
 // every change.
 import { ChunkIndex } from './chunk-index.js';
+import { isChunkSize } from './file-record.js';
 import { rowHash } from './hashed-table.js';
 import type { ReplicaRow, ReplicaState } from './model.js';
 import { SlotLists } from './slot-lists.js';
@@ -285,7 +286,7 @@ export class ChunkTable {
 
   /** Refuse what a damaged database could hand a bulk load: a size no row has, a holder code that names no node. */
   #checkLoaded(size: number, codes: readonly number[], from: number, count: number): void {
-    if (!Number.isSafeInteger(size) || size < 0) throw new Error(`damaged replicas: a chunk size of ${size}`);
+    if (!isChunkSize(size)) throw new Error(`damaged replicas: a chunk size of ${size}`);
     for (let i = from; i < from + count; i++) {
       if (!Number.isInteger(codes[i]) || codes[i] < 0 || codes[i] >>> 1 >= this.#nodeIds.length) {
         throw new Error(`damaged replicas: holder code ${codes[i]} names no node`);

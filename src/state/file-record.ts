@@ -20,8 +20,11 @@ export interface ChunkSlots {
   sizeAt(slot: number): number;
 }
 
-/** The plain row's fields, in order (`toJSON` writes them so). */
-const FIELDS = ['id', 'name', 'size', 'chunk_size', 'replication_factor', 'created_at', 'chunks'];
+/** The plain row's fields, in order (`toJSON` writes them so; the files table's columns are these). */
+export const FILE_FIELDS = ['id', 'name', 'size', 'chunk_size', 'replication_factor', 'created_at', 'chunks'] as const;
+
+/** Whether `value` can be a chunk's size: a safe non-negative integer. */
+export const isChunkSize = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 0;
 
 export class FileRecord implements FileRow {
   // Declared in the order of the plain row's fields. A spread copies these but not `chunks`
@@ -59,25 +62,25 @@ export class FileRecord implements FileRow {
   /**
    * For a bulk load: a FileRecord of `row`, whose `chunks` holds the chunks' sizes (their
    * hashes went to the chunk table, which gave a slot for each: `slots`, one per chunk),
-   * or null when the row's fields are not in FIELDS order (the caller keeps a plain row
+   * or null when the row's fields are not in FILE_FIELDS order (the caller keeps a plain row
    * then).
    */
   static ofLoaded(row: PackedFileRow, slots: readonly number[], table: ChunkSlots): FileRecord | null {
     let n = 0;
-    for (const key in row) if (key !== FIELDS[n++]) return null; // no array of keys: a load checks 100,000s of rows
-    if (n !== FIELDS.length) return null;
+    for (const key in row) if (key !== FILE_FIELDS[n++]) return null; // no array of keys: a load checks 100,000s of rows
+    if (n !== FILE_FIELDS.length) return null;
     return new FileRecord(row as unknown as FileRow, slots, table); // reads no `chunks`
   }
 
   /**
    * Whether `row` is exactly what a FileRecord of it serializes to: the row's fields in
-   * FIELDS order, and a chunk list of objects with the keys hash (a string) and size (a
+   * FILE_FIELDS order, and a chunk list of objects with the keys hash (a string) and size (a
    * number), in that order. Rows read back from storage always are; any other stays a
    * plain row.
    */
   static fits(row: FileRow): boolean {
     const keys = Object.keys(row);
-    if (keys.length !== FIELDS.length || keys.some((key, i) => key !== FIELDS[i]) || !Array.isArray(row.chunks)) return false;
+    if (keys.length !== FILE_FIELDS.length || keys.some((key, i) => key !== FILE_FIELDS[i]) || !Array.isArray(row.chunks)) return false;
     for (const chunk of row.chunks) {
       let n = 0;
       for (const key in chunk) if (key !== (n++ === 0 ? 'hash' : 'size')) return false;

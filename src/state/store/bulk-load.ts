@@ -2,7 +2,7 @@
 // how it takes the answers into a fresh model; `DuckStore.load` runs it. Chunk hashes
 // reach JS as bytes, never as strings (see README, "DuckDB").
 import type { ChunkTable } from '../chunk-table.js';
-import type { PackedFileRow } from '../file-record.js';
+import { FILE_FIELDS, isChunkSize, type PackedFileRow } from '../file-record.js';
 import { HASH_BYTES, type FileRow, type Model } from '../model.js';
 import type { SlicedBlockVisit } from './block-reader.js';
 import { HASH_LENGTH, packedBarSql, packedHashesSql, packedHexLengthSql, packedSizesSql } from './chunk-list.js';
@@ -108,8 +108,7 @@ export function rowsVisit(spec: TableSpec, visit: (key: string, row: unknown) =>
 }
 
 const FILES = TABLES.find((spec) => spec.name === 'files')!;
-/** The files columns `loadFiles` builds rows from, in order. */
-const FILE_FIELDS = ['id', 'name', 'size', 'chunk_size', 'replication_factor', 'created_at', 'chunks'] as const;
+// `loadFiles` builds rows from the files columns in FILE_FIELDS order.
 if (FILES.columns.map((c) => c.name).join() !== FILE_FIELDS.join()) throw new Error('files columns and FILE_FIELDS differ');
 
 /** Bytes before a packed row's hashes in a files block: its rowid (8, big-endian) and the length of its hex (4). */
@@ -166,7 +165,7 @@ export function* loadFiles(model: Model, values: unknown[], bytes: Uint8Array): 
       if (view.getUint32(offset) * 2 ** 32 + view.getUint32(offset + 4) !== values[i + 8]) {
         throw new Error(`a block of files: the hashes after row ${String(values[i + 8])} are not its own (rows and hashes out of step)`);
       }
-      if (!packed.chunks.every((size) => Number.isSafeInteger(size) && size >= 0)) throw new Error(`damaged packed chunk list in files: the sizes of ${row.id}`);
+      if (!packed.chunks.every(isChunkSize)) throw new Error(`damaged packed chunk list in files: the sizes of ${row.id}`);
       if (view.getUint32(offset + 8) !== HASH_LENGTH * packed.chunks.length) throw new Error(`damaged packed chunk list in files: the hashes of ${row.id} do not fit its sizes`);
       offset += FILE_TAG_BYTES;
       if (offset + HASH_BYTES * packed.chunks.length > bytes.length) throw new Error('a block of files holds fewer hash bytes than its packed rows have chunks');

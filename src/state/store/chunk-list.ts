@@ -6,7 +6,7 @@
 // JSON text JSON.stringify writes ('[…]'); schema 4 kept every list so, and those rows
 // read as before. A packed list decodes to exactly the `{ hash, size }` objects it was
 // made from, so a row's JSON, and its checksum, do not depend on the form it was kept in.
-import type { FileChunk } from '../file-record.js';
+import { type FileChunk, isChunkSize } from '../file-record.js';
 
 /** A chunk hash that storage may keep as bytes: 64 lowercase hex digits (a SHA-256). */
 export const HEX_HASH = /^[0-9a-f]{64}$/;
@@ -25,7 +25,7 @@ export function encodeChunkList(chunks: readonly FileChunk[]): string {
 function isPackable(chunk: FileChunk): boolean {
   let keys = 0;
   for (const key in chunk) if (key !== (keys++ === 0 ? 'hash' : 'size')) return false;
-  return keys === 2 && typeof chunk.hash === 'string' && HEX_HASH.test(chunk.hash) && Number.isSafeInteger(chunk.size) && chunk.size >= 0;
+  return keys === 2 && typeof chunk.hash === 'string' && HEX_HASH.test(chunk.hash) && isChunkSize(chunk.size);
 }
 
 /** The chunk list a stored text holds; throws on text that is neither form. */
@@ -35,7 +35,7 @@ export function decodeChunkList(text: string): FileChunk[] {
   const sizes: unknown = bar < 0 ? null : JSON.parse(text.slice(bar + 1));
   const hashes = text.slice(1, bar);
   if (!Array.isArray(sizes) || hashes.length !== HASH_LENGTH * sizes.length || !/^[0-9a-f]*$/.test(hashes)
-    || !sizes.every((size) => Number.isSafeInteger(size) && (size as number) >= 0)) {
+    || !sizes.every(isChunkSize)) {
     throw new Error(`damaged packed chunk list: ${text.slice(0, 80)}`);
   }
   return sizes.map((size, i) => ({ hash: hashes.slice(HASH_LENGTH * i, HASH_LENGTH * (i + 1)), size: size as number }));
