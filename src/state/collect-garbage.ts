@@ -3,9 +3,9 @@
 // A load allocates a whole model and a great deal of garbage in under a second: the
 // parsed blocks, the DuckDB result chunks behind them (native memory, freed by their
 // wrappers' finalizers) and, after an install, the model it replaced. V8 then often ran
-// no major collection for as long as we watched: at 1M replicas a node sat at ~245 MB
+// no major collection for as long as we watched: at 1M replicas a node sat at 246–267 MB
 // after a start-up load (~258 MB after an install) for 20 s. With one collection it is
-// under 200 MB a second later. A major collection is also what starts V8's memory
+// 194–203 MB a second later. A major collection is also what starts V8's memory
 // reducer, which on an idle node then shrinks the young generation the load grew
 // (~30 MB; ~170 MB in all). So a load ends with one (~40 ms at that size).
 //
