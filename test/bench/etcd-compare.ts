@@ -3,10 +3,9 @@
 // gateway: puts, linearizable ranges on the leader and on every member, and
 // serializable (stale) ranges. Skipped when etcd is not installed.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
+import { scratchDir } from '../helpers/interrupt.js';
 import { freePorts } from '../helpers/ports.js';
 import { ProcessGroup } from '../helpers/processes.js';
 import { waitUntil } from '../helpers/wait.js';
@@ -22,7 +21,8 @@ export async function etcdComparison(settings: CaseSettings, members = 3): Promi
   if (probe.error !== undefined || probe.status !== 0) return { skipped: true, reason: 'the etcd binary is not installed; comparison skipped' };
   const version = /etcd Version: (\S+)/.exec(probe.stdout)?.[1] ?? 'unknown';
   const group = new ProcessGroup();
-  const dir = mkdtempSync(join(tmpdir(), 'concord-etcd-'));
+  const scratch = scratchDir('concord-etcd-');
+  const dir = scratch.path;
   try {
     const ports = await freePorts(members * 2);
     const names = Array.from({ length: members }, (_, i) => `e${i + 1}`);
@@ -59,6 +59,6 @@ export async function etcdComparison(settings: CaseSettings, members = 3): Promi
     return { skipped: false, version, cases };
   } finally {
     await group.killAll();
-    rmSync(dir, { recursive: true, force: true });
+    scratch.remove();
   }
 }

@@ -3,11 +3,13 @@
 // latency percentiles, and failover time after kill -9 of the leader.
 // Run: npm run build && node dist/test/bench/raft-bench.js [--seconds 10] [--rounds 10]
 import { request } from 'undici';
+import { exitOnInterrupt } from '../helpers/interrupt.js';
 import { KvCluster } from '../integration/kv-cluster.js';
 import { median, percentile, round } from './stats.js';
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i].replace(/^--/, ''), process.argv[i + 1]);
+exitOnInterrupt();
 const seconds = Number(args.get('seconds') ?? 10);
 const rounds = Number(args.get('rounds') ?? 10);
 const concurrency = Number(args.get('concurrency') ?? 64);

@@ -13,6 +13,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
+import { exitOnInterrupt } from '../helpers/interrupt.js';
 import { ServerCluster } from '../helpers/server-cluster.js';
 import { etcdComparison } from './etcd-compare.js';
 import { failover } from './failover.js';
@@ -23,7 +24,11 @@ import { runCase, serverCases, type CaseResult, type CaseSettings } from './serv
 import { profileCase } from './server-profile.js';
 import { checkTargets, renderReport, type ClusterResult } from './server-report.js';
 
-const options = benchOptions('SERVER_BENCH');
+const options = benchOptions('SERVER_BENCH', `usage: node dist/test/bench/server-bench.js [--seconds 5] [--repeats 1] [--rounds 10] [--sizes 1,3,5]
+  [--concurrency 64] [--baseline true] [--node-config JSON] [--out reports/server-bench.json]
+  [--profile DIR [--profile-case task_submit] [--profile-nodes 3]]
+Every option can also be given as SERVER_BENCH_<NAME> (e.g. SERVER_BENCH_SECONDS=10).`);
+exitOnInterrupt();
 const settings: CaseSettings = {
   seconds: options.number('seconds', 5),
   concurrency: options.number('concurrency', 64),

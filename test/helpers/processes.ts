@@ -1,5 +1,6 @@
 // Child processes started by a test, tracked so the test kills exactly what it started.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { atInterrupt } from './interrupt.js';
 
 export interface Child {
   readonly name: string;
@@ -36,7 +37,11 @@ export class ProcessGroup {
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     const entry: Child = { name, process: child, output, exited };
     this.#children.add(entry);
-    void exited.then(() => this.#children.delete(entry));
+    const unregister = atInterrupt(() => child.kill('SIGKILL'));
+    void exited.then(() => {
+      unregister();
+      this.#children.delete(entry);
+    });
     return entry;
   }
 

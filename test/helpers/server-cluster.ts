@@ -1,11 +1,11 @@
 // A cluster of real `concord server --config FILE` processes on 127.0.0.1: one
 // config file per node in a temporary directory, free ports, election timeouts
 // 150–300 ms and heartbeats every 50 ms. Kills only what it started.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { request } from 'undici';
 import { freePorts } from './ports.js';
+import { scratchDir } from './interrupt.js';
 import { ProcessGroup, type Child } from './processes.js';
 import { waitUntil } from './wait.js';
 
@@ -33,7 +33,8 @@ export interface Answer { status: number; body: any } // eslint-disable-line @ty
 
 export class ServerCluster {
   readonly group = new ProcessGroup();
-  readonly dir = mkdtempSync(join(tmpdir(), 'concord-servers-'));
+  readonly #scratch = scratchDir('concord-servers-');
+  readonly dir = this.#scratch.path;
   readonly ids: string[];
   readonly ports: number[] = [];
   readonly children = new Map<string, Child>();
@@ -144,6 +145,6 @@ export class ServerCluster {
   async close(): Promise<void> {
     await this.group.killAll();
     this.children.clear();
-    rmSync(this.dir, { recursive: true, force: true });
+    this.#scratch.remove();
   }
 }

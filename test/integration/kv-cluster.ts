@@ -1,8 +1,7 @@
 // A cluster of kv-node processes on 127.0.0.1 for driver tests.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { request } from 'undici';
+import { scratchDir } from '../helpers/interrupt.js';
 import { freePorts } from '../helpers/ports.js';
 import { ProcessGroup, type Child } from '../helpers/processes.js';
 import { waitUntil } from '../helpers/wait.js';
@@ -17,7 +16,8 @@ export interface KvStatus { id: string; role: string; term: number; leader: stri
 
 export class KvCluster {
   readonly group = new ProcessGroup();
-  readonly dir = mkdtempSync(join(tmpdir(), 'concord-kv-'));
+  readonly #scratch = scratchDir('concord-kv-');
+  readonly dir = this.#scratch.path;
   readonly ids: string[];
   readonly ports: number[] = [];
   readonly children = new Map<string, Child>();
@@ -102,6 +102,6 @@ export class KvCluster {
 
   async close(): Promise<void> {
     await this.group.killAll();
-    rmSync(this.dir, { recursive: true, force: true });
+    this.#scratch.remove();
   }
 }

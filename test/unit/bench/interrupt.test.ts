@@ -1,0 +1,70 @@
+// A benchmark stopped by a signal (Ctrl-C, `kill`) kills the processes it started and
+// removes its scratch directories before it exits, as the signal would have.
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { childEnv } from '../../helpers/processes.js';
+import { waitUntil } from '../../helpers/wait.js';
+
+const here = import.meta.dirname;
+const root = here.includes('/dist/') ? here.slice(0, here.lastIndexOf('/dist/')) : resolve(here, '../../..');
+const helpers = resolve(root, 'dist/test/helpers');
+
+/** Whether process `pid` is gone (or a zombie left for init to reap). */
+function gone(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return true;
+  }
+}
+
+describe('exitOnInterrupt', () => {
+  it.each([['SIGTERM', 143], ['SIGINT', 130]] as const)('on %s kills the started processes, removes scratch directories, exits %i', async (signal, code) => {
+    const script = `
+      import { writeFileSync } from 'node:fs';
+      import { join } from 'node:path';
+      const { exitOnInterrupt, scratchDir } = await import(${JSON.stringify(`${helpers}/interrupt.js`)});
+      const { ProcessGroup } = await import(${JSON.stringify(`${helpers}/processes.js`)});
+      exitOnInterrupt();
+      const group = new ProcessGroup();
+      const sleepers = [1, 2].map((n) => group.start('sleeper' + n, process.execPath, ['-e', 'setInterval(() => {}, 1000)']));
+      const kept = scratchDir('concord-interrupt-test-');
+      const removedEarly = scratchDir('concord-interrupt-test-');
+      removedEarly.remove();
+      writeFileSync(join(kept.path, 'data'), 'x');
+      process.stdout.write(JSON.stringify({ pids: sleepers.map((s) => s.process.pid), dir: kept.path }) + '\\n');
+      setInterval(() => {}, 1000);`;
+    const parent = spawn(process.execPath, ['--input-type=module', '-e', script], { env: childEnv({ NODE_OPTIONS: '' }), stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = new Promise<[number | null, NodeJS.Signals | null]>((done) => parent.once('exit', (c, s) => done([c, s])));
+    let stderr = '';
+    parent.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+    let pids: number[] = [];
+    try {
+      const started = await new Promise<{ pids: number[]; dir: string }>((done, fail) => {
+        let out = '';
+        const timer = setTimeout(() => fail(new Error(`no start line within 30 s: ${stderr}`)), 30_000);
+        parent.stdout.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+          if (!out.includes('\n')) return;
+          clearTimeout(timer);
+          done(JSON.parse(out.slice(0, out.indexOf('\n'))) as never);
+        });
+        void exited.then(() => fail(new Error(`exited before starting: ${stderr}`)));
+      });
+      pids = started.pids;
+      expect(started.pids.every((pid) => !gone(pid))).toBe(true);
+      expect(existsSync(started.dir)).toBe(true);
+      parent.kill(signal);
+      expect(await exited).toEqual([code, null]);
+      expect(stderr).toContain(`${signal}: stopping what this process started`);
+      expect(existsSync(started.dir)).toBe(false);
+      await waitUntil(() => started.pids.every(gone), { timeoutMs: 10_000, what: 'the started processes to be killed' });
+    } finally {
+      parent.kill('SIGKILL');
+      for (const pid of pids) if (!gone(pid)) process.kill(pid, 'SIGKILL'); // only after a failure: left running, they are this test's
+    }
+  });
+});
