@@ -7,11 +7,13 @@ import { installAuth } from './auth.js';
 import { Forwarder, installForwarding } from './forward.js';
 import { type AppParts, sendError } from './http.js';
 import { installRateLimit } from './rate-limit.js';
+import { RefusalLog } from './refusal-log.js';
 import { registerBackup } from './routes-backup.js';
 import { registerMembers } from './routes-members.js';
 import { registerProbes } from './routes-probes.js';
 import { registerReads } from './routes-reads.js';
-import { registerWrites } from './routes-writes.js';
+import { checkIdempotencyKey, registerWrites } from './routes-writes.js';
+import { type SchemaError, validationMessage } from './validation-message.js';
 
 export type { AppParts } from './http.js';
 
@@ -22,8 +24,9 @@ export function buildApp(parts: AppParts): FastifyInstance {
   // No type coercion: a number where a string belongs is a 400, not a silent conversion.
   const app = Fastify({ logger: false, bodyLimit: config.body_limit_bytes, ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
     ...(https === null ? {} : { https }) }) as unknown as FastifyInstance;
-  app.setErrorHandler((error: { statusCode?: number; code?: string; validation?: unknown; message: string }, _request, reply) => {
-    if (error.validation !== undefined || error.statusCode === 400) return sendError(reply, 'CONCORD_ERR_VALIDATION', error.message);
+  app.setErrorHandler((error: { statusCode?: number; code?: string; validation?: SchemaError[]; validationContext?: string; message: string }, _request, reply) => {
+    if (error.validation !== undefined) return sendError(reply, 'CONCORD_ERR_VALIDATION', validationMessage(error.validation, error.validationContext));
+    if (error.statusCode === 400) return sendError(reply, 'CONCORD_ERR_VALIDATION', error.message);
     if (error.statusCode === 413) return sendError(reply, 'CONCORD_ERR_PAYLOAD_TOO_LARGE', error.message);
     if (error.statusCode === 429) return sendError(reply, 'CONCORD_ERR_RATE_LIMITED', error.message);
     return sendError(reply, 'CONCORD_ERR_INTERNAL', error.message);
@@ -31,10 +34,12 @@ export function buildApp(parts: AppParts): FastifyInstance {
   app.setNotFoundHandler((request, reply) => sendError(reply, 'CONCORD_ERR_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`));
   const forwarder = new Forwarder({ clusterSecret: parts.clusterSecret, tls, timeoutMs: config.request_timeout_ms });
   installForwarding(app, forwarder);
-  installAuth(app, config.auth, parts.logger);
+  installAuth(app, config.auth);
+  app.addHook('onResponse', new RefusalLog(parts.logger).onResponse);
   // Routes live in one plugin so the rate limiter, registered first inside it, sees them all.
   app.register(async (api) => {
     await installRateLimit(api, config.rate_limit);
+    api.addHook('preValidation', checkIdempotencyKey);
     registerProbes(api, parts);
     registerWrites(api, parts, forwarder);
     registerReads(api, parts);

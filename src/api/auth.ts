@@ -2,8 +2,7 @@
 // A request is identified on `onRequest` (so the rate limiter can key by token) and
 // checked on `preParsing` (after the rate limiter, before any body is read).
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Logger } from 'pino';
+import type { FastifyInstance } from 'fastify';
 import type { ConcordConfig } from '../config/index.js';
 import { sendError } from './http.js';
 
@@ -98,7 +97,7 @@ declare module 'fastify' {
 }
 
 /** Identify every request; when auth is enabled, refuse what its token may not do (401/403). */
-export function installAuth(app: FastifyInstance, auth: ConcordConfig['auth'], logger?: Logger): void {
+export function installAuth(app: FastifyInstance, auth: ConcordConfig['auth']): void {
   const table = new TokenTable(auth.tokens);
   app.decorateRequest('concordPrincipal', null);
   if (!auth.enabled) return;
@@ -111,18 +110,12 @@ export function installAuth(app: FastifyInstance, auth: ConcordConfig['auth'], l
     if (access === 'open' || access === 'peer') return;
     const principal = request.concordPrincipal;
     if (principal === null) {
-      refusalLog(logger, request, 'missing, malformed or unknown bearer token');
       return sendError(reply.header('www-authenticate', 'Bearer realm="concord"'), 'CONCORD_ERR_UNAUTHENTICATED',
         'a valid "Authorization: Bearer <token>" header is required');
     }
     if (!access.includes(principal.role)) {
-      refusalLog(logger, request, `role ${principal.role} may not call this route`, principal.tokenId);
       return sendError(reply, 'CONCORD_ERR_FORBIDDEN', `role ${principal.role} may not ${request.method} ${request.routeOptions.url ?? request.url}; allowed: ${access.join(', ')}`);
     }
   });
 }
 
-function refusalLog(logger: Logger | undefined, request: FastifyRequest, reason: string, tokenId?: string): void {
-  logger?.warn({ source: request.ip, method: request.method, route: request.routeOptions.url ?? null, token_id: tokenId ?? null, reason },
-    'refused API request');
-}

@@ -7,6 +7,7 @@ import type { ConcordConfig, TlsMaterial } from '../config/index.js';
 import type { CoordinatorState } from '../state/coordinator-state.js';
 import type { CommandResult, NodeStats } from '../state/index.js';
 import { errorBody, statusOf } from './errors.js';
+import { markRefusal } from './refusal-log.js';
 
 export interface AppParts {
   readonly config: Readonly<ConcordConfig>;
@@ -31,6 +32,7 @@ export function jsonSchema(schema: z.ZodType): Record<string, unknown> {
 /** A coded error answer; a 503 the client should simply retry (no leader, busy, moving) says when. */
 export function sendError(reply: FastifyReply, code: string, message: string) {
   const status = statusOf(code);
+  markRefusal(reply, code, message);
   if (status === 503 && code !== 'CONCORD_ERR_MAINTENANCE' && !reply.hasHeader('retry-after')) reply.header('retry-after', '1');
   return reply.code(status).send(errorBody(code, message));
 }

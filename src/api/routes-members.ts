@@ -28,7 +28,7 @@ export function registerMembers(app: FastifyInstance, parts: AppParts, forwarder
   // (The body is optional, so zod checks it here rather than a fastify body schema.)
   app.post('/api/cluster/transfer-leadership', async (request, reply) => {
     const body = transferBody.safeParse(request.body ?? {});
-    if (!body.success) return sendError(reply, 'CONCORD_ERR_VALIDATION', `target: ${body.error.issues[0]?.message ?? 'invalid'}`);
+    if (!body.success) return sendError(reply, 'CONCORD_ERR_VALIDATION', `body.target ${body.error.issues[0]?.message ?? 'is not valid'}`);
     return runOnLeader(parts, forwarder, request, reply, async () => ({ leader: await parts.raft.transferLeadership(body.data.target) }));
   });
   const timeoutMs = changeTimeoutMs(parts);
