@@ -90,6 +90,12 @@ export interface RaftStatus {
   readonly vote: NodeId | null;
   readonly leader: NodeId | null;
   readonly commit: number;
+  /**
+   * How far the cluster has committed, as this node knows it: its own commit on a
+   * leader; on another node the highest its leader announced this term, or its own
+   * commit if that is higher (see `NodeState.leaderCommit`).
+   */
+  readonly leaderCommit: number;
   readonly applied: number;
   readonly lastIndex: number;
   readonly firstIndex: number;

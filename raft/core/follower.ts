@@ -8,15 +8,15 @@ import type { AppendMessage, AppendResponseMessage, HeartbeatMessage, Message, N
 export function stepFollower(n: NodeState, message: Message): void {
   switch (message.type) {
     case 'append':
-      heardFromLeader(n, message.from);
+      heardFromLeader(n, message.from, message.commit);
       handleAppend(n, message);
       return;
     case 'heartbeat':
-      heardFromLeader(n, message.from);
+      heardFromLeader(n, message.from, message.commit);
       handleHeartbeat(n, message);
       return;
     case 'snapshot':
-      heardFromLeader(n, message.from);
+      heardFromLeader(n, message.from, message.snapshot.index);
       handleSnapshot(n, message);
       return;
     case 'timeoutNow':
@@ -34,10 +34,12 @@ export function stepFollower(n: NodeState, message: Message): void {
   }
 }
 
-export function heardFromLeader(n: NodeState, leader: NodeId): void {
+/** `leader` of this term sent an append, heartbeat or snapshot announcing `commit` (for a snapshot, its index: committed at the leader). */
+export function heardFromLeader(n: NodeState, leader: NodeId, commit: number): void {
   n.electionElapsed = 0;
   n.ticksSinceLeader = 0;
   n.leader = leader;
+  n.leaderCommit = Math.max(n.leaderCommit, commit);
 }
 
 export function handleAppend(n: NodeState, message: AppendMessage): void {

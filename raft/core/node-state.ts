@@ -49,6 +49,13 @@ export class NodeState {
   /** Highest term this node led (invariant: never leads the same term twice). */
   ledTerm = 0;
   /**
+   * The highest commit index this term's leader has announced to this node (an append's
+   * or heartbeat's commit, a snapshot's index); 0 until one arrives, and again after a
+   * term change. A follower's own commit stops at the end of what it holds, so while it
+   * catches up only this says how far behind the cluster it is (`/ready`).
+   */
+  leaderCommit = 0;
+  /**
    * Ticks since this node last heard from a leader (append, heartbeat or snapshot).
    * Under CheckQuorum it grants no (pre)vote but a transfer's while this is below
    * electionTicksMin, whatever else moved its term or cleared its leader meanwhile

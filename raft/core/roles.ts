@@ -16,6 +16,7 @@ export function becomeFollower(n: NodeState, term: number, leader: NodeId | null
     assert(term > n.term, () => `term moved backwards ${n.term} -> ${term}`);
     n.term = term;
     n.vote = null;
+    n.leaderCommit = 0;
   }
   n.role = 'follower';
   n.leader = leader;
@@ -37,6 +38,7 @@ export function becomeCandidate(n: NodeState): void {
   n.ticksSinceLeader = Math.max(n.ticksSinceLeader, n.config.electionTicksMin);
   n.term += 1;
   n.vote = n.id;
+  n.leaderCommit = 0;
   n.role = 'candidate';
   n.leader = null;
   n.votes = new Map([[n.id, true]]);

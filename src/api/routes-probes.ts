@@ -9,8 +9,20 @@ import type { AppParts } from './http.js';
 const loopDelay = monitorEventLoopDelay({ resolution: 20 });
 loopDelay.enable();
 
-/** /ready allows this many committed entries not yet applied. */
+/** /ready allows this many entries between what the cluster committed (as this node knows) and what it applied. */
 const READY_LAG_ENTRIES_MAX = 100;
+
+/**
+ * /ready: a member (voter or learner) that knows a leader, has a working disk and has
+ * applied to within READY_LAG_ENTRIES_MAX of the cluster's commit index as its leader
+ * announced it (`leaderCommit`: a follower still catching up has committed only what it
+ * holds, so its own commit index would call it ready).
+ */
+export function readiness(s: Pick<NodeStatus, 'confState' | 'leader' | 'storage' | 'commit' | 'leaderCommit'>, nodeId: string, applied: number) {
+  const member = s.confState.voters.includes(nodeId) || s.confState.learners.includes(nodeId);
+  const ready = member && s.leader !== null && s.storage.healthy && s.leaderCommit - applied <= READY_LAG_ENTRIES_MAX;
+  return { ready, member, leader: s.leader, commit_index: s.commit, leader_commit_index: s.leaderCommit, applied_index: applied };
+}
 
 /** Roles as the API spells them (snake_case, like every other field). */
 function roleName(role: NodeStatus['role']): string {
@@ -37,12 +49,9 @@ export function registerProbes(app: FastifyInstance, { config, raft, state }: Ap
     const { storage } = raft.status();
     return storage.healthy ? { status: 'ok' } : reply.code(503).send({ status: 'storage failing', storage: storageView(storage) });
   });
-  // Readiness: a member (voter or learner) that knows a leader, has a working disk and has caught up.
   app.get('/ready', async (_request, reply) => {
-    const s = raft.status();
-    const member = s.confState.voters.includes(config.node_id) || s.confState.learners.includes(config.node_id);
-    const ready = member && s.leader !== null && s.storage.healthy && s.commit - state.appliedIndex() <= READY_LAG_ENTRIES_MAX;
-    return reply.code(ready ? 200 : 503).send({ ready, member, leader: s.leader, commit_index: s.commit, applied_index: state.appliedIndex() });
+    const answer = readiness(raft.status(), config.node_id, state.appliedIndex());
+    return reply.code(answer.ready ? 200 : 503).send(answer);
   });
   const health = async (_request: FastifyRequest, reply: FastifyReply) => {
     const s = raft.status();

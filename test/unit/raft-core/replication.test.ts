@@ -131,3 +131,35 @@ describe('replication and commit', () => {
     expect(results[4]).toMatchObject({ ok: false, reason: 'tooManyUncommitted' });
   });
 });
+
+describe('the commit index a follower has heard of (leaderCommit)', () => {
+  it('is the highest its leader announced this term, beyond what the follower holds; a new term starts it again', () => {
+    const net = new Net({ voters: ['n1', 'n2', 'n3'] });
+    const n3 = net.node('n3');
+    // An append that carries two entries of a log the leader has committed to 30: n3 can commit only what it holds.
+    n3.step({ type: 'append', from: 'n1', to: 'n3', term: 2, prevIndex: 0, prevTerm: 0, entries: entriesOf(1, 2, 2), commit: 30 });
+    expect(n3.status()).toMatchObject({ role: 'follower', leader: 'n1', commit: 2, leaderCommit: 30 });
+    // A heartbeat's commit is capped at what the follower matches: it does not lower what was heard.
+    n3.step({ type: 'heartbeat', from: 'n1', to: 'n3', term: 2, commit: 2, context: null });
+    expect(n3.status()).toMatchObject({ commit: 2, leaderCommit: 30 });
+    // The next term's leader: what it announces counts, the old leader's does not (here a snapshot at 12).
+    const confState = { voters: ['n1', 'n2', 'n3'], learners: [] };
+    n3.step({ type: 'snapshot', from: 'n2', to: 'n3', term: 3, snapshot: { index: 12, term: 3, confState } });
+    expect(n3.status()).toMatchObject({ term: 3, leader: 'n2', commit: 12, leaderCommit: 12 });
+    n3.step({ type: 'append', from: 'n2', to: 'n3', term: 3, prevIndex: 12, prevTerm: 3, entries: [], commit: 40 });
+    expect(n3.status()).toMatchObject({ commit: 12, leaderCommit: 40 });
+    // A leader of a later term that has announced nothing higher: the follower knows only its own commit again.
+    n3.step({ type: 'heartbeat', from: 'n1', to: 'n3', term: 4, commit: 0, context: null });
+    expect(n3.status()).toMatchObject({ term: 4, leader: 'n1', commit: 12, leaderCommit: 12 });
+  });
+
+  it('is the leader\'s own commit on the leader', () => {
+    const net = new Net({ voters: ['n1', 'n2', 'n3'] });
+    net.elect('n1');
+    net.propose('n1', 'x');
+    net.stabilize();
+    const leader = net.node('n1').status();
+    expect(leader.leaderCommit).toBe(leader.commit);
+    expect(net.node('n2').status().leaderCommit).toBe(leader.commit);
+  });
+});
