@@ -61,6 +61,8 @@ export const configSchema = z.object({
   // 1 s, not 100 ms: every flush has a fixed cost (statements, commit) of a few ms on
   // the main thread; at 100 ms that was 20–30 % of a 3-node cluster's write throughput.
   flush_interval_ms: positiveMs.default(1000),
+  /** Applied rows (changed or deleted) that make the flusher write at once instead of waiting for flush_interval_ms. */
+  flush_rows_max: z.number().int().min(1).default(50_000),
   checksum_interval: z.number().int().min(1).default(1000),
   /** fdatasync every WAL update (commit-only ones too) and flush DuckDB after every applied batch; `--force-sync`. */
   force_sync: z.boolean().default(false),

@@ -47,7 +47,7 @@ export async function startServer(config: Readonly<ConcordConfig>, options: Star
   mkdirSync(config.data_dir, { recursive: true });
   mkdirSync(dirname(config.db_path), { recursive: true });
   const state = await CoordinatorState.open({
-    dbPath: config.db_path, memoryLimitMb: config.db_memory_limit, flushIntervalMs: config.flush_interval_ms,
+    dbPath: config.db_path, memoryLimitMb: config.db_memory_limit, flushIntervalMs: config.flush_interval_ms, flushRowsMax: config.flush_rows_max,
     checksumInterval: config.checksum_interval, forceSync: config.force_sync, logger,
     limits: { nodeTimeoutMs: config.node_timeout, nodeInactiveAfterMs: config.node_inactive_after,
       replicationFactor: config.replication_factor, taskMaxAttempts: 3, idempotencyRetentionMs: 24 * 3_600_000 },

@@ -182,8 +182,14 @@ export class CoordinatorState implements StateMachine {
     return { index, checksum, bytes: (await stat(path)).size };
   }
 
+  /** Replace the database and the model with the snapshot's, holding the flush lock throughout (no timer flush meets the closed store). */
   async restoreSnapshot(path: string, index: number): Promise<void> {
     while (this.#flushing !== null) await this.#flushing;
+    this.#flushing = this.#replaceWith(path, index).finally(() => { this.#flushing = null; });
+    await this.#flushing;
+  }
+
+  async #replaceWith(path: string, index: number): Promise<void> {
     this.#store.close();
     const temp = `${this.#options.dbPath}.restore`;
     await copyFile(path, temp);

@@ -314,4 +314,56 @@ describe('coordinator state on DuckDB', () => {
     await expect(target.restoreSnapshot(snapshot.path, snapshot.index + 1))
       .rejects.toThrow(`snapshot file holds applied index ${snapshot.index}, expected ${snapshot.index + 1}`);
   });
+  it('records a checksum checkpoint every checksumInterval applied entries, each the model\'s checksum there; keeps the last 16', async () => {
+    const every5 = await CoordinatorState.open({ dbPath: join(dir, 'cp5.duckdb'), flushIntervalMs: 60_000, checksumInterval: 5 });
+    const every1 = await CoordinatorState.open({ dbPath: join(dir, 'cp1.duckdb'), flushIntervalMs: 60_000, checksumInterval: 1 });
+    const expected: { index: number; checksum: string }[] = [];
+    for (const entry of log) {
+      await every5.apply([entry]);
+      await every1.apply([entry]);
+      expected.push({ index: entry.index, checksum: every5.checksum().checksum });
+    }
+    expect(every5.checkpoints).toEqual(expected.filter((c) => c.index % 5 === 0));
+    expect(log.length).toBeGreaterThan(16);
+    expect(every1.checkpoints).toEqual(expected.slice(-16));
+    await every5.close();
+    await every1.close();
+  });
+
+  it('flushes by itself once flushRowsMax rows have changed, before apply() resolves', async () => {
+    const state = await CoordinatorState.open({ dbPath: join(dir, 'rows.duckdb'), flushIntervalMs: 60_000, flushRowsMax: 10 });
+    await state.apply(log.slice(0, 2)); // two node rows: below the bound
+    expect(state.durableIndex()).toBe(0);
+    await state.apply(log.slice(2)); // many more
+    expect(state.durableIndex()).toBe(log.length);
+    const db = await state.checksumFromDatabase();
+    expect(db.checksum).toBe(state.checksum().checksum);
+    await state.close();
+  });
+
+  it('a flush asked for while a snapshot install runs waits for it (it never meets the closed database)', async () => {
+    const source = await CoordinatorState.open({ dbPath: join(dir, 'src3.duckdb'), flushIntervalMs: 60_000 });
+    await source.apply(log);
+    const snapshot = await source.createSnapshot(join(dir, 'snap3.duckdb'));
+    const target = await CoordinatorState.open({ dbPath: join(dir, 'dst3.duckdb'), flushIntervalMs: 60_000 });
+    await target.apply(log.slice(0, 6)); // unflushed rows: a flush would have work to write
+    await Promise.all([target.restoreSnapshot(snapshot.path, snapshot.index), target.flush()]);
+    expect(target.durableIndex()).toBe(log.length);
+    expect(target.checksum().checksum).toBe(source.checksum().checksum);
+    expect((await target.checksumFromDatabase()).checksum).toBe(source.checksum().checksum);
+    await source.close();
+    await target.close();
+  });
+
+  it('refuses a database whose schema version is newer than this program\'s', async () => {
+    const path = join(dir, 'newer.duckdb');
+    const state = await CoordinatorState.open({ dbPath: path, flushIntervalMs: 60_000 });
+    await state.apply(log.slice(0, 3));
+    await state.close();
+    const bump = await CoordinatorState.open({ dbPath: path, flushIntervalMs: 60_000 });
+    await bump.query(`UPDATE raft_meta SET value = ${SCHEMA_VERSION + 1} WHERE key = 'schema_version'`);
+    await bump.close();
+    await expect(CoordinatorState.open({ dbPath: path, flushIntervalMs: 60_000 }))
+      .rejects.toThrow(`database schema version ${SCHEMA_VERSION + 1} is newer than this program (${SCHEMA_VERSION})`);
+  });
 });
