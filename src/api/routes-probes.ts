@@ -5,6 +5,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { NodeStatus } from '../../raft/node-api.js';
 import { errorBody } from './errors.js';
 import type { AppParts } from './http.js';
+import { roleName } from './role-name.js';
 
 const loopDelay = monitorEventLoopDelay({ resolution: 20 });
 loopDelay.enable();
@@ -22,11 +23,6 @@ export function readiness(s: Pick<NodeStatus, 'confState' | 'leader' | 'storage'
   const member = s.confState.voters.includes(nodeId) || s.confState.learners.includes(nodeId);
   const ready = member && s.leader !== null && s.storage.healthy && s.leaderCommit - applied <= READY_LAG_ENTRIES_MAX;
   return { ready, member, leader: s.leader, commit_index: s.commit, leader_commit_index: s.leaderCommit, applied_index: applied };
-}
-
-/** Roles as the API spells them (snake_case, like every other field). */
-function roleName(role: NodeStatus['role']): string {
-  return role === 'preCandidate' ? 'pre_candidate' : role;
 }
 
 function storageView(storage: NodeStatus['storage']) {

@@ -3,14 +3,13 @@
 // observed by the driver (RaftObserver), leader changes by a listener, HTTP by a hook.
 import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Role } from '../../raft/core/types.js';
 import type { RaftNodeHandle } from '../../raft/node-api.js';
 import type { RaftObserver } from '../../raft/server.js';
+import { ROLES, roleName } from '../api/role-name.js';
 import type { CoordinatorState } from '../state/coordinator-state.js';
 import type { Model } from '../state/model.js';
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
-const ROLES: readonly Role[] = ['follower', 'preCandidate', 'candidate', 'leader'];
 
 export interface NodeMetrics {
   readonly registry: Registry;
@@ -41,7 +40,7 @@ export function createMetrics(): NodeMetrics {
   gauge('concord_raft_has_leader', '1 if a leader is known.', (g) => g.set(raft!.status().leader === null ? 0 : 1));
   gauge('concord_raft_role', '1 for the Raft role this node is in, 0 for the others.', (g) => {
     const role = raft!.status().role;
-    for (const r of ROLES) g.set({ role: r }, r === role ? 1 : 0);
+    for (const r of ROLES) g.set({ role: roleName(r) }, r === role ? 1 : 0);
   }, ['role']);
   gauge('concord_raft_commit_index', 'Highest committed log index.', (g) => g.set(raft!.status().commit));
   gauge('concord_raft_applied_index', 'Highest applied log index.', (g) => g.set(state!.appliedIndex()));
