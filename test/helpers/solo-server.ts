@@ -28,15 +28,19 @@ export interface JsonAnswer { status: number; body: any; headers: Record<string,
 /**
  * One ready single node for a test file: started in `beforeAll` (in a fresh temporary
  * directory, until `/ready` answers 200), closed and removed in `afterAll`. `call` sends a
- * JSON request to it.
+ * JSON request to it (with extra headers), `logs` is what it has logged.
  */
 export function soloForFile(prefix: string, extra: Record<string, unknown> = { log_level: 'warn' }) {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   let solo: SoloServer | undefined;
-  const call = async (method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<JsonAnswer> => {
+  const started = (): SoloServer => {
     if (solo === undefined) throw new Error('the solo node is not started (call it from a test)');
-    const res = await request(`http://127.0.0.1:${solo.port}${path}`, { method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+    return solo;
+  };
+  const call = async (method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown, headers: Record<string, string> = {}): Promise<JsonAnswer> => {
+    const res = await request(`http://127.0.0.1:${started().port}${path}`, { method,
+      headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+      body: body === undefined ? undefined : JSON.stringify(body) });
     const text = await res.body.text();
     return { status: res.statusCode, body: text.length > 0 ? JSON.parse(text) : null, headers: res.headers };
   };
@@ -48,5 +52,7 @@ export function soloForFile(prefix: string, extra: Record<string, unknown> = { l
     await solo?.server.close();
     rmSync(dir, { recursive: true, force: true });
   });
-  return { call };
+  /** The node's log output so far (pino JSON lines, as written). */
+  const logs = (): readonly string[] => started().logs;
+  return { call, logs };
 }

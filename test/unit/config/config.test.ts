@@ -36,11 +36,12 @@ describe('node configuration', () => {
   it('lets environment variables override the file, including PEERS', () => {
     const path = file('base.json', { node_id: 'a', data_dir: '/tmp/a', enable_redundancy: false });
     const result = loadConfig({ file: path, env: { NODE_ID: 'n1', PORT: '9001', PEERS: 'n2@127.0.0.1:9002, 127.0.0.1:9003',
-      CLUSTER_SECRET: 'a-long-enough-secret', LOG_LEVEL: 'DEBUG' } });
+      CLUSTER_SECRET: 'a-long-enough-secret', LOG_LEVEL: 'DEBUG', HOST: '127.0.0.7', DATA_DIR: '/tmp/from-env', DB_PATH: '/tmp/elsewhere/state.duckdb' } });
     expect(result.ok).toBe(true);
     if (!result.ok) return;
     expect(result.config.node_id).toBe('n1');
     expect(result.config.port).toBe(9001);
+    expect(result.config).toMatchObject({ host: '127.0.0.7', data_dir: '/tmp/from-env', db_path: '/tmp/elsewhere/state.duckdb', cluster_secret: 'a-long-enough-secret' });
     expect(result.config.log_level).toBe('debug');
     expect(result.config.peers).toEqual([{ id: 'n2', host: '127.0.0.1', port: 9002 }, { id: '127.0.0.1:9003', host: '127.0.0.1', port: 9003 }]);
   });
