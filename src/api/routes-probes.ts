@@ -2,13 +2,18 @@
 import { stat, statfs } from 'node:fs/promises';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
 import type { NodeStatus } from '../../raft/node-api.js';
-import { errorBody } from './errors.js';
-import type { AppParts } from './http.js';
+import { type AppParts, jsonSchema } from './http.js';
 import { roleName } from './role-name.js';
 
 const loopDelay = monitorEventLoopDelay({ resolution: 20 });
 loopDelay.enable();
+
+const RAFT_LOG_LIMIT_MAX = 1000;
+/** Query strings stay strings (no coercion): positive integers as digits. */
+const positiveDigits = z.string().regex(/^[1-9][0-9]{0,15}$/, 'must be a positive integer');
+const raftLogQuery = z.object({ from: positiveDigits.optional(), limit: positiveDigits.optional() });
 
 /** /ready allows this many entries between what the cluster committed (as this node knows) and what it applied. */
 const READY_LAG_ENTRIES_MAX = 100;
@@ -69,14 +74,9 @@ export function registerProbes(app: FastifyInstance, { config, raft, state }: Ap
     const taken = await raft.snapshotNow();
     return { index: taken.index, bytes: taken.bytes };
   });
-  app.get('/api/debug/raft_log', async (request, reply) => {
-    const query = request.query as Record<string, string>;
-    const from = Number(query.from ?? 1);
-    const limit = Math.min(Number(query.limit ?? 100), 1000);
-    if (!Number.isInteger(from) || from < 1 || !Number.isInteger(limit) || limit < 1) {
-      return reply.code(400).send(errorBody('CONCORD_ERR_VALIDATION', 'from and limit must be positive integers'));
-    }
-    return { entries: raft.logEntries(from, limit) };
+  app.get('/api/debug/raft_log', { schema: { querystring: jsonSchema(raftLogQuery) } }, async (request) => {
+    const query = request.query as z.infer<typeof raftLogQuery>;
+    return { entries: raft.logEntries(Number(query.from ?? 1), Math.min(Number(query.limit ?? 100), RAFT_LOG_LIMIT_MAX)) };
   });
   app.get('/api/health/db', async (_request, reply) => {
     const db = await state.checksumFromDatabase();

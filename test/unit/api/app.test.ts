@@ -198,7 +198,12 @@ describe('cluster and debug routes', () => {
     const log = await call('GET', '/api/debug/raft_log?from=1&limit=5');
     expect(log.body.entries.length).toBeGreaterThan(0);
     expect(log.body.entries[0]).toMatchObject({ index: 1, term: 1 });
-    expect((await call('GET', '/api/debug/raft_log?from=0')).status).toBe(400);
+    for (const [query, field] of [['from=0', 'querystring.from'], ['limit=1.5', 'querystring.limit'], ['limit=x', 'querystring.limit']]) {
+      const bad = await call('GET', `/api/debug/raft_log?${query}`);
+      expect(bad.status).toBe(400);
+      expect(bad.body.error).toMatchObject({ code: 'CONCORD_ERR_VALIDATION', message: expect.stringContaining(field) });
+    }
+    expect((await call('GET', '/api/debug/raft_log?limit=5000')).body.entries.length).toBeLessThanOrEqual(1000);
     const snap = await call('POST', '/api/cluster/snapshot');
     expect(snap.body.index).toBeGreaterThan(0);
     const transfer = await call('POST', '/api/cluster/transfer-leadership', {});
