@@ -4,6 +4,7 @@
 // Requests pass, in order: identify (token, forwarding signature), rate limit, auth check.
 import Fastify, { type FastifyInstance } from 'fastify';
 import { installAuth } from './auth.js';
+import { checkIdempotencyKey } from './idempotency-key.js';
 import { Forwarder, installForwarding } from './forward.js';
 import { type AppParts, sendError } from './http.js';
 import { installRateLimit } from './rate-limit.js';
@@ -12,7 +13,7 @@ import { registerBackup } from './routes-backup.js';
 import { registerMembers } from './routes-members.js';
 import { registerProbes } from './routes-probes.js';
 import { registerReads } from './routes-reads.js';
-import { checkIdempotencyKey, registerWrites } from './routes-writes.js';
+import { registerWrites } from './routes-writes.js';
 import { type SchemaError, validationMessage } from './validation-message.js';
 
 export type { AppParts } from './http.js';

@@ -4,7 +4,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { encodeCommand, type CommandInput, type CommandResult } from '../state/index.js';
 import { type Forwarder, runOnLeader } from './forward.js';
-import { type AppParts, jsonSchema, sendError, sendResult } from './http.js';
+import { type AppParts, jsonSchema, sendResult } from './http.js';
+import { IDEMPOTENCY_HEADER } from './idempotency-key.js';
 import { schemas } from './schemas.js';
 
 type Cmd = CommandInput['cmd'];
@@ -12,28 +13,13 @@ type Cmd = CommandInput['cmd'];
 /** Run a write on the leader: forward from a follower, stamp and propose on the leader. */
 function write(parts: AppParts, forwarder: Forwarder, request: FastifyRequest, reply: FastifyReply, build: () => Cmd, okStatus = 200) {
   return runOnLeader(parts, forwarder, request, reply, async () => {
-    const key = request.headers[IDEMPOTENCY_HEADER]; // checked by `checkIdempotencyKey`
+    const key = request.headers[IDEMPOTENCY_HEADER]; // checked by `checkIdempotencyKey` (idempotency-key.ts)
     const envelope: CommandInput = { v: 1, ts: Date.now(), cmd: build(), ...(typeof key === 'string' ? { idempotency_key: key } : {}) };
     const { result } = await parts.raft.propose(encodeCommand(envelope), { timeoutMs: parts.config.request_timeout_ms });
     return sendResult(reply, result as CommandResult, okStatus);
   });
 }
 
-const IDEMPOTENCY_HEADER = 'idempotency-key';
-const IDEMPOTENCY_KEY_MAX = 256;
-
-/**
- * A `preValidation` hook for every route: a request other than GET or HEAD whose
- * Idempotency-Key header is empty or longer than IDEMPOTENCY_KEY_MAX characters (node
- * joins a repeated header into one value) gets a 400 on the node it reached (before any
- * forwarding), instead of a key cut short that could match another request's.
- */
-export async function checkIdempotencyKey(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
-  if (request.method === 'GET' || request.method === 'HEAD') return undefined;
-  const key = request.headers[IDEMPOTENCY_HEADER];
-  if (key === undefined || (typeof key === 'string' && key.length > 0 && key.length <= IDEMPOTENCY_KEY_MAX)) return undefined;
-  return sendError(reply, 'CONCORD_ERR_VALIDATION', `headers.${IDEMPOTENCY_HEADER} must be 1 to ${IDEMPOTENCY_KEY_MAX} characters`);
-}
 
 export function registerWrites(app: FastifyInstance, parts: AppParts, forwarder: Forwarder): void {
   app.post('/api/v1/nodes/register', { schema: { body: jsonSchema(schemas.registerNode) } }, (request, reply) => {

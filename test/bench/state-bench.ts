@@ -1,14 +1,15 @@
 // State machine benchmark: apply throughput by command kind (in memory), then
 // flush rate to DuckDB. Run: npm run build && node dist/test/bench/state-bench.js
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Entry } from '../../raft/core/types.js';
 import { CoordinatorState, encodeCommand, type CommandInput } from '../../src/state/index.js';
+import { exitOnInterrupt, scratchDir } from '../helpers/interrupt.js';
 import { median, round } from './stats.js';
 
 type Cmd = CommandInput['cmd'];
-const dir = mkdtempSync(join(tmpdir(), 'concord-state-bench-'));
+exitOnInterrupt();
+const scratch = scratchDir('concord-state-bench-');
+const dir = scratch.path;
 let index = 0;
 const entry = (cmd: Cmd, ts: number): Entry => ({ index: ++index, term: 1, type: 'normal', data: encodeCommand({ v: 1, ts, cmd }) });
 
@@ -54,5 +55,5 @@ try {
   }, null, 2));
 } finally {
   await state.close();
-  rmSync(dir, { recursive: true, force: true });
+  scratch.remove();
 }

@@ -5,9 +5,8 @@
 // (synchronously: the process is about to exit) and then exit as the signal would have.
 // Tests do not install the handlers: vitest manages its own workers.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { constants } from 'node:os';
+import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 
 const cleanups = new Set<() => void>();
 let installed = false;
@@ -18,9 +17,13 @@ export function atInterrupt(cleanup: () => void): () => void {
   return () => cleanups.delete(cleanup);
 }
 
-/** Run every registered cleanup now, each at most once, none stopping the others. */
+/**
+ * Run every registered cleanup now, newest first (a cluster's processes are killed before
+ * the directory they write in, registered when the cluster was made, is removed), each at
+ * most once, none stopping the others.
+ */
 export function runInterruptCleanups(): void {
-  for (const cleanup of [...cleanups]) {
+  for (const cleanup of [...cleanups].reverse()) {
     cleanups.delete(cleanup);
     try {
       cleanup();
@@ -30,12 +33,20 @@ export function runInterruptCleanups(): void {
   }
 }
 
-/** On SIGINT, SIGTERM or SIGHUP: run the cleanups, then exit with 128 + the signal's number. */
+/**
+ * On SIGINT, SIGTERM or SIGHUP: run the cleanups, then exit with 128 + the signal's
+ * number. The handlers stay installed, so a second signal (Ctrl-C reaches a benchmark
+ * from the terminal and again from the runner that forwards it) cannot end the process
+ * halfway through the cleanups with the default action.
+ */
 export function exitOnInterrupt(): void {
   if (installed) return;
   installed = true;
+  let stopping = false;
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.once(signal, () => {
+    process.on(signal, () => {
+      if (stopping) return;
+      stopping = true;
       process.stderr.write(`${signal}: stopping what this process started\n`);
       runInterruptCleanups();
       process.exit(128 + constants.signals[signal]);

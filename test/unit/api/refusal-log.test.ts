@@ -38,7 +38,7 @@ describe('RefusalLog', () => {
     expect(lines[2]).toMatchObject({ code: 'CONCORD_ERR_VALIDATION', suppressed: 6 });
   });
 
-  it('does not log a command outcome or a reply sent without an error', async () => {
+  it('does not log a command outcome (an unknown id, a task held by another worker)', async () => {
     const { lines, refuse } = setup();
     await refuse('CONCORD_ERR_NOT_FOUND', 404);
     await refuse('CONCORD_ERR_NOT_LEASE_HOLDER', 409);

@@ -1,25 +1,18 @@
 // A benchmark stopped by a signal (Ctrl-C, `kill`) kills the processes it started and
-// removes its scratch directories before it exits, as the signal would have.
+// removes its scratch directories before it exits, as the signal would have; the
+// benchmark runner forwards the signal to it and runs nothing further.
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { childEnv } from '../../helpers/processes.js';
+import { gone, processesMentioning } from '../../helpers/proc.js';
 import { waitUntil } from '../../helpers/wait.js';
 
 const here = import.meta.dirname;
 const root = here.includes('/dist/') ? here.slice(0, here.lastIndexOf('/dist/')) : resolve(here, '../../..');
 const helpers = resolve(root, 'dist/test/helpers');
-
-/** Whether process `pid` is gone (or a zombie left for init to reap). */
-function gone(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
-  } catch {
-    return true;
-  }
-}
 
 describe('exitOnInterrupt', () => {
   it.each([['SIGTERM', 143], ['SIGINT', 130]] as const)('on %s kills the started processes, removes scratch directories, exits %i', async (signal, code) => {
@@ -62,9 +55,41 @@ describe('exitOnInterrupt', () => {
       expect(stderr).toContain(`${signal}: stopping what this process started`);
       expect(existsSync(started.dir)).toBe(false);
       await waitUntil(() => started.pids.every(gone), { timeoutMs: 10_000, what: 'the started processes to be killed' });
+      pids = []; // gone: their ids may be reused by other processes from now on
     } finally {
       parent.kill('SIGKILL');
       for (const pid of pids) if (!gone(pid)) process.kill(pid, 'SIGKILL'); // only after a failure: left running, they are this test's
+    }
+  });
+});
+
+describe('the benchmark runner', () => {
+  it('forwards SIGINT to the running benchmark, which stops its server and removes its data; nothing further runs', async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'concord-runner-test-'));
+    const runner = spawn(process.execPath, [resolve(root, 'dist/test/bench/run.js'), 'server', '--sizes', '1', '--seconds', '60', '--rounds', '0',
+      '--baseline', 'false', '--out', join(tmp, 'out.json')], { env: childEnv({ NODE_OPTIONS: '', TMPDIR: tmp }), stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = new Promise<[number | null, NodeJS.Signals | null]>((done) => runner.once('exit', (c, s) => done([c, s])));
+    let stderr = '';
+    runner.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+    let servers: number[] = [];
+    try {
+      servers = await waitUntil(() => {
+        const found = /1 node\(s\), leader/.test(stderr) ? processesMentioning(tmp).filter((pid) => pid !== runner.pid) : [];
+        return found.length >= 2 ? found : null; // the benchmark and its server
+      }, { timeoutMs: 60_000, what: `the benchmark to start its server: ${stderr}` });
+      expect(readdirSync(tmp).some((name) => name.startsWith('concord-servers-'))).toBe(true);
+      runner.kill('SIGINT');
+      runner.kill('SIGINT'); // a second one changes nothing (exitOnInterrupt keeps its handlers while it cleans up)
+      expect(await exited).toEqual([130, null]);
+      expect(stderr).toContain('SIGINT: stopping what this process started');
+      expect(stderr).toContain('bench server stopped by SIGINT; the rest are not run');
+      await waitUntil(() => servers.every(gone), { timeoutMs: 10_000, what: 'the benchmark and its server to be gone' });
+      servers = [];
+      expect(readdirSync(tmp).filter((name) => name.startsWith('concord-servers-'))).toEqual([]);
+    } finally {
+      runner.kill('SIGKILL');
+      for (const pid of servers) if (!gone(pid)) process.kill(pid, 'SIGKILL'); // only after a failure
+      rmSync(tmp, { recursive: true, force: true });
     }
   });
 });

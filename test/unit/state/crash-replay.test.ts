@@ -208,7 +208,8 @@ describe('crash and replay on DuckDB', () => {
       }
       await recover(betweenCopy, between, log, p);
       await recover(inFlushCopy, inFlush, log, p);
-    }), { numRuns: 12, interruptAfterTimeLimit: 60_000 }); // bounds the shrinking of a failure (a passing run takes ~6 s)
+    }), { numRuns: 12, interruptAfterTimeLimit: 60_000, markInterruptAsFailure: true }); // bounds the shrinking of a failure (a passing run takes ~6 s); a run cut short fails
+    expect(stats.runs).toBe(12);
     // The runs covered what they are meant to (sums over all runs).
     expect(stats.flushes).toBeGreaterThanOrEqual(2 * stats.runs);
     expect(stats.onDiskStates).toBeGreaterThan(stats.flushes); // each flush's state, and the fresh database's
