@@ -5,12 +5,11 @@
 // fresh state, then again over what that install loaded. Run: npm run build && node dist/test/bench/scale-bench.js
 // Sizes scale with SCALE (default 1; 0.1 for a quick look); IDLE_SECONDS (default 20) is
 // how long the load phase idles before its last RSS reading.
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import type { Entry } from '../../raft/core/types.js';
 import { CoordinatorState, encodeCommand, type CommandInput } from '../../src/state/index.js';
+import { atInterrupt, exitOnInterrupt, scratchDir } from '../helpers/interrupt.js';
 import { round } from './stats.js';
 
 type Cmd = CommandInput['cmd'];
@@ -109,21 +108,35 @@ async function load(dbPath: string, dir: string): Promise<Record<string, number 
   };
 }
 
-const [phase, dbPath, dir] = process.argv.slice(2);
-if (phase === 'build') {
+/**
+ * Run one phase in a fresh process (its RSS is the phase's own), its JSON answer on
+ * stdout. Asynchronously, so a signal to this process can still stop it (`exitOnInterrupt`).
+ */
+async function phase(args: string[]): Promise<Record<string, unknown>> {
+  const child = spawn(process.execPath, [new URL(import.meta.url).pathname, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const forget = atInterrupt(() => child.kill('SIGKILL'));
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => { out += chunk.toString('utf8'); });
+  const code = await new Promise<number | null>((done) => child.once('exit', (c) => done(c)));
+  forget();
+  if (code !== 0) throw new Error(`scale-bench ${args[0]} exited with ${code}`);
+  return JSON.parse(out) as Record<string, unknown>;
+}
+
+const [step, dbPath, dir] = process.argv.slice(2);
+if (step === 'build') {
   process.stdout.write(JSON.stringify(await build(dbPath)));
-} else if (phase === 'load') {
+} else if (step === 'load') {
   process.stdout.write(JSON.stringify(await load(dbPath, dir)));
 } else {
-  const work = mkdtempSync(join(tmpdir(), 'concord-scale-'));
+  exitOnInterrupt();
+  const scratch = scratchDir('concord-scale-');
   try {
-    const db = join(work, 'state.duckdb');
-    const self = new URL(import.meta.url).pathname;
-    const run = (args: string[]) => JSON.parse(execFileSync(process.execPath, [self, ...args], { encoding: 'utf8', maxBuffer: 1 << 20 })) as Record<string, unknown>;
-    const built = run(['build', db]);
-    const loaded = run(['load', db, work]);
+    const db = join(scratch.path, 'state.duckdb');
+    const built = await phase(['build', db]);
+    const loaded = await phase(['load', db, scratch.path]);
     console.log(JSON.stringify({ bench: 'state-machine-scale', scale, db_memory_limit_mb: memoryLimitMb, ...built, ...loaded }, null, 2));
   } finally {
-    rmSync(work, { recursive: true, force: true });
+    scratch.remove();
   }
 }

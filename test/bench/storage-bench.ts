@@ -2,11 +2,10 @@
 // ~200-byte entry each (fsyncs/s, entries per fsync, entries/s), and
 // single-writer persist latency (one fdatasync each) p50/p99, and replay speed on open.
 // Run: npm run build && node dist/test/bench/storage-bench.js [--seconds 5] [--concurrency 64] [--dir /path]
-import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { RaftLogStore } from '../../raft/storage/index.js';
 import type { Entry } from '../../raft/core/types.js';
+import { exitOnInterrupt, scratchDir } from '../helpers/interrupt.js';
 import { percentile, round } from './stats.js';
 
 const args = new Map<string, string>();
@@ -48,7 +47,8 @@ async function singleWriter(store: RaftLogStore): Promise<Record<string, number>
 }
 
 async function main(): Promise<void> {
-  const dir = await mkdtemp(join(args.get('dir') ?? tmpdir(), 'concord-storage-bench-'));
+  const scratch = scratchDir('concord-storage-bench-', args.get('dir') ?? tmpdir());
+  const dir = scratch.path;
   try {
     const store = await RaftLogStore.open({ dir });
     const group = await groupCommit(store);
@@ -64,8 +64,9 @@ async function main(): Promise<void> {
     await reopened.close();
     console.log(JSON.stringify({ dir, groupCommit: group, singleWriter: single, replay }, null, 2));
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    scratch.remove();
   }
 }
 
+exitOnInterrupt();
 await main();

@@ -54,9 +54,9 @@ export function exitOnInterrupt(): void {
   }
 }
 
-/** A fresh directory under the system's temporary directory, removed on interrupt until `remove()`. */
-export function scratchDir(prefix: string): { readonly path: string; remove(): void } {
-  const path = mkdtempSync(join(tmpdir(), prefix));
+/** A fresh directory under `parent` (the system's temporary directory by default), removed on interrupt until `remove()`. */
+export function scratchDir(prefix: string, parent: string = tmpdir()): { readonly path: string; remove(): void } {
+  const path = mkdtempSync(join(parent, prefix));
   const drop = () => rmSync(path, { recursive: true, force: true });
   const unregister = atInterrupt(drop);
   return {
