@@ -12,9 +12,12 @@ const IDEMPOTENCY_KEY_MAX = 256;
  * joins a repeated header into one value) gets a 400 on the node it reached (before any
  * forwarding), instead of a key cut short that could match another request's.
  */
-export async function checkIdempotencyKey(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
-  if (request.method === 'GET' || request.method === 'HEAD') return undefined;
-  const key = request.headers[IDEMPOTENCY_HEADER];
-  if (key === undefined || (typeof key === 'string' && key.length > 0 && key.length <= IDEMPOTENCY_KEY_MAX)) return undefined;
-  return sendError(reply, 'CONCORD_ERR_VALIDATION', `headers.${IDEMPOTENCY_HEADER} must be 1 to ${IDEMPOTENCY_KEY_MAX} characters`);
+export function checkIdempotencyKey(request: FastifyRequest, reply: FastifyReply, done: () => void): void {
+  // Callback style, as it runs for every request: no promise per request. A refusal answers and does not call `done`.
+  const key = request.method === 'GET' || request.method === 'HEAD' ? undefined : request.headers[IDEMPOTENCY_HEADER];
+  if (key === undefined || (typeof key === 'string' && key.length > 0 && key.length <= IDEMPOTENCY_KEY_MAX)) {
+    done();
+    return;
+  }
+  void sendError(reply, 'CONCORD_ERR_VALIDATION', `headers.${IDEMPOTENCY_HEADER} must be 1 to ${IDEMPOTENCY_KEY_MAX} characters`);
 }

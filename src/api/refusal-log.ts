@@ -22,8 +22,13 @@ export class RefusalLog {
 
   constructor(private readonly logger: Logger | undefined, private readonly intervalMs = 10_000, private readonly now: () => number = Date.now) {}
 
-  /** An `onResponse` hook: log the reply's refusal, if it was one and its class has not logged within the interval. */
-  readonly onResponse = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+  /** An `onResponse` hook (callback style: no promise per request): log the reply's refusal, if it was one and its class has not logged within the interval. */
+  readonly onResponse = (request: FastifyRequest, reply: FastifyReply, done: () => void): void => {
+    this.#note(request, reply);
+    done();
+  };
+
+  #note(request: FastifyRequest, reply: FastifyReply): void {
     const refusal = refusals.get(reply);
     if (refusal === undefined || this.logger === undefined) return;
     const at = this.now();
@@ -36,5 +41,5 @@ export class RefusalLog {
     this.logger.warn({ code: refusal.code, status: reply.statusCode, source: request.ip, method: request.method,
       route: request.routeOptions.url ?? null, token_id: request.concordPrincipal?.tokenId ?? null, reason: refusal.message,
       suppressed: seen?.suppressed ?? 0 }, 'refused API request');
-  };
+  }
 }

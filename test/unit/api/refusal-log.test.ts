@@ -14,7 +14,7 @@ function setup() {
   const refuse = async (code: string, status: number) => {
     const reply = { statusCode: status } as unknown as FastifyReply;
     markRefusal(reply, code, `refused with ${code}`);
-    await log.onResponse(request, reply);
+    await new Promise<void>((done) => log.onResponse(request, reply, done));
   };
   return { lines, refuse, advance: (ms: number) => { now += ms; } };
 }
