@@ -2,13 +2,12 @@
 // ports, they elect one leader, a write through a follower commits, `concord status
 // --json` reports them, and SIGINT stops every node and exits cleanly.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cliPath, runCli } from '../../helpers/cli.js';
-import { freePort } from '../../helpers/ports.js';
+import { consecutiveFreePorts } from '../../helpers/ports.js';
 import { childrenOf, gone } from '../../helpers/proc.js';
 import { ProcessGroup } from '../../helpers/processes.js';
 import { settled, waitUntil } from '../../helpers/wait.js';
@@ -23,26 +22,6 @@ afterAll(async () => {
   await processes.killAll();
   rmSync(dir, { recursive: true, force: true });
 });
-
-function listen(port: number): Promise<Server | null> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(null));
-    server.listen(port, '127.0.0.1', () => resolve(server));
-  });
-}
-
-/** A port P with P, P+1 and P+2 free on 127.0.0.1 (each bound once to check, then released). */
-async function freeRun(length: number): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = await freePort();
-    if (base + length - 1 > 65_000) continue;
-    const held = await Promise.all(Array.from({ length }, (_, i) => listen(base + i)));
-    await Promise.all(held.map((s) => (s === null ? undefined : new Promise((r) => s.close(r)))));
-    if (held.every((s) => s !== null)) return base;
-  }
-  throw new Error(`no ${length} consecutive free ports`);
-}
 
 interface Status { node_id: string; role: string; term: number; current_leader: string | null; commit_index: number }
 
@@ -72,7 +51,7 @@ async function answers(port: number): Promise<boolean> {
 
 describe('concord cluster', () => {
   it('runs three nodes with one leader, takes a write through a follower, and stops them all on SIGINT', async () => {
-    const base = await freeRun(3);
+    const base = await consecutiveFreePorts(3);
     const ports = [base, base + 1, base + 2];
     const cluster = processes.start('cluster', process.execPath, [cliPath, 'cluster', '--nodes', '3', '--base-port', String(base), '--data-dir', join(dir, 'data')]);
     const output = () => cluster.output.join('');
