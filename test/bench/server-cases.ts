@@ -12,10 +12,13 @@ export interface CaseSettings {
   readonly repeats: number;
 }
 
+/** Which nodes the clients spread over: the leader, every node, or every node but the leader. */
+export type Targets = 'leader' | 'all' | 'followers';
+
 export interface CaseResult {
   readonly case: string;
   readonly nodes: number;
-  readonly targets: 'leader' | 'all';
+  readonly targets: Targets;
   /** Medians over the repeats. */
   readonly per_second: number;
   readonly p50_ms: number;
@@ -34,7 +37,7 @@ export interface CaseResult {
 interface CaseSpec {
   readonly name: string;
   readonly kind: 'write' | 'read';
-  readonly targets: 'leader' | 'all';
+  readonly targets: Targets;
   readonly okStatus: number;
   readonly next: (client: number, sequence: number) => LoadRequest;
   readonly collect?: (body: unknown) => boolean;
@@ -59,6 +62,8 @@ export function serverCases(nodes: number): CaseSpec[] {
     { name: 'task_submit_via_all', kind: 'write', targets: 'all', okStatus: 201, next: () => ({ method: 'POST', path: '/api/v1/tasks', body: TASK }) },
     { name: 'read_linearizable_leader', kind: 'read', targets: 'leader', okStatus: 200, next: readTask('') },
     { name: 'read_linearizable_all', kind: 'read', targets: 'all', okStatus: 200, next: readTask('') },
+    // Followers only: with 3 voters their ReadIndex requests are answered at once, with no heartbeat round (set beside _all and _leader).
+    { name: 'read_linearizable_followers', kind: 'read', targets: 'followers', okStatus: 200, next: readTask('') },
     { name: 'read_lease_leader', kind: 'read', targets: 'leader', okStatus: 200, next: readTask('?consistency=lease') },
     { name: 'read_lease_all', kind: 'read', targets: 'all', okStatus: 200, next: readTask('?consistency=lease') },
     { name: 'read_stale_all', kind: 'read', targets: 'all', okStatus: 200, next: readTask('?consistency=stale') },
@@ -73,7 +78,8 @@ export async function runCase(cluster: ServerCluster, spec: CaseSpec, settings: 
   let wal: ReturnType<typeof walSummary> = null;
   for (let r = 0; r < settings.repeats; r++) {
     const leader = await cluster.leader();
-    const targets = spec.targets === 'leader' ? [cluster.origin(leader)] : cluster.live().map((id) => cluster.origin(id));
+    const ids = spec.targets === 'leader' ? [leader] : cluster.live().filter((id) => spec.targets === 'all' || id !== leader);
+    const targets = ids.map((id) => cluster.origin(id));
     const countersBefore = spec.kind === 'write' ? await raftCounters(cluster, leader) : null;
     const cpuBefore = cpuSnapshot(cluster);
     const started = performance.now();
