@@ -286,7 +286,7 @@ export class RawNode implements RawNodeApi {
     return {
       id: this.#n.id, role: this.#n.role, term: this.#n.term, vote: this.#n.vote, leader: this.#n.leader,
       commit: this.#n.log.committed, applied: this.#n.log.applied, lastIndex: this.#n.log.lastIndex(),
-      leaderCommit: this.#n.role === 'leader' ? this.#n.log.committed : Math.max(this.#n.leaderCommit, this.#n.log.committed),
+      leaderCommit: Math.max(this.#n.leaderCommit, this.#n.log.committed), // a leader heard none this term: its own commit
       firstIndex: this.#n.log.firstIndex(), snapshotIndex: this.#n.snapshot?.index ?? 0,
       confState: this.#n.confs.current(), pendingConfIndex: this.#n.pendingConfIndex, transferee: this.#n.transferee,
       progress,

@@ -20,7 +20,6 @@ function write(parts: AppParts, forwarder: Forwarder, request: FastifyRequest, r
   });
 }
 
-
 export function registerWrites(app: FastifyInstance, parts: AppParts, forwarder: Forwarder): void {
   app.post('/api/v1/nodes/register', { schema: { body: jsonSchema(schemas.registerNode) } }, (request, reply) => {
     const body = request.body as z.infer<typeof schemas.registerNode>;

@@ -28,7 +28,8 @@ export interface JsonAnswer { status: number; body: any; headers: Record<string,
 /**
  * One ready single node for a test file: started in `beforeAll` (in a fresh temporary
  * directory, until `/ready` answers 200), closed and removed in `afterAll`. `call` sends a
- * JSON request to it (with extra headers), `logs` is what it has logged.
+ * request to it (an object body as JSON, a string as it is; extra headers), `logs` is
+ * what it has logged, `origin` its base URL.
  */
 export function soloForFile(prefix: string, extra: Record<string, unknown> = { log_level: 'warn' }) {
   const dir = mkdtempSync(join(tmpdir(), prefix));
@@ -37,10 +38,11 @@ export function soloForFile(prefix: string, extra: Record<string, unknown> = { l
     if (solo === undefined) throw new Error('the solo node is not started (call it from a test)');
     return solo;
   };
+  const origin = (): string => `http://127.0.0.1:${started().port}`;
   const call = async (method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown, headers: Record<string, string> = {}): Promise<JsonAnswer> => {
-    const res = await request(`http://127.0.0.1:${started().port}${path}`, { method,
+    const res = await request(`${origin()}${path}`, { method,
       headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
-      body: body === undefined ? undefined : JSON.stringify(body) });
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) });
     const text = await res.body.text();
     return { status: res.statusCode, body: text.length > 0 ? JSON.parse(text) : null, headers: res.headers };
   };
@@ -54,5 +56,5 @@ export function soloForFile(prefix: string, extra: Record<string, unknown> = { l
   });
   /** The node's log output so far (pino JSON lines, as written). */
   const logs = (): readonly string[] => started().logs;
-  return { call, logs };
+  return { call, logs, origin };
 }

@@ -4,38 +4,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { request } from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../../src/config/index.js';
-import { startServer, type RunningServer } from '../../../src/server/start.js';
+import { describe, expect, it } from 'vitest';
 import { expectPromtoolAccepts } from '../../helpers/promtool.js';
-import { freePort } from '../../helpers/ports.js';
-import { waitUntil } from '../../helpers/wait.js';
+import { soloForFile } from '../../helpers/solo-server.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'concord-api-'));
-let server: RunningServer;
-let base: string;
-
-async function call(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown, headers: Record<string, string> = {}) {
-  const res = await request(`${base}${path}`, { method, headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
-    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) });
-  const text = await res.body.text();
-  return { status: res.statusCode, body: text.length > 0 ? JSON.parse(text) : null, headers: res.headers };
-}
-
-beforeAll(async () => {
-  const port = await freePort();
-  const file = join(dir, 'solo.json');
-  writeFileSync(file, JSON.stringify({ node_id: 'solo', port, data_dir: join(dir, 'solo'), log_level: 'silent', enable_redundancy: false, body_limit_bytes: 4096 }));
-  const loaded = loadConfig({ file });
-  if (!loaded.ok) throw new Error(`bad test config: ${JSON.stringify(loaded.problems)}`);
-  server = await startServer(loaded.config);
-  base = `http://127.0.0.1:${port}`;
-  await waitUntil(async () => (await call('GET', '/ready')).status === 200, { timeoutMs: 15_000, what: 'the node to be ready' });
-});
-afterAll(async () => {
-  await server?.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+const { call, origin } = soloForFile('concord-api-', { log_level: 'silent', body_limit_bytes: 4096 });
 
 describe('HTTP API', () => {
   it('reports status and probes', async () => {
@@ -232,7 +205,7 @@ describe('heartbeats', () => {
 
 describe('metrics', () => {
   it('exposes Raft, domain and HTTP metrics in a format promtool accepts', async () => {
-    const res = await request(`${base}/metrics`);
+    const res = await request(`${origin()}/metrics`);
     expect(res.headers['content-type']).toContain('text/plain');
     const text = await res.body.text();
     for (const name of ['concord_raft_term', 'concord_raft_is_leader 1', 'concord_raft_commit_latency_seconds_bucket',
@@ -260,12 +233,17 @@ describe('metrics', () => {
 
 describe('concord server', () => {
   it('exits with code 2 and lists every problem for a bad config', () => {
-    const file = join(dir, 'bad.json');
-    writeFileSync(file, JSON.stringify({ node_id: 'x', data_dir: '/tmp/x', port: 0, peers: 'nope' }));
-    const cli = resolve(import.meta.dirname, '../../../dist/src/cli/main.js');
-    const run = spawnSync(process.execPath, [cli, 'server', '--config', file], { encoding: 'utf8', timeout: 30_000 });
-    expect(run.status).toBe(2);
-    expect(run.stderr).toContain('port: expected');
-    expect(run.stderr).toContain('peers: expected');
+    const dir = mkdtempSync(join(tmpdir(), 'concord-bad-config-'));
+    try {
+      const file = join(dir, 'bad.json');
+      writeFileSync(file, JSON.stringify({ node_id: 'x', data_dir: '/tmp/x', port: 0, peers: 'nope' }));
+      const cli = resolve(import.meta.dirname, '../../../dist/src/cli/main.js');
+      const run = spawnSync(process.execPath, [cli, 'server', '--config', file], { encoding: 'utf8', timeout: 30_000 });
+      expect(run.status).toBe(2);
+      expect(run.stderr).toContain('port: expected');
+      expect(run.stderr).toContain('peers: expected');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
