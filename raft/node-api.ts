@@ -54,6 +54,9 @@ export interface PeerStatus {
   readonly matchIndex: number | null;
   readonly lastContactMs: number | null;
   readonly rttMs: number | null;
+  /** Raft messages sent to the peer on its stream, and the frames (socket writes) they took, since the stream's channel was made. */
+  readonly messagesSent: number;
+  readonly framesSent: number;
 }
 
 export interface NodeStatus extends RaftStatus {

@@ -186,6 +186,8 @@ export class RaftNode implements RaftNodeHandle {
         matchIndex: p?.match ?? null,
         lastContactMs: t?.lastContactAt ? Date.now() - t.lastContactAt : null,
         rttMs: t?.lastRttMs ?? null,
+        messagesSent: t?.sent ?? 0,
+        framesSent: t?.frames ?? 0,
       };
     });
     return {

@@ -38,7 +38,8 @@ export interface PeerTransportOptions {
   readonly onUnreachable: (peer: NodeId) => void;
 }
 
-export interface PeerStats { sent: number; failed: number; lastRttMs: number | null; lastContactAt: number | null; queueLength: number; backoffMs: number }
+/** `sent`: messages handed to the stream's socket; `frames`: the writes that carried them. */
+export interface PeerStats { sent: number; frames: number; failed: number; lastRttMs: number | null; lastContactAt: number | null; queueLength: number; backoffMs: number }
 
 class PeerChannel {
   readonly stream: PeerStream;

@@ -66,7 +66,7 @@ function frameBodies(messages: readonly Message[], target: number): Buffer[] {
 interface Open { readonly socket: Socket; readonly sealer: FrameSealer; readonly opener: FrameOpener }
 
 export class PeerStream {
-  readonly stats: PeerStats = { sent: 0, failed: 0, lastRttMs: null, lastContactAt: null, queueLength: 0, backoffMs: 0 };
+  readonly stats: PeerStats = { sent: 0, frames: 0, failed: 0, lastRttMs: null, lastContactAt: null, queueLength: 0, backoffMs: 0 };
   readonly #options: PeerStreamOptions;
   #open: Open | null = null;
   #dialling = false;
@@ -118,7 +118,10 @@ export class PeerStream {
       this.#fail(new Error(`more than ${this.#options.writeBufferBytesMax} bytes unsent`));
       return;
     }
-    for (const body of frameBodies(batch, FRAME_BODY_BYTES_TARGET)) open.socket.write(open.sealer.seal(FRAME_MESSAGES, body));
+    for (const body of frameBodies(batch, FRAME_BODY_BYTES_TARGET)) {
+      open.socket.write(open.sealer.seal(FRAME_MESSAGES, body));
+      this.stats.frames++;
+    }
     this.stats.sent += batch.length;
   }
 

@@ -3,7 +3,7 @@
 // observed by the driver (RaftObserver), leader changes by a listener, HTTP by a hook.
 import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { RaftNodeHandle } from '../../raft/node-api.js';
+import type { PeerStatus, RaftNodeHandle } from '../../raft/node-api.js';
 import type { RaftObserver } from '../../raft/server.js';
 import { ROLES, roleName } from '../api/role-name.js';
 import type { CoordinatorState } from '../state/coordinator-state.js';
@@ -56,6 +56,14 @@ export function createMetrics(): NodeMetrics {
   gauge('concord_raft_peer_rtt_seconds', 'Round-trip time of the last ping answered on the stream to a peer.', (g) => {
     for (const p of raft!.status().peers) if (p.rttMs !== null) g.set({ peer: p.id }, p.rttMs / 1000);
   }, ['peer']);
+  // Counters kept by the transport, read at scrape time (a channel made again after a membership change starts from 0).
+  const peerCounter = (name: string, help: string, read: (p: PeerStatus) => number) =>
+    new Counter({ name, help, labelNames: ['peer'], registers: [registry], collect() {
+      this.reset();
+      if (raft !== null) for (const p of raft.status().peers) this.inc({ peer: p.id }, read(p));
+    } });
+  peerCounter('concord_raft_peer_sent_messages_total', 'Raft messages sent to a peer on its stream.', (p) => p.messagesSent);
+  peerCounter('concord_raft_peer_sent_frames_total', 'Frames (socket writes) that carried them: messages of one event-loop turn share one.', (p) => p.framesSent);
   domainGauges(gauge, () => state!.model, () => state!.appliedIndex());
   const histogram = (name: string, help: string, labelNames: string[] = []) =>
     new Histogram({ name, help, labelNames, buckets: LATENCY_BUCKETS, registers: [registry] });

@@ -75,6 +75,35 @@ export async function raftCounters(cluster: ServerCluster, id: string): Promise<
   }
 }
 
+export interface PeerSends { readonly messages: number; readonly frames: number }
+
+/** Raft messages and frames a node has sent to all its peers, from /metrics (null: not readable). */
+export async function peerSends(cluster: ServerCluster, id: string): Promise<PeerSends | null> {
+  try {
+    const metrics = await request(`${cluster.origin(id)}/metrics`, { headersTimeout: 5000, bodyTimeout: 5000 });
+    const text = await metrics.body.text();
+    const sum = (name: string) => [...text.matchAll(new RegExp(`^${name}\\{[^}]*\\} (\\S+)$`, 'gm'))].reduce((a, m) => a + Number(m[1]), 0);
+    return { messages: sum('concord_raft_peer_sent_messages_total'), frames: sum('concord_raft_peer_sent_frames_total') };
+  } catch {
+    return null;
+  }
+}
+
+/** Peer frames per successful request and messages per frame, every node together, between two readings. */
+export function peerSummary(before: readonly (PeerSends | null)[], after: readonly (PeerSends | null)[], ops: number) {
+  let messages = 0;
+  let frames = 0;
+  for (let i = 0; i < after.length; i++) {
+    const b = before[i];
+    const a = after[i];
+    if (a === null || a === undefined || b === null || b === undefined) return null;
+    messages += a.messages - b.messages;
+    frames += a.frames - b.frames;
+  }
+  const r = (x: number) => Math.round(x * 100) / 100;
+  return { frames_per_op: r(frames / Math.max(1, ops)), messages_per_frame: r(messages / Math.max(1, frames)) };
+}
+
 /** Entries per persist (≈ per fsync), mean persist/apply time and the share of the run spent persisting. */
 export function walSummary(before: RaftCounters | null, after: RaftCounters | null, seconds: number) {
   if (before === null || after === null) return null;

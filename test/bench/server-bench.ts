@@ -7,7 +7,7 @@
 // the same load. Prints tables with the ratios to the DESIGN targets, writes JSON.
 //
 // Run: npm run bench -- server [--seconds 5] [--repeats 1] [--rounds 10] [--sizes 1,3,5]
-//        [--concurrency 64] [--baseline true] [--node-config JSON] [--out reports/server-bench.json]
+//        [--concurrency 64] [--baseline true] [--node-config JSON] [--cases a,b] [--out reports/server-bench.json]
 //      npm run bench -- server --profile reports/server-profile [--profile-case task_submit] [--profile-nodes 3]
 // Every option can also be given as SERVER_BENCH_<NAME> (e.g. SERVER_BENCH_SECONDS=10).
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -25,8 +25,9 @@ import { profileCase } from './server-profile.js';
 import { checkTargets, renderReport, type ClusterResult } from './server-report.js';
 
 const options = benchOptions('SERVER_BENCH', `usage: node dist/test/bench/server-bench.js [--seconds 5] [--repeats 1] [--rounds 10] [--sizes 1,3,5]
-  [--concurrency 64] [--baseline true] [--node-config JSON] [--out reports/server-bench.json]
+  [--concurrency 64] [--baseline true] [--node-config JSON] [--cases a,b] [--out reports/server-bench.json]
   [--profile DIR [--profile-case task_submit] [--profile-nodes 3]]
+--cases: only these cases (task_submit always runs: the reads read its tasks).
 Every option can also be given as SERVER_BENCH_<NAME> (e.g. SERVER_BENCH_SECONDS=10).`);
 exitOnInterrupt();
 const settings: CaseSettings = {
@@ -37,6 +38,13 @@ const settings: CaseSettings = {
 const rounds = options.number('rounds', 10);
 const sizes = options.text('sizes', '1,3,5').split(',').map(Number).filter((n) => Number.isInteger(n) && n > 0);
 const profileDir = options.text('profile', '');
+const only = new Set(options.text('cases', '').split(',').filter((name) => name !== ''));
+const known = serverCases(3).map((s) => s.name);
+const unknown = [...only].filter((name) => !known.includes(name));
+if (unknown.length > 0) {
+  process.stderr.write(`unknown case(s) ${unknown.join(', ')}; the cases are ${known.join(', ')}\n`);
+  process.exit(2);
+}
 // Extra config keys for every node, for A/B runs, e.g. --node-config '{"snapshot_threshold":100000,"max_log_size":200000}'.
 const nodeConfig = JSON.parse(options.text('node-config', '{}')) as Record<string, unknown>;
 const out = resolve(options.text('out', profileDir === '' ? 'reports/server-bench.json' : 'reports/server-profile.json'));
@@ -56,7 +64,7 @@ async function benchCluster(nodes: number): Promise<ClusterResult> {
     const leader = await cluster.leader();
     process.stderr.write(`${nodes} node(s), leader ${leader}: ${settings.concurrency} clients, ${settings.seconds} s × ${settings.repeats} per case\n`);
     const cases: CaseResult[] = [];
-    for (const spec of serverCases(nodes)) {
+    for (const spec of serverCases(nodes).filter((s) => only.size === 0 || only.has(s.name) || s.name === 'task_submit')) {
       const result = await runCase(cluster, spec, settings);
       process.stderr.write(`  ${spec.name}: ${result.per_second}/s p50 ${result.p50_ms} ms p99 ${result.p99_ms} ms, ${result.failed} failed\n`);
       cases.push(result);

@@ -3,7 +3,7 @@
 // (linearizable on the leader, linearizable on every node, stale on every node).
 import type { ServerCluster } from '../helpers/server-cluster.js';
 import { runLoad, type LoadRequest, type LoadResult } from './load.js';
-import { coresUsed, cpuSnapshot, raftCounters, walSummary } from './node-probes.js';
+import { coresUsed, cpuSnapshot, peerSends, peerSummary, raftCounters, walSummary } from './node-probes.js';
 import { median, round } from './stats.js';
 
 export interface CaseSettings {
@@ -32,6 +32,8 @@ export interface CaseResult {
   readonly cpu_ms_per_op: number;
   /** Leader WAL and apply counters during the last repeat (writes only). */
   readonly wal: ReturnType<typeof walSummary>;
+  /** Peer-stream frames per request and messages per frame, all nodes, last repeat. */
+  readonly peers: ReturnType<typeof peerSummary>;
 }
 
 interface CaseSpec {
@@ -76,11 +78,14 @@ export async function runCase(cluster: ServerCluster, spec: CaseSpec, settings: 
   const runs: LoadResult[] = [];
   let cores: Record<string, number> = {};
   let wal: ReturnType<typeof walSummary> = null;
+  let peers: ReturnType<typeof peerSummary> = null;
   for (let r = 0; r < settings.repeats; r++) {
     const leader = await cluster.leader();
     const ids = spec.targets === 'leader' ? [leader] : cluster.live().filter((id) => spec.targets === 'all' || id !== leader);
     const targets = ids.map((id) => cluster.origin(id));
     const countersBefore = spec.kind === 'write' ? await raftCounters(cluster, leader) : null;
+    const live = cluster.live();
+    const sendsBefore = await Promise.all(live.map((id) => peerSends(cluster, id)));
     const cpuBefore = cpuSnapshot(cluster);
     const started = performance.now();
     runs.push(await runLoad({ targets, concurrency: settings.concurrency, seconds: settings.seconds, okStatus: spec.okStatus,
@@ -89,6 +94,7 @@ export async function runCase(cluster: ServerCluster, spec: CaseSpec, settings: 
     const used = coresUsed(cpuBefore, cpuSnapshot(cluster), elapsed);
     cores = Object.fromEntries(Object.entries(used).map(([name, c]) => [name === leader ? `leader:${name}` : name, c]));
     if (spec.kind === 'write') wal = walSummary(countersBefore, await raftCounters(cluster, leader), elapsed);
+    peers = peerSummary(sendsBefore, await Promise.all(live.map((id) => peerSends(cluster, id))), runs[runs.length - 1]!.ok);
   }
   const cpu = Object.values(cores).reduce((a, b) => a + b, 0);
   const last = runs[runs.length - 1];
@@ -99,7 +105,7 @@ export async function runCase(cluster: ServerCluster, spec: CaseSpec, settings: 
     per_second: round(median(runs.map((r) => r.per_second))),
     p50_ms: round(median(runs.map((r) => r.p50_ms)), 2),
     p99_ms: round(median(runs.map((r) => r.p99_ms)), 2),
-    failed: runs.reduce((a, r) => a + r.failed, 0), failures, runs, cores, wal,
+    failed: runs.reduce((a, r) => a + r.failed, 0), failures, runs, cores, wal, peers,
     cpu_ms_per_op: round((cpu / Math.max(1, last.per_second)) * 1000, 2),
   };
 }

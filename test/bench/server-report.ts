@@ -40,11 +40,11 @@ const fmt = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: 2 
 const plain = { style: { head: [], border: [] } };
 
 export function renderReport(results: readonly ClusterResult[], checks: readonly TargetCheck[], baseline: Baseline | null): string {
-  const cases = new Table({ ...plain, head: ['nodes', 'case', 'targets', 'ops/s', 'p50 ms', 'p99 ms', 'failed', 'entries/fsync', 'CPU ms/op', 'cores used (last run)'] });
+  const cases = new Table({ ...plain, head: ['nodes', 'case', 'targets', 'ops/s', 'p50 ms', 'p99 ms', 'failed', 'entries/fsync', 'peer frames/op', 'CPU ms/op', 'cores used (last run)'] });
   for (const r of results) {
     for (const c of r.cases) {
       const cores = Object.entries(c.cores).map(([name, v]) => `${name} ${v}`).join(', ');
-      cases.push([r.nodes, c.case, c.targets, fmt(c.per_second), fmt(c.p50_ms), fmt(c.p99_ms), c.failed, c.wal?.entries_per_persist ?? '', c.cpu_ms_per_op, cores]);
+      cases.push([r.nodes, c.case, c.targets, fmt(c.per_second), fmt(c.p50_ms), fmt(c.p99_ms), c.failed, c.wal?.entries_per_persist ?? '', c.peers?.frames_per_op ?? '', c.cpu_ms_per_op, cores]);
     }
   }
   if (baseline !== null) {

@@ -37,8 +37,8 @@ function fakeState(model: Model) {
   return { state, apply(cmd: Cmd) { value(run(model, cmd)); applied++; } };
 }
 
-const peer = (id: string, matchIndex: number | null, rttMs: number | null): PeerStatus =>
-  ({ id, host: '127.0.0.1', port: 1, voter: true, matchIndex, lastContactMs: null, rttMs });
+const peer = (id: string, matchIndex: number | null, rttMs: number | null, messagesSent = 0, framesSent = 0): PeerStatus =>
+  ({ id, host: '127.0.0.1', port: 1, voter: true, matchIndex, lastContactMs: null, rttMs, messagesSent, framesSent });
 
 /** Samples of one metric keyed by their label values ('' when unlabelled). */
 async function samples(metrics: NodeMetrics, name: string): Promise<Record<string, number>> {
@@ -50,7 +50,7 @@ async function samples(metrics: NodeMetrics, name: string): Promise<Record<strin
 
 describe('node metrics', () => {
   const leader: Status = { role: 'leader', term: 4, leader: 'a', commit: 100, pendingProposals: 2,
-    peers: [peer('b', 97, 12), peer('c', 40, null)] };
+    peers: [peer('b', 97, 12, 30, 7), peer('c', 40, null, 5, 5)] };
 
   it('reports the role, peer lag and round trip of a leader, and drops them when it steps down', async () => {
     const metrics = createMetrics();
@@ -59,12 +59,15 @@ describe('node metrics', () => {
     expect(await samples(metrics, 'concord_raft_role')).toEqual({ follower: 0, pre_candidate: 0, candidate: 0, leader: 1 });
     expect(await samples(metrics, 'concord_raft_peer_lag_entries')).toEqual({ b: 3, c: 60 });
     expect(await samples(metrics, 'concord_raft_peer_rtt_seconds')).toEqual({ b: 0.012 });
+    expect(await samples(metrics, 'concord_raft_peer_sent_messages_total')).toEqual({ b: 30, c: 5 });
+    expect(await samples(metrics, 'concord_raft_peer_sent_frames_total')).toEqual({ b: 7, c: 5 });
     expectPromtoolAccepts(await metrics.registry.metrics());
     raft.set({ role: 'follower', leader: 'b', peers: [peer('b', null, 8)] });
     expect(await samples(metrics, 'concord_raft_role')).toEqual({ follower: 1, pre_candidate: 0, candidate: 0, leader: 0 });
     expect(await samples(metrics, 'concord_raft_peer_lag_entries')).toEqual({});
     expect(await samples(metrics, 'concord_raft_peer_match_index')).toEqual({});
     expect(await samples(metrics, 'concord_raft_peer_rtt_seconds')).toEqual({ b: 0.008 });
+    expect(await samples(metrics, 'concord_raft_peer_sent_messages_total')).toEqual({ b: 0 });
   });
 
   it('counts new leaders (not the loss of one) and committed and applied entries', async () => {

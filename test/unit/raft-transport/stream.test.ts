@@ -94,6 +94,7 @@ describe('peer stream', () => {
     while (t.stats().n2?.lastRttMs === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     const stats = t.stats().n2!;
     expect(stats.sent).toBe(500);
+    expect(stats.frames).toBe(1); // sent in one turn, while the stream was still opening: one write
     expect(stats.lastRttMs).not.toBeNull();
     expect(stats.lastContactAt).not.toBeNull();
   });
@@ -191,6 +192,7 @@ describe('peer stream', () => {
     await until(n2.events, () => n2.received.length >= 12, '12 appends');
     expect(n2.received.map((m) => (m.type === 'append' ? m.entries[0]!.index : 0))).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
     expect(t.stats().n2!.failed).toBe(0);
+    expect(t.stats().n2!.frames).toBeGreaterThan(1);
   });
 
   it('refuses a replayed stream opening', async () => {
