@@ -4,7 +4,7 @@
 
 import { type NodeState, send } from './node-state.js';
 import { hasQuorum } from './quorum.js';
-import { broadcastHeartbeat } from './replication.js';
+import { broadcastHeartbeat, sendHeartbeat } from './replication.js';
 import type { NodeId } from './types.js';
 
 /** Reads queued on a new leader until it commits an entry of its term, and reads awaiting confirmation. */
@@ -40,8 +40,26 @@ export function handleReadIndex(n: NodeState, context: string, from: NodeId, bro
     return false;
   }
   n.readOnly.add(context, from, n.log.committed, n.id);
-  if (broadcast) broadcastHeartbeat(n, context);
+  if (broadcast) heartbeatForRead(n, context);
   return true;
+}
+
+/**
+ * Start a read round for `context` (the newest queued read). Safety needs acks from a
+ * majority, not from whoever we ask, so ask only the followers that completed the last
+ * round, which with us make a majority. Everyone is asked when there are none yet, when
+ * they no longer make a majority (membership changed, one left), or when an older read
+ * is still unconfirmed: then one of them may be down or cut off, and the driver asks
+ * again only after its round wait, so this round must not depend on them alone.
+ */
+function heartbeatForRead(n: NodeState, context: string): void {
+  const peers = n.readQuorumPeers;
+  const voters = n.confs.current().voters;
+  if (n.readOnly.size > 1 || peers.length === 0 || peers.some((id) => !n.progress.has(id)) || !hasQuorum(voters, new Set([n.id, ...peers]))) {
+    broadcastHeartbeat(n, context);
+    return;
+  }
+  for (const id of peers) sendHeartbeat(n, id, context);
 }
 
 export function queueRead(n: NodeState, context: string, from: NodeId): void {
@@ -63,7 +81,7 @@ export function releasePendingReads(n: NodeState): void {
   let queued = false;
   for (const request of pending) queued = handleReadIndex(n, request.context, request.from, false) || queued;
   // One heartbeat round confirms the whole batch (its last context acks every earlier read).
-  if (queued) broadcastHeartbeat(n, n.readOnly.lastContext());
+  if (queued) heartbeatForRead(n, n.readOnly.lastContext()!);
 }
 
 export function rejectRead(n: NodeState, context: string, from: NodeId): void {

@@ -114,6 +114,8 @@ export function handleHeartbeatResponse(n: NodeState, message: HeartbeatResponse
   if (message.context === null) return;
   const acks = n.readOnly.ack(message.context, message.from);
   if (acks === null || !hasQuorum(n.confs.current().voters, acks)) return;
+  // The acks arrived in this order (a Set keeps it): these followers answer the next round's heartbeat.
+  n.readQuorumPeers = [...acks].filter((id) => id !== n.id);
   for (const request of n.readOnly.releaseThrough(message.context)) answerRead(n, request.context, request.from, request.index);
 }
 

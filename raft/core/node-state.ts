@@ -40,6 +40,12 @@ export class NodeState {
   broadcastPending = false;
   readOnly = new ReadOnlyQueue();
   pendingReads: { context: string; from: NodeId }[] = [];
+  /**
+   * Leader: the followers whose acknowledgements completed the last confirmed read
+   * round, first to answer first. The next round asks only them (with us a majority),
+   * not every follower: each heartbeat costs the leader a write and the follower a wake-up.
+   */
+  readQuorumPeers: NodeId[] = [];
   /** Leader ticks during which its own log had entries the driver had not persisted, without progress. */
   stallTicks = 0;
   snapshot: SnapshotMeta | null;

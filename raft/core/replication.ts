@@ -56,9 +56,12 @@ export function sendSnapshot(n: NodeState, to: NodeId, progress: Progress): void
 }
 
 export function broadcastHeartbeat(n: NodeState, context: string | null): void {
-  for (const [id, progress] of n.progress) {
-    if (id === n.id) continue;
-    const commit = Math.min(progress.match, n.log.committed);
-    send(n, { type: 'heartbeat', to: id, term: n.term, commit, context });
-  }
+  for (const id of n.progress.keys()) if (id !== n.id) sendHeartbeat(n, id, context);
+}
+
+export function sendHeartbeat(n: NodeState, to: NodeId, context: string | null): void {
+  const progress = n.progress.get(to);
+  if (progress === undefined) return;
+  // Never a commit beyond what the follower holds (it could not tell it apart from a conflicting entry).
+  send(n, { type: 'heartbeat', to, term: n.term, commit: Math.min(progress.match, n.log.committed), context });
 }

@@ -68,6 +68,7 @@ export function abandonLeadership(n: NodeState): void {
   for (const request of n.readOnly.drain()) rejectRead(n, request.context, request.from);
   for (const request of n.pendingReads) rejectRead(n, request.context, request.from);
   n.pendingReads = [];
+  n.readQuorumPeers = [];
   n.progress = new Map();
   n.transferee = null;
 }

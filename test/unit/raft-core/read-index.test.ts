@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ReadIndexResponseMessage } from '../../../raft/core/index.js';
+import type { HeartbeatMessage, ReadIndexResponseMessage } from '../../../raft/core/index.js';
 import { Net } from './network.js';
 
 describe('ReadIndex (thesis §6.4)', () => {
@@ -107,4 +107,70 @@ describe('ReadIndex (thesis §6.4)', () => {
     expect(answers.map((m) => m.reject)).toEqual([true]); // told at once, not left to time out
   });
 
+  /** The followers a heartbeat round for `context` went to. */
+  const askedFor = (net: Net, context: string) =>
+    (net.sentOf('heartbeat') as HeartbeatMessage[]).filter((m) => m.context === context).map((m) => m.to).sort();
+
+  it('a read round asks only the followers that completed the last one, a majority with the leader', () => {
+    const net = new Net({ voters: ['n1', 'n2', 'n3'] });
+    net.elect('n1');
+    net.node('n1').readIndex('r1');
+    net.stabilize();
+    expect(askedFor(net, 'r1')).toEqual(['n2', 'n3']); // no round confirmed yet in this term: everyone
+    const first = (net.sentOf('heartbeatResponse') as { from: string; context: string | null }[]).find((m) => m.context === 'r1')!.from;
+    net.node('n1').readIndex('r2');
+    net.stabilize();
+    expect(askedFor(net, 'r2')).toEqual([first]);
+    expect(net.readStates.get('n1')!.map((r) => r.context)).toEqual(['r1', 'r2']);
+
+    const five = new Net({ voters: ['n1', 'n2', 'n3', 'n4', 'n5'] });
+    five.elect('n1');
+    five.node('n1').readIndex('a');
+    five.stabilize();
+    five.node('n1').readIndex('b');
+    five.stabilize();
+    expect(askedFor(five, 'b')).toHaveLength(2);
+    expect(five.readStates.get('n1')!.map((r) => r.context)).toEqual(['a', 'b']);
+  });
+
+  /** Three voters after two confirmed leader reads (r1, r2): the follower the second round asked alone. */
+  function afterTwoRounds(): { net: Net; asked: string } {
+    const net = new Net({ voters: ['n1', 'n2', 'n3'] });
+    net.elect('n1');
+    for (const context of ['r1', 'r2']) {
+      net.node('n1').readIndex(context);
+      net.stabilize();
+    }
+    const asked = askedFor(net, 'r2');
+    expect(asked).toHaveLength(1);
+    return { net, asked: asked[0]! };
+  }
+
+  it('when the follower it asked does not answer, the next read asks everyone and confirms both', () => {
+    const { net, asked } = afterTwoRounds();
+    const other = asked === 'n2' ? 'n3' : 'n2';
+    net.cut('n1', asked);
+    net.node('n1').readIndex('r3');
+    net.stabilize();
+    expect(askedFor(net, 'r3')).toEqual([asked]);
+    expect(net.readStates.get('n1')!.map((r) => r.context)).toEqual(['r1', 'r2']); // r3 waits
+    net.node('n1').readIndex('r4'); // r3 still unconfirmed: this round must not depend on `asked` alone
+    net.stabilize();
+    expect(askedFor(net, 'r4')).toEqual(['n2', 'n3']);
+    expect(net.readStates.get('n1')!.map((r) => r.context)).toEqual(['r1', 'r2', 'r3', 'r4']);
+    net.node('n1').readIndex('r5');
+    net.stabilize();
+    expect(askedFor(net, 'r5')).toEqual([other]);
+  });
+
+  it('asks everyone again once the followers it would ask no longer make a majority (one was removed)', () => {
+    const { net, asked } = afterTwoRounds();
+    expect(net.node('n1').proposeConfChange({ type: 'remove', node: asked })).toMatchObject({ ok: true });
+    net.stabilize();
+    expect(net.node('n1').status().confState.voters).not.toContain(asked);
+    net.node('n1').readIndex('r3');
+    net.stabilize();
+    expect(askedFor(net, 'r3')).toEqual([asked === 'n2' ? 'n3' : 'n2']);
+    expect(net.readStates.get('n1')!.map((r) => r.context)).toEqual(['r1', 'r2', 'r3']);
+  });
 });
