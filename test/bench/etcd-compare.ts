@@ -46,10 +46,11 @@ export async function etcdComparison(settings: CaseSettings, members = 3): Promi
       return null;
     }, { timeoutMs: 20_000, what: 'an etcd leader' });
     const all = names.map((_, i) => client(i));
-    const put = (_c: number, seq: number): LoadRequest => ({ method: 'POST', path: '/v3/kv/put', body: JSON.stringify({ key: b64(`k${seq % 4096}`), value: b64('x'.repeat(40)) }) });
-    const range = (extra: object) => (_c: number, seq: number): LoadRequest => ({ method: 'POST', path: '/v3/kv/range', body: JSON.stringify({ key: b64(`k${seq % 4096}`), ...extra }) });
-    const load = (targets: string[], next: (c: number, s: number) => LoadRequest) =>
-      runLoad({ targets, next, okStatus: 200, concurrency: settings.concurrency, seconds: settings.seconds });
+    const keys = Array.from({ length: 4096 }, (_, k) => b64(`k${k}`));
+    const put: LoadRequest[] = keys.map((key) => ({ method: 'POST', path: '/v3/kv/put', body: JSON.stringify({ key, value: b64('x'.repeat(40)) }) }));
+    const range = (extra: object): LoadRequest[] => keys.map((key) => ({ method: 'POST', path: '/v3/kv/range', body: JSON.stringify({ key, ...extra }) }));
+    const load = (targets: string[], requests: LoadRequest[]) =>
+      runLoad({ targets, requests, okStatus: 200, concurrency: settings.concurrency, seconds: settings.seconds }, settings.generator);
     process.stderr.write(`etcd ${version}: 3 members\n`);
     const cases: Record<string, LoadResult> = {};
     cases.put_leader = await load([leader], put);

@@ -1,9 +1,11 @@
-// Closed-loop HTTP load generator: N concurrent clients, each sending its next
-// request as soon as the previous one answered, over keep-alive undici pools (one
-// per target origin; client i uses target i mod targets). Runs for a fixed time
-// and reports throughput and latency percentiles of the successful requests.
+// Closed-loop HTTP load: N concurrent clients, each sending its next request as soon
+// as the previous one answered, for a fixed time, cycling through a list of requests.
+// Two generators: undici keep-alive pools in this process (client i uses target i mod
+// targets), or wrk (wrk-load.ts), which costs the shared cores far less per request.
+// Reports throughput and latency percentiles of the successful requests.
 import { Pool } from 'undici';
 import { percentile, round } from './stats.js';
+import { runWrk } from './wrk-load.js';
 
 export interface LoadRequest {
   readonly method: 'GET' | 'POST' | 'PUT';
@@ -15,12 +17,10 @@ export interface LoadSpec {
   readonly targets: readonly string[];
   readonly concurrency: number;
   readonly seconds: number;
-  /** The next request of client `client`; `sequence` counts all requests of the run. */
-  readonly next: (client: number, sequence: number) => LoadRequest;
+  /** Cycled through: request k of the run is `requests[k mod length]` (each wrk thread starts at its own offset). */
+  readonly requests: readonly LoadRequest[];
   /** Answers with this status count as successes. */
   readonly okStatus: number;
-  /** Called with the parsed body of some successful answers (while it returns true). */
-  readonly collect?: (body: unknown) => boolean;
   readonly headers?: Record<string, string>;
 }
 
@@ -32,36 +32,40 @@ export interface LoadResult {
   readonly p99_ms: number;
   /** Failure statuses (or error codes) and how often each happened. */
   readonly failures: Record<string, number>;
+  /** Clients actually run (wrk rounds to a multiple of the targets). */
+  readonly concurrency: number;
+  /** CPU seconds the load generator itself used. */
+  readonly generator_cpu_seconds: number;
 }
 
-export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
+export type Generator = 'undici' | 'wrk';
+
+export async function runUndici(spec: LoadSpec): Promise<LoadResult> {
   const perTarget = Math.ceil(spec.concurrency / spec.targets.length);
   const pools = spec.targets.map((origin) => new Pool(origin, { connections: perTarget, pipelining: 1, keepAliveTimeout: 30_000 }));
   const headers = { 'content-type': 'application/json', ...spec.headers };
   const latencies: number[] = [];
   const failures: Record<string, number> = {};
-  let collecting = spec.collect !== undefined;
   let sequence = 0;
+  const cpuBefore = process.cpuUsage();
   const started = performance.now();
   const deadline = started + spec.seconds * 1000;
   try {
     await Promise.all(Array.from({ length: spec.concurrency }, async (_, client) => {
       const pool = pools[client % pools.length];
       while (performance.now() < deadline) {
-        const next = spec.next(client, sequence++);
+        const next = spec.requests[sequence++ % spec.requests.length];
         const sent = performance.now();
         let key: string;
         try {
           const res = await pool.request({ method: next.method, path: next.path, headers, body: next.body,
             headersTimeout: 10_000, bodyTimeout: 10_000 });
+          await res.body.dump();
           if (res.statusCode === spec.okStatus) {
-            if (collecting) collecting = spec.collect!(await res.body.json());
-            else await res.body.dump();
             latencies.push(performance.now() - sent);
             continue;
           }
           key = String(res.statusCode);
-          await res.body.dump();
         } catch (error) {
           key = (error as { code?: string }).code ?? 'error';
         }
@@ -72,6 +76,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     await Promise.all(pools.map((pool) => pool.close()));
   }
   const elapsed = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
   return {
     ok: latencies.length,
     failed: Object.values(failures).reduce((a, b) => a + b, 0),
@@ -79,5 +84,11 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     p50_ms: round(percentile(latencies, 50), 2),
     p99_ms: round(percentile(latencies, 99), 2),
     failures,
+    concurrency: spec.concurrency,
+    generator_cpu_seconds: (cpu.user + cpu.system) / 1e6,
   };
+}
+
+export function runLoad(spec: LoadSpec, generator: Generator): Promise<LoadResult> {
+  return generator === 'wrk' ? runWrk(spec) : runUndici(spec);
 }

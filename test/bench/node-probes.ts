@@ -21,10 +21,9 @@ export function cpuSeconds(pid: number | undefined): number | null {
   }
 }
 
-/** CPU seconds of every live node and of this (load-generating) process. */
+/** CPU seconds of every live node (the load generator reports its own). */
 export function cpuSnapshot(cluster: ServerCluster): Record<string, number | null> {
-  const own = process.cpuUsage();
-  const out: Record<string, number | null> = { loadgen: (own.user + own.system) / 1e6 };
+  const out: Record<string, number | null> = {};
   for (const id of cluster.live()) out[id] = cpuSeconds(cluster.pid(id));
   return out;
 }

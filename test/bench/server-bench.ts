@@ -1,13 +1,13 @@
 // Server benchmark (issue 5): local clusters of 1, 3 and 5 real `concord server`
-// processes on 127.0.0.1, loaded by 64 concurrent keep-alive HTTP clients in this
-// process. Per cluster: task submit and node register throughput and latency,
+// processes on 127.0.0.1, loaded by 64 concurrent keep-alive HTTP clients (wrk, or
+// undici in this process: load.ts). Per cluster: task submit and node register throughput and latency,
 // linearizable reads on the leader and on every node, stale reads, RSS per node
 // after the load, and failover after kill -9 of the leader (3 and 5 nodes).
 // Then, as a same-conditions control, the bare Raft driver (kv-node fixture) under
 // the same load. Prints tables with the ratios to the DESIGN targets, writes JSON.
 //
 // Run: npm run bench -- server [--seconds 5] [--repeats 1] [--rounds 10] [--sizes 1,3,5]
-//        [--concurrency 64] [--baseline true] [--node-config JSON] [--cases a,b] [--out reports/server-bench.json]
+//        [--concurrency 64] [--baseline true] [--node-config JSON] [--cases a,b] [--loadgen wrk|undici] [--out reports/server-bench.json]
 //      npm run bench -- server --profile reports/server-profile [--profile-case task_submit] [--profile-nodes 3]
 // Every option can also be given as SERVER_BENCH_<NAME> (e.g. SERVER_BENCH_SECONDS=10).
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -20,26 +20,47 @@ import { failover } from './failover.js';
 import { kvBaseline } from './kv-baseline.js';
 import { rssBytes } from './node-probes.js';
 import { benchOptions } from './options.js';
-import { runCase, serverCases, type CaseResult, type CaseSettings } from './server-cases.js';
+import { runCase, seedTasks, serverCases, type CaseResult, type CaseSettings } from './server-cases.js';
 import { profileCase } from './server-profile.js';
+import type { Generator } from './load.js';
+import { wrkVersion } from './wrk-load.js';
 import { checkTargets, renderReport, type ClusterResult } from './server-report.js';
 
 const options = benchOptions('SERVER_BENCH', `usage: node dist/test/bench/server-bench.js [--seconds 5] [--repeats 1] [--rounds 10] [--sizes 1,3,5]
-  [--concurrency 64] [--baseline true] [--node-config JSON] [--cases a,b] [--out reports/server-bench.json]
+  [--concurrency 64] [--baseline true] [--node-config JSON] [--cases a,b] [--loadgen wrk|undici] [--out reports/server-bench.json]
   [--profile DIR [--profile-case task_submit] [--profile-nodes 3]]
---cases: only these cases (task_submit always runs: the reads read its tasks).
+--cases: only these cases. --loadgen: wrk (default when installed) or undici.
 Every option can also be given as SERVER_BENCH_<NAME> (e.g. SERVER_BENCH_SECONDS=10).`);
 exitOnInterrupt();
 const settings: CaseSettings = {
   seconds: options.number('seconds', 5),
   concurrency: options.number('concurrency', 64),
   repeats: Math.max(1, options.number('repeats', 1)),
+  generator: chooseGenerator(options.text('loadgen', 'auto')),
 };
+
+/** wrk when it is installed (or asked for), else undici; a bad or unusable choice exits 2. */
+function chooseGenerator(asked: string): Generator {
+  const wrk = wrkVersion();
+  if (asked === 'undici' || (asked === 'auto' && wrk === null)) {
+    if (asked === 'auto') process.stderr.write('wrk is not installed (Debian package wrk): the load comes from undici in this process\n');
+    return 'undici';
+  }
+  if (asked !== 'wrk' && asked !== 'auto') {
+    process.stderr.write(`--loadgen ${asked}: expected wrk or undici\n`);
+    process.exit(2);
+  }
+  if (wrk === null) {
+    process.stderr.write('--loadgen wrk: wrk is not installed (Debian package wrk)\n');
+    process.exit(2);
+  }
+  return 'wrk';
+}
 const rounds = options.number('rounds', 10);
 const sizes = options.text('sizes', '1,3,5').split(',').map(Number).filter((n) => Number.isInteger(n) && n > 0);
 const profileDir = options.text('profile', '');
 const only = new Set(options.text('cases', '').split(',').filter((name) => name !== ''));
-const known = serverCases(3).map((s) => s.name);
+const known = serverCases(3, []).map((s) => s.name);
 const unknown = [...only].filter((name) => !known.includes(name));
 if (unknown.length > 0) {
   process.stderr.write(`unknown case(s) ${unknown.join(', ')}; the cases are ${known.join(', ')}\n`);
@@ -62,9 +83,9 @@ async function benchCluster(nodes: number): Promise<ClusterResult> {
     await cluster.init();
     cluster.startAll();
     const leader = await cluster.leader();
-    process.stderr.write(`${nodes} node(s), leader ${leader}: ${settings.concurrency} clients, ${settings.seconds} s × ${settings.repeats} per case\n`);
+    process.stderr.write(`${nodes} node(s), leader ${leader}: ${settings.concurrency} clients (${settings.generator}), ${settings.seconds} s × ${settings.repeats} per case\n`);
     const cases: CaseResult[] = [];
-    for (const spec of serverCases(nodes).filter((s) => only.size === 0 || only.has(s.name) || s.name === 'task_submit')) {
+    for (const spec of serverCases(nodes, await seedTasks(cluster, leader)).filter((s) => only.size === 0 || only.has(s.name))) {
       const result = await runCase(cluster, spec, settings);
       process.stderr.write(`  ${spec.name}: ${result.per_second}/s p50 ${result.p50_ms} ms p99 ${result.p99_ms} ms, ${result.failed} failed\n`);
       cases.push(result);

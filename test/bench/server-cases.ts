@@ -1,8 +1,8 @@
-// The load cases of the server benchmark: writes (task submit, node register, task
-// submit through every node so followers forward) and reads of one task by id
-// (linearizable on the leader, linearizable on every node, stale on every node).
+// The load cases of the server benchmark: reads of one seeded task by id
+// (linearizable, lease and stale; on the leader, on every node, on the followers), then
+// writes (task submit, task submit through every node so followers forward, node register).
 import type { ServerCluster } from '../helpers/server-cluster.js';
-import { runLoad, type LoadRequest, type LoadResult } from './load.js';
+import { type Generator, type LoadRequest, type LoadResult, runLoad } from './load.js';
 import { coresUsed, cpuSnapshot, peerSends, peerSummary, raftCounters, walSummary } from './node-probes.js';
 import { median, round } from './stats.js';
 
@@ -10,6 +10,7 @@ export interface CaseSettings {
   readonly seconds: number;
   readonly concurrency: number;
   readonly repeats: number;
+  readonly generator: Generator;
 }
 
 /** Which nodes the clients spread over: the leader, every node, or every node but the leader. */
@@ -41,34 +42,45 @@ interface CaseSpec {
   readonly kind: 'write' | 'read';
   readonly targets: Targets;
   readonly okStatus: number;
-  readonly next: (client: number, sequence: number) => LoadRequest;
-  readonly collect?: (body: unknown) => boolean;
+  /** The requests the clients cycle through. */
+  readonly requests: readonly LoadRequest[];
 }
 
 const TASK = JSON.stringify({ kind: 'bench', payload: { n: 1 }, priority: 1 });
 const NODE = JSON.stringify({ addresses: ['10.0.0.1:9000'], storage_capacity: 1_000_000_000_000, capabilities: { version: '1.0.0' }, zone: 'z1' });
-const KEPT_IDS = 4096;
+/** Tasks submitted before the cases for the reads to read. */
+export const SEED_TASKS = 1024;
 
-/** The cases for one cluster; task ids created by the first case feed the reads. */
-export function serverCases(nodes: number): CaseSpec[] {
-  const taskIds: string[] = [];
-  const keepId = (body: unknown) => {
-    taskIds.push((body as { id: string }).id);
-    return taskIds.length < KEPT_IDS;
-  };
-  const readTask = (query: string) => (_client: number, sequence: number): LoadRequest =>
-    ({ method: 'GET', path: `/api/v1/tasks/${taskIds[sequence % taskIds.length]}${query}` });
+/** Submit `count` tasks through the leader, 64 at a time; returns their ids. */
+export async function seedTasks(cluster: ServerCluster, leader: string, count = SEED_TASKS): Promise<string[]> {
+  const ids: string[] = [];
+  while (ids.length < count) {
+    const answers = await Promise.all(Array.from({ length: Math.min(64, count - ids.length) }, () => cluster.call(leader, 'POST', '/api/v1/tasks', JSON.parse(TASK))));
+    for (const answer of answers) {
+      if (answer.status !== 201) throw new Error(`seeding tasks: ${answer.status} ${JSON.stringify(answer.body)}`);
+      ids.push((answer.body as { id: string }).id);
+    }
+  }
+  return ids;
+}
+
+/** The cases for one cluster; the reads read the tasks `taskIds` names. */
+export function serverCases(nodes: number, taskIds: readonly string[]): CaseSpec[] {
+  const readTask = (query: string): LoadRequest[] => taskIds.map((id) => ({ method: 'GET', path: `/api/v1/tasks/${id}${query}` }));
   const specs: CaseSpec[] = [
-    { name: 'task_submit', kind: 'write', targets: 'leader', okStatus: 201, collect: keepId, next: () => ({ method: 'POST', path: '/api/v1/tasks', body: TASK }) },
-    { name: 'node_register', kind: 'write', targets: 'leader', okStatus: 201, next: () => ({ method: 'POST', path: '/api/v1/nodes/register', body: NODE }) },
-    { name: 'task_submit_via_all', kind: 'write', targets: 'all', okStatus: 201, next: () => ({ method: 'POST', path: '/api/v1/tasks', body: TASK }) },
-    { name: 'read_linearizable_leader', kind: 'read', targets: 'leader', okStatus: 200, next: readTask('') },
-    { name: 'read_linearizable_all', kind: 'read', targets: 'all', okStatus: 200, next: readTask('') },
+    // Reads first, on a cluster that has seen only the seeded tasks.
+    { name: 'read_linearizable_leader', kind: 'read', targets: 'leader', okStatus: 200, requests: readTask('') },
+    { name: 'read_linearizable_all', kind: 'read', targets: 'all', okStatus: 200, requests: readTask('') },
     // Followers only: with 3 voters their ReadIndex requests are answered at once, with no heartbeat round (set beside _all and _leader).
-    { name: 'read_linearizable_followers', kind: 'read', targets: 'followers', okStatus: 200, next: readTask('') },
-    { name: 'read_lease_leader', kind: 'read', targets: 'leader', okStatus: 200, next: readTask('?consistency=lease') },
-    { name: 'read_lease_all', kind: 'read', targets: 'all', okStatus: 200, next: readTask('?consistency=lease') },
-    { name: 'read_stale_all', kind: 'read', targets: 'all', okStatus: 200, next: readTask('?consistency=stale') },
+    { name: 'read_linearizable_followers', kind: 'read', targets: 'followers', okStatus: 200, requests: readTask('') },
+    { name: 'read_lease_leader', kind: 'read', targets: 'leader', okStatus: 200, requests: readTask('?consistency=lease') },
+    { name: 'read_lease_all', kind: 'read', targets: 'all', okStatus: 200, requests: readTask('?consistency=lease') },
+    { name: 'read_stale_all', kind: 'read', targets: 'all', okStatus: 200, requests: readTask('?consistency=stale') },
+    // Writes after the reads, node registrations last: the storage nodes they register stop heartbeating, and the
+    // liveness sweeps that mark tens of thousands of them inactive, then dead, would land in the cases after them.
+    { name: 'task_submit', kind: 'write', targets: 'leader', okStatus: 201, requests: [{ method: 'POST', path: '/api/v1/tasks', body: TASK }] },
+    { name: 'task_submit_via_all', kind: 'write', targets: 'all', okStatus: 201, requests: [{ method: 'POST', path: '/api/v1/tasks', body: TASK }] },
+    { name: 'node_register', kind: 'write', targets: 'leader', okStatus: 201, requests: [{ method: 'POST', path: '/api/v1/nodes/register', body: NODE }] },
   ];
   // On one node "all" is the leader: those cases would repeat the leader-only ones.
   return nodes === 1 ? specs.filter((s) => s.targets === 'leader' || s.name === 'read_stale_all') : specs;
@@ -88,11 +100,12 @@ export async function runCase(cluster: ServerCluster, spec: CaseSpec, settings: 
     const sendsBefore = await Promise.all(live.map((id) => peerSends(cluster, id)));
     const cpuBefore = cpuSnapshot(cluster);
     const started = performance.now();
-    runs.push(await runLoad({ targets, concurrency: settings.concurrency, seconds: settings.seconds, okStatus: spec.okStatus,
-      next: spec.next, ...(r === 0 && spec.collect ? { collect: spec.collect } : {}) }));
+    const run = await runLoad({ targets, concurrency: settings.concurrency, seconds: settings.seconds, okStatus: spec.okStatus,
+      requests: spec.requests }, settings.generator);
+    runs.push(run);
     const elapsed = (performance.now() - started) / 1000;
     const used = coresUsed(cpuBefore, cpuSnapshot(cluster), elapsed);
-    cores = Object.fromEntries(Object.entries(used).map(([name, c]) => [name === leader ? `leader:${name}` : name, c]));
+    cores = { loadgen: round(run.generator_cpu_seconds / elapsed, 2), ...Object.fromEntries(Object.entries(used).map(([name, c]) => [name === leader ? `leader:${name}` : name, c])) };
     if (spec.kind === 'write') wal = walSummary(countersBefore, await raftCounters(cluster, leader), elapsed);
     peers = peerSummary(sendsBefore, await Promise.all(live.map((id) => peerSends(cluster, id))), runs[runs.length - 1]!.ok);
   }

@@ -6,7 +6,7 @@ import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ServerCluster } from '../helpers/server-cluster.js';
 import { renderSummary, summarizeProfile, type ProfileSummary, type ProfileWindow } from './cpuprofile-summary.js';
-import { runCase, serverCases, type CaseResult, type CaseSettings } from './server-cases.js';
+import { runCase, seedTasks, serverCases, type CaseResult, type CaseSettings } from './server-cases.js';
 
 export interface ProfileResult {
   readonly case: CaseResult;
@@ -20,9 +20,8 @@ export async function profileCase(settings: CaseSettings, dir: string, caseName:
   config: Record<string, unknown> = {}): Promise<ProfileResult> {
   rmSync(dir, { recursive: true, force: true });
   const cluster = new ServerCluster(nodes, { config, nodeFlags: (id) => ['--cpu-prof', `--cpu-prof-dir=${join(dir, id)}`] });
-  const specs = serverCases(nodes);
-  const spec = specs.find((s) => s.name === caseName);
-  if (spec === undefined) throw new Error(`unknown case ${caseName}; one of ${specs.map((s) => s.name).join(', ')}`);
+  const names = serverCases(nodes, []).map((s) => s.name);
+  if (!names.includes(caseName)) throw new Error(`unknown case ${caseName}; one of ${names.join(', ')}`);
   let result: CaseResult;
   let leader: string;
   let window: ProfileWindow;
@@ -30,8 +29,10 @@ export async function profileCase(settings: CaseSettings, dir: string, caseName:
     await cluster.init();
     cluster.startAll();
     leader = await cluster.leader();
-    // Reads need tasks to read: the first case creates them (and warms the nodes up).
-    await runCase(cluster, specs[0], { ...settings, seconds: Math.min(2, settings.seconds), repeats: 1 });
+    const specs = serverCases(nodes, await seedTasks(cluster, leader));
+    const spec = specs.find((s) => s.name === caseName)!;
+    // Warm the nodes up with the same load.
+    await runCase(cluster, spec, { ...settings, seconds: Math.min(2, settings.seconds), repeats: 1 });
     process.stderr.write(`profiling ${caseName} on ${nodes} node(s) (leader ${leader}) for ${settings.seconds} s\n`);
     const fromUs = Number(process.hrtime.bigint() / 1000n);
     result = await runCase(cluster, spec, { ...settings, repeats: 1 });

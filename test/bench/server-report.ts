@@ -10,7 +10,7 @@ export interface ClusterResult {
   readonly failover: FailoverResult | null;
 }
 
-export interface Baseline { readonly per_second: number; readonly p50_ms: number; readonly p99_ms: number; readonly cpu_ms_per_op: number }
+export interface Baseline { readonly per_second: number; readonly p50_ms: number; readonly p99_ms: number; readonly failed: number; readonly cpu_ms_per_op: number; readonly cores: Record<string, number> }
 
 /** DESIGN targets on 3 nodes: writes/s, linearizable reads/s (at least), failover median ms (at most). */
 export const TARGETS = { writes_per_second: 10_000, linearizable_reads_per_second: 25_000, failover_median_ms: 500 } as const;
@@ -48,7 +48,8 @@ export function renderReport(results: readonly ClusterResult[], checks: readonly
     }
   }
   if (baseline !== null) {
-    cases.push([3, 'kv_put (bare Raft driver, control)', 'leader', fmt(baseline.per_second), fmt(baseline.p50_ms), fmt(baseline.p99_ms), 0, '', baseline.cpu_ms_per_op, '']);
+    const cores = Object.entries(baseline.cores).map(([name, v]) => `${name} ${v}`).join(', ');
+    cases.push([3, 'kv_put (bare Raft driver, control)', 'leader', fmt(baseline.per_second), fmt(baseline.p50_ms), fmt(baseline.p99_ms), baseline.failed, '', '', baseline.cpu_ms_per_op, cores]);
   }
   const other = new Table({ ...plain, head: ['nodes', 'RSS per node after the load (MiB)', 'failover median / max ms', 'rounds'] });
   for (const r of results) {
