@@ -88,9 +88,14 @@ export function renderSummary(s: ProfileSummary): string {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const usage = 'usage: node dist/test/bench/cpuprofile-summary.js FILE.cpuprofile [--top 30] [--from-us T --to-us T]\n';
   const file = process.argv[2];
-  if (file === undefined) {
-    process.stderr.write('usage: cpuprofile-summary FILE.cpuprofile [--top N]\n');
+  if (file === '--help' || file === '-h') {
+    process.stdout.write(usage);
+    process.exit(0);
+  }
+  if (file === undefined || file.startsWith('--')) {
+    process.stderr.write(usage);
     process.exit(2);
   }
   const arg = (name: string) => {
