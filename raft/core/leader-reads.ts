@@ -48,14 +48,16 @@ export function handleReadIndex(n: NodeState, context: string, from: NodeId, bro
  * Start a read round for `context` (the newest queued read). Safety needs acks from a
  * majority, not from whoever we ask, so ask only the followers that completed the last
  * round, which with us make a majority. Everyone is asked when there are none yet, when
- * they no longer make a majority (membership changed, one left), or when an older read
- * is still unconfirmed: then one of them may be down or cut off, and the driver asks
- * again only after its round wait, so this round must not depend on them alone.
+ * they no longer make a majority (one was removed, or a promotion made the majority
+ * larger), or when an older read is still unconfirmed: then one of them may be down or
+ * cut off, and the driver asks again only after its round wait, so this round must not
+ * depend on them alone. A round they leave unanswered is confirmed by the next periodic
+ * heartbeat, which carries the newest read context to everyone (leader.ts).
  */
 function heartbeatForRead(n: NodeState, context: string): void {
   const peers = n.readQuorumPeers;
   const voters = n.confs.current().voters;
-  if (n.readOnly.size > 1 || peers.length === 0 || peers.some((id) => !n.progress.has(id)) || !hasQuorum(voters, new Set([n.id, ...peers]))) {
+  if (n.readOnly.size > 1 || peers.length === 0 || !hasQuorum(voters, new Set([n.id, ...peers]))) {
     broadcastHeartbeat(n, context);
     return;
   }

@@ -114,8 +114,9 @@ export function handleHeartbeatResponse(n: NodeState, message: HeartbeatResponse
   if (message.context === null) return;
   const acks = n.readOnly.ack(message.context, message.from);
   if (acks === null || !hasQuorum(n.confs.current().voters, acks)) return;
-  // The acks arrived in this order (a Set keeps it): these followers answer the next round's heartbeat.
-  n.readQuorumPeers = [...acks].filter((id) => id !== n.id);
+  // The voters' acks arrived in this order (a Set keeps it): they answer the next round's heartbeat.
+  const voters = n.confs.current().voters;
+  n.readQuorumPeers = [...acks].filter((id) => id !== n.id && voters.includes(id));
   for (const request of n.readOnly.releaseThrough(message.context)) answerRead(n, request.context, request.from, request.index);
 }
 

@@ -52,6 +52,7 @@ export function becomeLeader(n: NodeState): void {
   n.role = 'leader';
   n.leader = n.id;
   n.transferee = null;
+  n.readQuorumPeers = [];
   n.stallTicks = 0;
   n.heartbeatElapsed = 0;
   n.electionElapsed = 0;

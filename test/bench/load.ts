@@ -2,7 +2,8 @@
 // as the previous one answered, for a fixed time, cycling through a list of requests.
 // Two generators: undici keep-alive pools in this process (client i uses target i mod
 // targets), or wrk (wrk-load.ts), which costs the shared cores far less per request.
-// Reports throughput and latency percentiles of the successful requests.
+// Reports throughput and latency percentiles of the successful requests (with wrk: of
+// every answer, and any status below 400 counts as success).
 import { Pool } from 'undici';
 import { percentile, round } from './stats.js';
 import { runWrk } from './wrk-load.js';

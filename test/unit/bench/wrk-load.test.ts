@@ -1,7 +1,7 @@
 // The wrk load generator of the server benchmark: its summary line is parsed, and
 // against two loopback servers it spreads its threads over both targets, cycles
-// through every request of the list with its body and content type intact (also a
-// body that would end a plain Lua long string), and counts answers ≥ 400 as failures.
+// through every request of the list with its body and content type intact (byte for
+// byte: quotes, brackets, CR LF, non-ASCII), and counts answers ≥ 400 as failures.
 import { createServer, type Server } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseWrkSummary, runWrk, wrkVersion } from '../../bench/wrk-load.js';
@@ -46,7 +46,7 @@ describe('wrk load generator', () => {
     expect(wrkVersion(), 'wrk must be installed here (Debian package wrk)').not.toBeNull();
     const a = await server();
     const b = await server();
-    const tricky = JSON.stringify({ text: 'ends ]] and ]=] "quoted"\nnext line' });
+    const tricky = `${JSON.stringify({ text: 'ends ]] and ]=] "quoted" \\ é' })}\r\nnext line a]`;
     const result = await runWrk({
       targets: [a.origin, b.origin], concurrency: 4, seconds: 1, okStatus: 201,
       requests: [{ method: 'GET', path: '/one' }, { method: 'GET', path: '/two?x=1' }, { method: 'POST', path: '/post', body: tricky }, { method: 'GET', path: '/fail' }],

@@ -163,6 +163,38 @@ describe('ReadIndex (thesis §6.4)', () => {
     expect(askedFor(net, 'r5')).toEqual([other]);
   });
 
+  it('a round whose follower stopped answering is confirmed by the next periodic heartbeat, which goes to everyone', () => {
+    const { net, asked } = afterTwoRounds();
+    net.cut('n1', asked);
+    net.node('n1').readIndex('r3');
+    net.stabilize();
+    expect(net.readStates.get('n1')!.map((r) => r.context)).toEqual(['r1', 'r2']);
+    net.tick('n1');
+    net.stabilize();
+    expect(net.readStates.get('n1')!.map((r) => r.context)).toEqual(['r1', 'r2', 'r3']);
+    net.node('n1').readIndex('r4');
+    net.stabilize();
+    expect(askedFor(net, 'r4')).toEqual([asked === 'n2' ? 'n3' : 'n2']);
+  });
+
+  it('asks everyone once a promotion makes the followers it would ask too few for a majority, and never a learner', () => {
+    const net = new Net({ voters: ['n1', 'n2', 'n3'], learners: ['l1'] });
+    net.elect('n1');
+    for (const context of ['r1', 'r2']) {
+      net.node('n1').readIndex(context);
+      net.stabilize();
+    }
+    expect(askedFor(net, 'r2')).toHaveLength(1);
+    expect(askedFor(net, 'r2')).not.toContain('l1');
+    expect(net.node('n1').proposeConfChange({ type: 'promote', node: 'l1' })).toMatchObject({ ok: true });
+    net.stabilize();
+    expect(net.node('n1').status().confState.voters).toContain('l1');
+    net.node('n1').readIndex('r3'); // four voters: the leader and one follower are not a majority
+    net.stabilize();
+    expect(askedFor(net, 'r3')).toEqual(['l1', 'n2', 'n3']);
+    expect(net.readStates.get('n1')!.map((r) => r.context)).toEqual(['r1', 'r2', 'r3']);
+  });
+
   it('asks everyone again once the followers it would ask no longer make a majority (one was removed)', () => {
     const { net, asked } = afterTwoRounds();
     expect(net.node('n1').proposeConfChange({ type: 'remove', node: asked })).toMatchObject({ ok: true });
