@@ -1,6 +1,7 @@
 // Three real Raft processes on loopback: elect, replicate, kill -9 the leader
 // again and again, never lose an acknowledged write, and bring restarted nodes
-// back by log and (after compaction) by snapshot.
+// back by log and (after compaction) by snapshot; the leader's reads go on while a
+// follower is down.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitUntil } from '../helpers/wait.js';
 import { KvCluster } from './kv-cluster.js';
@@ -75,6 +76,27 @@ describe('raft driver with real processes', () => {
     await waitUntil(async () => caughtUp(follower, await cluster.waitLeader()), { timeoutMs: 30_000, what: 'the follower to catch up by snapshot' });
     // The log line travels on stdout, not ordered with the HTTP answers: wait for it.
     await waitUntil(() => child.output.join('').includes('snapshot installed'), { timeoutMs: 10_000, what: 'the snapshot-installed log line' });
+  });
+
+  it('keeps answering linearizable reads on the leader when either follower is killed', async () => {
+    // The leader's read rounds ask only the follower that answered the last one first: whichever
+    // it is, one of these kills takes it, and the reads after it must not hang on it.
+    // A read is retried on whichever node leads by then: the follower left may have been slow to hear
+    // from the leader (a node restarted by the test before), and CheckQuorum then moves leadership.
+    const readOnLeader = (what: string) => waitUntil(async () => {
+      const read = await cluster.get(await cluster.waitLeader(5_000), 'rk-0').catch(() => null);
+      return read?.status === 200 ? read : null;
+    }, { timeoutMs: 15_000, what });
+    const first = await writeThrough(await cluster.waitLeader(), 'rk', 1);
+    for (const follower of cluster.ids.filter((x) => x !== first)) {
+      const leader = await cluster.waitLeader();
+      if (follower === leader) continue;
+      for (let i = 0; i < 5; i++) expect(await readOnLeader(`read ${i} before ${follower} is killed`)).toEqual({ status: 200, value: 'rk:0' });
+      await cluster.kill(follower);
+      for (let i = 0; i < 5; i++) expect(await readOnLeader(`read ${i} while ${follower} is down`)).toEqual({ status: 200, value: 'rk:0' });
+      cluster.start(follower);
+      await waitUntil(async () => caughtUp(follower, await cluster.waitLeader()), { timeoutMs: 20_000, what: `${follower} to catch up` });
+    }
   });
 
   it('serves linearizable reads on followers that include every acknowledged write', async () => {
