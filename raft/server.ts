@@ -512,7 +512,10 @@ export class RaftNode implements RaftNodeHandle {
     const run = this.#options.stateMachine.createSnapshot(temp)
       .then((file) => this.#exclusive(() => this.#commitSnapshot(file, temp, startedAt)))
       .catch((error: unknown) => this.#options.logger.error({ err: error }, 'snapshot failed'))
-      .finally(() => { this.#policy.inProgress = false; this.#snapshotting = null; });
+      .finally(() => {
+        this.#policy.finished(startedAt, performance.now());
+        this.#snapshotting = null;
+      });
     this.#snapshotting = run;
     return run;
   }

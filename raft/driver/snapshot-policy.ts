@@ -1,5 +1,10 @@
 // When to snapshot: once `threshold` entries, or `thresholdBytes` of entry data, were
-// applied since the last snapshot (taken or installed), and never two at a time. How
+// applied since the last snapshot (taken or installed), and never two at a time. A
+// snapshot costs about the size of the state (Concord copies its database), so one due
+// by entries also waits until `paceFactor` times the last one's duration has passed
+// since it ended: under a steady write load snapshots then take at most
+// 1 / (paceFactor + 1) of the time however large the state grows, and the byte
+// threshold, which is not paced, still bounds the log held meanwhile. How
 // much log to keep behind a snapshot: at most `tailEntries` entries and, of those, only
 // the newest that fit in `tailBytesMax` (a count alone lets a log of large entries hold
 // gigabytes in memory and on disk).
@@ -12,9 +17,12 @@ interface SnapshotPolicyOptions {
   readonly thresholdBytes?: number;
   /** Default 64 MiB. */
   readonly tailBytesMax?: number;
+  /** Default 9. */
+  readonly paceFactor?: number;
 }
 
 const SNAPSHOT_BYTES_DEFAULT = 64 * 1024 * 1024;
+const PACE_FACTOR_DEFAULT = 9;
 
 export class SnapshotPolicy {
   readonly threshold: number;
@@ -22,13 +30,16 @@ export class SnapshotPolicy {
   /** Entries kept behind a snapshot so slow followers catch up by log, not snapshot. */
   readonly tailEntries: number;
   readonly tailBytesMax: number;
+  readonly paceFactor: number;
   #lastIndex: number;
+  /** performance.now() before which no snapshot is due by entries alone. */
+  #pacedUntil = Number.NEGATIVE_INFINITY;
   /** Bytes of entry data applied since the last snapshot started or was installed. */
   #bytes = 0;
   inProgress = false;
 
   constructor(options: SnapshotPolicyOptions) {
-    const { threshold, tailEntries, thresholdBytes = SNAPSHOT_BYTES_DEFAULT, tailBytesMax = SNAPSHOT_BYTES_DEFAULT } = options;
+    const { threshold, tailEntries, thresholdBytes = SNAPSHOT_BYTES_DEFAULT, tailBytesMax = SNAPSHOT_BYTES_DEFAULT, paceFactor = PACE_FACTOR_DEFAULT } = options;
     if (!Number.isInteger(threshold) || threshold < 1) {
       throw new RangeError(`snapshot threshold must be a positive integer, got ${threshold}`);
     }
@@ -41,6 +52,10 @@ export class SnapshotPolicy {
     if (!Number.isSafeInteger(tailBytesMax) || tailBytesMax < 0) {
       throw new RangeError(`snapshot tail bytes must be a non-negative integer, got ${tailBytesMax}`);
     }
+    if (!Number.isFinite(paceFactor) || paceFactor < 0) {
+      throw new RangeError(`snapshot pace factor must be a non-negative number, got ${paceFactor}`);
+    }
+    this.paceFactor = paceFactor;
     this.threshold = threshold;
     this.thresholdBytes = thresholdBytes;
     this.tailEntries = tailEntries;
@@ -57,8 +72,16 @@ export class SnapshotPolicy {
     this.#bytes += bytes;
   }
 
-  due(applied: number): boolean {
-    return !this.inProgress && (applied - this.#lastIndex >= this.threshold || (this.#bytes >= this.thresholdBytes && applied > this.#lastIndex));
+  due(applied: number, nowMs = performance.now()): boolean {
+    if (this.inProgress || applied <= this.#lastIndex) return false;
+    if (this.#bytes >= this.thresholdBytes) return true;
+    return applied - this.#lastIndex >= this.threshold && nowMs >= this.#pacedUntil;
+  }
+
+  /** The snapshot started at `startedAtMs` (taken, failed or dropped) ended at `endedAtMs`. */
+  finished(startedAtMs: number, endedAtMs: number): void {
+    this.inProgress = false;
+    this.#pacedUntil = endedAtMs + this.paceFactor * Math.max(0, endedAtMs - startedAtMs);
   }
 
   /** A snapshot of everything applied so far is being taken: what was applied is counted in it. */

@@ -1,5 +1,6 @@
-// SnapshotPolicy: when a snapshot is due (entries or bytes applied since the last one)
-// and how much log it keeps behind (entries, bounded by bytes).
+// SnapshotPolicy: when a snapshot is due (entries or bytes applied since the last one,
+// entries paced by the last one's duration) and how much log it keeps behind (entries,
+// bounded by bytes).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SnapshotPolicy } from '../../../raft/driver/snapshot-policy.js';
@@ -25,13 +26,31 @@ describe('SnapshotPolicy', () => {
     p.applied(2_000);
     p.started();
     p.taken(5);
-    p.inProgress = false; // as the driver does once the snapshot is committed
+    p.finished(0, 0); // as the driver does once the snapshot is committed
     expect(p.due(6)).toBe(false);
     p.applied(1_000);
     expect(p.due(6)).toBe(true);
     p.installed(50);
     expect(p.lastIndex).toBe(50);
     expect(p.due(51)).toBe(false);
+  });
+
+  it('paces snapshots due by entries to paceFactor times the last one\'s duration; the byte threshold is not paced', () => {
+    const p = policy({ paceFactor: 9 });
+    p.started();
+    p.taken(100);
+    p.finished(1_000, 1_200); // took 200 ms: the next waits until 1,200 + 9 × 200
+    expect(p.inProgress).toBe(false);
+    expect(p.due(200, 1_201)).toBe(false);
+    expect(p.due(5_000, 2_999)).toBe(false);
+    expect(p.due(200, 3_000)).toBe(true);
+    p.applied(1_000);
+    expect(p.due(150, 1_300)).toBe(true); // 1,000 bytes applied: due whatever the pace
+    const unpaced = policy({ paceFactor: 0 });
+    unpaced.finished(0, 500);
+    expect(unpaced.due(100, 500)).toBe(true);
+    expect(() => policy({ paceFactor: -1 })).toThrow(RangeError);
+    expect(() => policy({ paceFactor: Number.NaN })).toThrow(RangeError);
   });
 
   it('is not due by bytes with nothing applied past the last snapshot', () => {
