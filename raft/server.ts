@@ -135,6 +135,8 @@ export class RaftNode implements RaftNodeHandle {
       this.#core.tick();
       this.#sendWhileBusy();
       this.#schedule();
+      // A snapshot held back by its pace is taken once the pace allows, even if nothing is applied by then.
+      if (this.#running === null && this.#policy.due(this.#options.stateMachine.appliedIndex())) void this.#startSnapshot();
     }, this.#plan.tickMs);
     this.#schedule();
   }

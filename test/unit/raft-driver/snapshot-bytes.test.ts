@@ -1,5 +1,7 @@
 // The driver snapshots by bytes too: large entries trigger a snapshot long before the
-// entry-count threshold, and the tail kept behind it is bounded by bytes.
+// entry-count threshold, and the tail kept behind it is bounded by bytes. A snapshot due
+// by entries but held back by its pace is taken once the pace allows, on a tick, even
+// when nothing is applied any more.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +30,30 @@ describe('raft driver snapshot by bytes', () => {
       // At most 4 entries of ~1 KiB fit in 5,000 bytes: the log starts no earlier than 3 before the snapshot index.
       expect(status.firstIndex).toBeGreaterThanOrEqual(status.snapshotIndex - 3);
       expect(machine.map.get('k29')).toBe(value);
+    } finally {
+      await node.stop();
+    }
+  });
+
+  it('takes a snapshot held back by its pace once the pace allows, with no write after it', async () => {
+    const machine = await MapStateMachine.open(join(dir, 'paced.json'));
+    const copy = machine.createSnapshot.bind(machine);
+    // Each snapshot takes at least 300 ms: the next one due by entries waits 2.7 s after it.
+    machine.createSnapshot = async (path) => {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      return copy(path);
+    };
+    const node = await startSoloRaft({ dataDir: join(dir, 'n2'), stateMachine: machine, snapshotThreshold: 5, snapshotTailEntries: 0 });
+    try {
+      const write = (i: number) => node.propose(Buffer.from(JSON.stringify({ key: `p${i}`, value: 'v' })));
+      for (let i = 0; i < 5; i++) await write(i);
+      await waitUntil(() => node.status().snapshotIndex > 0 && !node.status().snapshotInProgress, { timeoutMs: 10_000, what: 'the first snapshot' });
+      const first = node.status().snapshotIndex;
+      for (let i = 5; i < 15; i++) await write(i);
+      const last = node.status().applied;
+      expect(node.status().snapshotIndex).toBe(first); // due by entries, but within the pace
+      // No write from here on: only the ticker can notice that the pace now allows it.
+      await waitUntil(() => node.status().snapshotIndex === last, { timeoutMs: 10_000, what: 'the paced snapshot without a further write' });
     } finally {
       await node.stop();
     }
