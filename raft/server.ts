@@ -136,7 +136,9 @@ export class RaftNode implements RaftNodeHandle {
       this.#sendWhileBusy();
       this.#schedule();
       // A snapshot held back by its pace is taken once the pace allows, even if nothing is applied by then.
-      if (this.#running === null && this.#policy.due(this.#options.stateMachine.appliedIndex())) void this.#startSnapshot();
+      if (this.#fatal === null && !this.#stopped && this.#running === null && this.#policy.due(this.#options.stateMachine.appliedIndex())) {
+        void this.#startSnapshot();
+      }
     }, this.#plan.tickMs);
     this.#schedule();
   }
@@ -292,6 +294,8 @@ export class RaftNode implements RaftNodeHandle {
     if (this.#ticker !== null) clearInterval(this.#ticker);
     this.#reads.halt(); // no read round starts from now on
     await this.#running;
+    // A snapshot under way commits (or fails) before the storage and the state machine close.
+    await this.#snapshotting;
     // Applies taken while a write was under way finish before the caller closes the state machine.
     await this.#applyChain.catch(() => undefined);
     const stopped = new RaftError('CONCORD_ERR_STOPPED', 'node stopped');
@@ -511,11 +515,24 @@ export class RaftNode implements RaftNodeHandle {
     this.#policy.started();
     const startedAt = performance.now();
     const temp = this.#snapshots.newTempPath();
+    // The pace counts the snapshot's own work: the copy, and the commit without its wait for the loop.
+    let copyMs: number | null = null;
+    let commitMs = 0;
     const run = this.#options.stateMachine.createSnapshot(temp)
-      .then((file) => this.#exclusive(() => this.#commitSnapshot(file, temp, startedAt)))
+      .then((file) => {
+        copyMs = performance.now() - startedAt;
+        return this.#exclusive(async () => {
+          const commitStart = performance.now();
+          try {
+            await this.#commitSnapshot(file, temp, startedAt);
+          } finally {
+            commitMs = performance.now() - commitStart;
+          }
+        });
+      })
       .catch((error: unknown) => this.#options.logger.error({ err: error }, 'snapshot failed'))
       .finally(() => {
-        this.#policy.finished(startedAt, performance.now());
+        this.#policy.finished((copyMs ?? performance.now() - startedAt) + commitMs, performance.now());
         this.#snapshotting = null;
       });
     this.#snapshotting = run;

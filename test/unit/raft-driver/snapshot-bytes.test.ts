@@ -51,7 +51,9 @@ describe('raft driver snapshot by bytes', () => {
       const first = node.status().snapshotIndex;
       for (let i = 5; i < 15; i++) await write(i);
       const last = node.status().applied;
-      expect(node.status().snapshotIndex).toBe(first); // due by entries, but within the pace
+      // Due by entries, but within the pace: after longer than one snapshot takes, none has started or ended.
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      expect(node.status()).toMatchObject({ snapshotIndex: first, snapshotInProgress: false });
       // No write from here on: only the ticker can notice that the pace now allows it.
       await waitUntil(() => node.status().snapshotIndex === last, { timeoutMs: 10_000, what: 'the paced snapshot without a further write' });
     } finally {

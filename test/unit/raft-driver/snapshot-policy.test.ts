@@ -39,7 +39,7 @@ describe('SnapshotPolicy', () => {
     const p = policy({ paceFactor: 9 });
     p.started();
     p.taken(100);
-    p.finished(1_000, 1_200); // took 200 ms: the next waits until 1,200 + 9 × 200
+    p.finished(200, 1_200); // 200 ms of work: the next waits until 1,200 + 9 × 200
     expect(p.inProgress).toBe(false);
     expect(p.due(200, 1_201)).toBe(false);
     expect(p.due(5_000, 2_999)).toBe(false);
@@ -49,8 +49,28 @@ describe('SnapshotPolicy', () => {
     const unpaced = policy({ paceFactor: 0 });
     unpaced.finished(0, 500);
     expect(unpaced.due(100, 500)).toBe(true);
+    const capped = policy({ paceFactor: 9, paceMsMax: 1_000 });
+    capped.finished(60_000, 0); // a snapshot slowed by a stuck disk holds the next back 1 s, not 9 min
+    expect(capped.due(100, 999)).toBe(false);
+    expect(capped.due(100, 1_000)).toBe(true);
     expect(() => policy({ paceFactor: -1 })).toThrow(RangeError);
     expect(() => policy({ paceFactor: Number.NaN })).toThrow(RangeError);
+    expect(() => policy({ paceMsMax: -1 })).toThrow(RangeError);
+  });
+
+  it('a snapshot that commits nothing leaves the bytes applied before it counted', () => {
+    const p = policy();
+    p.applied(600);
+    p.started();
+    p.applied(300);
+    p.finished(10, 0); // failed: nothing taken
+    expect(p.due(5, 0)).toBe(false); // 900 < 1,000
+    p.applied(100);
+    expect(p.due(5, 0)).toBe(true);
+    p.started();
+    p.taken(5);
+    p.finished(10, 0); // taken: the count starts again from the start of this one
+    expect(p.due(6, 1_000)).toBe(false);
   });
 
   it('is not due by bytes with nothing applied past the last snapshot', () => {
