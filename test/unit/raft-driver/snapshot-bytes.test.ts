@@ -1,10 +1,11 @@
 // The driver snapshots by bytes too: large entries trigger a snapshot long before the
 // entry-count threshold, and the tail kept behind it is bounded by bytes. A snapshot due
 // by entries but held back by its pace is taken once the pace allows, on a tick, even
-// when nothing is applied any more.
+// when nothing is applied any more; stop() lets a snapshot under way commit first.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startSoloRaft } from '../../helpers/solo-raft.js';
 import { waitUntil } from '../../helpers/wait.js';
@@ -58,6 +59,33 @@ describe('raft driver snapshot by bytes', () => {
       await waitUntil(() => node.status().snapshotIndex === last, { timeoutMs: 10_000, what: 'the paced snapshot without a further write' });
     } finally {
       await node.stop();
+    }
+  });
+
+  it('stop() waits for a snapshot under way, which commits before the storage closes', async () => {
+    const machine = await MapStateMachine.open(join(dir, 'stop.json'));
+    const copy = machine.createSnapshot.bind(machine);
+    let copying: (() => void) | null = null;
+    const copyStarted = new Promise<void>((resolve) => { copying = resolve; });
+    machine.createSnapshot = async (path) => {
+      copying?.();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      return copy(path);
+    };
+    const errors: string[] = [];
+    const logger = pino({ level: 'error' }, { write: (line: string) => { errors.push(line); } });
+    const dataDir = join(dir, 'n3');
+    const node = await startSoloRaft({ dataDir, stateMachine: machine, snapshotThreshold: 5, snapshotTailEntries: 0, logger });
+    for (let i = 0; i < 5; i++) await node.propose(Buffer.from(JSON.stringify({ key: `s${i}`, value: 'v' })));
+    await copyStarted;
+    expect(node.status().snapshotInProgress).toBe(true);
+    await node.stop();
+    expect(errors).toEqual([]); // no "snapshot failed" against closed storage
+    const again = await startSoloRaft({ dataDir, stateMachine: await MapStateMachine.open(join(dir, 'stop.json')), snapshotThreshold: 1_000 });
+    try {
+      expect(again.status().snapshotIndex).toBeGreaterThanOrEqual(5);
+    } finally {
+      await again.stop();
     }
   });
 });
