@@ -113,9 +113,9 @@ export function handleHeartbeatResponse(n: NodeState, message: HeartbeatResponse
   if (progress.match < n.log.lastIndex()) sendAppend(n, message.from);
   if (message.context === null) return;
   const acks = n.readOnly.ack(message.context, message.from);
-  if (acks === null || !hasQuorum(n.confs.current().voters, acks)) return;
-  // The voters' acks arrived in this order (a Set keeps it): they answer the next round's heartbeat.
   const voters = n.confs.current().voters;
+  if (acks === null || !hasQuorum(voters, acks)) return;
+  // The voters' acks arrived in this order (a Set keeps it): they answer the next round's heartbeat.
   n.readQuorumPeers = [...acks].filter((id) => id !== n.id && voters.includes(id));
   for (const request of n.readOnly.releaseThrough(message.context)) answerRead(n, request.context, request.from, request.index);
 }

@@ -2,10 +2,9 @@
 // fixture processes: WAL, transport, no HTTP API, no DuckDB) under the same load
 // generator. On a shared, noisy machine the ratio to this says more than absolute numbers.
 import { KvCluster } from '../integration/kv-cluster.js';
-import { runLoad, type LoadResult } from './load.js';
+import { generatorCores, runLoad, type LoadResult } from './load.js';
 import { coresUsed, cpuSeconds } from './node-probes.js';
 import type { CaseSettings } from './server-cases.js';
-import { round } from './stats.js';
 
 /** Keys the puts cycle through (each put overwrites one). */
 const KEYS = 4096;
@@ -25,7 +24,7 @@ export async function kvBaseline(settings: CaseSettings): Promise<BaselineResult
     const result = await runLoad({ targets: [`http://127.0.0.1:${cluster.port(leader)}`], concurrency: settings.concurrency, seconds: settings.seconds,
       okStatus: 200, requests: Array.from({ length: KEYS }, (_, k) => ({ method: 'PUT', path: `/kv/k${k}`, body: value })) }, settings.generator);
     const elapsed = (performance.now() - started) / 1000;
-    const cores = { loadgen: round(result.generator_cpu_seconds / elapsed, 2), ...coresUsed(before, snapshot(), elapsed) };
+    const cores = { loadgen: generatorCores(result, elapsed), ...coresUsed(before, snapshot(), elapsed) };
     const cpu = Object.values(cores).reduce((a, b) => a + b, 0);
     return { ...result, cores, cpu_ms_per_op: Math.round((cpu / Math.max(1, result.per_second)) * 1000 * 100) / 100 };
   } finally {

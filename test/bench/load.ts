@@ -22,7 +22,6 @@ export interface LoadSpec {
   readonly requests: readonly LoadRequest[];
   /** Answers with this status count as successes. */
   readonly okStatus: number;
-  readonly headers?: Record<string, string>;
 }
 
 export interface LoadResult {
@@ -41,10 +40,10 @@ export interface LoadResult {
 
 export type Generator = 'undici' | 'wrk';
 
-export async function runUndici(spec: LoadSpec): Promise<LoadResult> {
+async function runUndici(spec: LoadSpec): Promise<LoadResult> {
   const perTarget = Math.ceil(spec.concurrency / spec.targets.length);
   const pools = spec.targets.map((origin) => new Pool(origin, { connections: perTarget, pipelining: 1, keepAliveTimeout: 30_000 }));
-  const headers = { 'content-type': 'application/json', ...spec.headers };
+  const headers = { 'content-type': 'application/json' };
   const latencies: number[] = [];
   const failures: Record<string, number> = {};
   let sequence = 0;
@@ -88,6 +87,11 @@ export async function runUndici(spec: LoadSpec): Promise<LoadResult> {
     concurrency: spec.concurrency,
     generator_cpu_seconds: (cpu.user + cpu.system) / 1e6,
   };
+}
+
+/** Cores the generator itself used over a run of `seconds`. */
+export function generatorCores(run: LoadResult, seconds: number): number {
+  return round(run.generator_cpu_seconds / seconds, 2);
 }
 
 export function runLoad(spec: LoadSpec, generator: Generator): Promise<LoadResult> {

@@ -1,24 +1,19 @@
 // What the server benchmark reads about each node besides its answers: CPU time
 // from /proc (Linux), resident memory from /api/health/resources, and WAL and
 // apply counters from /metrics.
-import { readFileSync } from 'node:fs';
 import { request } from 'undici';
+import { statFields } from '../helpers/proc.js';
 import type { ServerCluster } from '../helpers/server-cluster.js';
+import { round } from './stats.js';
 
 // USER_HZ is 100 on every Linux architecture Node.js runs on.
 const CLOCK_TICKS_PER_SECOND = 100;
 
 /** User + system CPU seconds of a process, or null when /proc is not readable. */
 export function cpuSeconds(pid: number | undefined): number | null {
-  if (pid === undefined) return null;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name (which may contain spaces) start at field 3.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
-  } catch {
-    return null;
-  }
+  const fields = pid === undefined ? null : statFields(pid);
+  // utime and stime: fields 14 and 15 of the file, 11 and 12 after the command name.
+  return fields === null ? null : (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
 }
 
 /** CPU seconds of every live node (the load generator reports its own). */
@@ -59,9 +54,7 @@ export interface RaftCounters {
 export async function raftCounters(cluster: ServerCluster, id: string): Promise<RaftCounters | null> {
   try {
     const res = await cluster.call(id, 'GET', '/api/status', undefined, 5000);
-    const metrics = await request(`${cluster.origin(id)}/metrics`, { headersTimeout: 5000, bodyTimeout: 5000 });
-    const text = await metrics.body.text();
-    const metric = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
+    const metric = metricReader(await metricsText(cluster, id));
     return {
       persists: metric('concord_raft_persist_duration_seconds_count'),
       persistSeconds: metric('concord_raft_persist_duration_seconds_sum'),
@@ -79,28 +72,34 @@ export interface PeerSends { readonly messages: number; readonly frames: number 
 /** Raft messages and frames a node has sent to all its peers, from /metrics (null: not readable). */
 export async function peerSends(cluster: ServerCluster, id: string): Promise<PeerSends | null> {
   try {
-    const metrics = await request(`${cluster.origin(id)}/metrics`, { headersTimeout: 5000, bodyTimeout: 5000 });
-    const text = await metrics.body.text();
-    const sum = (name: string) => [...text.matchAll(new RegExp(`^${name}\\{[^}]*\\} (\\S+)$`, 'gm'))].reduce((a, m) => a + Number(m[1]), 0);
-    return { messages: sum('concord_raft_peer_sent_messages_total'), frames: sum('concord_raft_peer_sent_frames_total') };
+    const metric = metricReader(await metricsText(cluster, id));
+    return { messages: metric('concord_raft_peer_sent_messages_total'), frames: metric('concord_raft_peer_sent_frames_total') };
   } catch {
     return null;
   }
 }
 
-/** Peer frames per successful request and messages per frame, every node together, between two readings. */
+async function metricsText(cluster: ServerCluster, id: string): Promise<string> {
+  const metrics = await request(`${cluster.origin(id)}/metrics`, { headersTimeout: 5000, bodyTimeout: 5000 });
+  return metrics.body.text();
+}
+
+/** A metric's value in an exposition: the sum of its samples, labelled or not (0 when absent). */
+function metricReader(text: string): (name: string) => number {
+  return (name) => [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'gm'))].reduce((a, m) => a + Number(m[1]), 0);
+}
+
+/** Peer frames per successful request and messages per frame, every node together, between two readings (taken of the same nodes). */
 export function peerSummary(before: readonly (PeerSends | null)[], after: readonly (PeerSends | null)[], ops: number) {
   let messages = 0;
   let frames = 0;
-  for (let i = 0; i < after.length; i++) {
-    const b = before[i];
-    const a = after[i];
-    if (a === null || a === undefined || b === null || b === undefined) return null;
+  for (const [i, a] of after.entries()) {
+    const b = before[i] ?? null;
+    if (a === null || b === null) return null;
     messages += a.messages - b.messages;
     frames += a.frames - b.frames;
   }
-  const r = (x: number) => Math.round(x * 100) / 100;
-  return { frames_per_op: r(frames / Math.max(1, ops)), messages_per_frame: r(messages / Math.max(1, frames)) };
+  return { frames_per_op: round(frames / Math.max(1, ops), 2), messages_per_frame: round(messages / Math.max(1, frames), 2) };
 }
 
 /** Entries per persist (≈ per fsync), mean persist/apply time and the share of the run spent persisting. */

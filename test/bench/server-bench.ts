@@ -20,7 +20,7 @@ import { failover } from './failover.js';
 import { kvBaseline } from './kv-baseline.js';
 import { rssBytes } from './node-probes.js';
 import { benchOptions } from './options.js';
-import { runCase, seedTasks, serverCases, type CaseResult, type CaseSettings } from './server-cases.js';
+import { caseNames, runCase, seedTasks, serverCases, type CaseResult, type CaseSettings } from './server-cases.js';
 import { profileCase } from './server-profile.js';
 import type { Generator } from './load.js';
 import { wrkVersion } from './wrk-load.js';
@@ -60,7 +60,7 @@ const rounds = options.number('rounds', 10);
 const sizes = options.text('sizes', '1,3,5').split(',').map(Number).filter((n) => Number.isInteger(n) && n > 0);
 const profileDir = options.text('profile', '');
 const only = new Set(options.text('cases', '').split(',').filter((name) => name !== ''));
-const known = serverCases(3, []).map((s) => s.name);
+const known = caseNames(3);
 const unknown = [...only].filter((name) => !known.includes(name));
 if (unknown.length > 0) {
   process.stderr.write(`unknown case(s) ${unknown.join(', ')}; the cases are ${known.join(', ')}\n`);

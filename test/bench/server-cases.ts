@@ -2,7 +2,7 @@
 // (linearizable, lease and stale; on the leader, on every node, on the followers), then
 // writes (task submit, task submit through every node so followers forward, node register).
 import type { ServerCluster } from '../helpers/server-cluster.js';
-import { type Generator, type LoadRequest, type LoadResult, runLoad } from './load.js';
+import { type Generator, generatorCores, type LoadRequest, type LoadResult, runLoad } from './load.js';
 import { coresUsed, cpuSnapshot, peerSends, peerSummary, raftCounters, walSummary } from './node-probes.js';
 import { median, round } from './stats.js';
 
@@ -46,16 +46,17 @@ interface CaseSpec {
   readonly requests: readonly LoadRequest[];
 }
 
-const TASK = JSON.stringify({ kind: 'bench', payload: { n: 1 }, priority: 1 });
+const TASK_BODY = { kind: 'bench', payload: { n: 1 }, priority: 1 };
+const TASK = JSON.stringify(TASK_BODY);
 const NODE = JSON.stringify({ addresses: ['10.0.0.1:9000'], storage_capacity: 1_000_000_000_000, capabilities: { version: '1.0.0' }, zone: 'z1' });
 /** Tasks submitted before the cases for the reads to read. */
-export const SEED_TASKS = 1024;
+const SEED_TASKS = 1024;
 
 /** Submit `count` tasks through the leader, 64 at a time; returns their ids. */
 export async function seedTasks(cluster: ServerCluster, leader: string, count = SEED_TASKS): Promise<string[]> {
   const ids: string[] = [];
   while (ids.length < count) {
-    const answers = await Promise.all(Array.from({ length: Math.min(64, count - ids.length) }, () => cluster.call(leader, 'POST', '/api/v1/tasks', JSON.parse(TASK))));
+    const answers = await Promise.all(Array.from({ length: Math.min(64, count - ids.length) }, () => cluster.call(leader, 'POST', '/api/v1/tasks', TASK_BODY)));
     for (const answer of answers) {
       if (answer.status !== 201) throw new Error(`seeding tasks: ${answer.status} ${JSON.stringify(answer.body)}`);
       ids.push((answer.body as { id: string }).id);
@@ -63,6 +64,9 @@ export async function seedTasks(cluster: ServerCluster, leader: string, count = 
   }
   return ids;
 }
+
+/** The names of the cases, in the order they run. */
+export const caseNames = (nodes: number): string[] => serverCases(nodes, []).map((s) => s.name);
 
 /** The cases for one cluster; the reads read the tasks `taskIds` names. */
 export function serverCases(nodes: number, taskIds: readonly string[]): CaseSpec[] {
@@ -93,10 +97,10 @@ export async function runCase(cluster: ServerCluster, spec: CaseSpec, settings: 
   let peers: ReturnType<typeof peerSummary> = null;
   for (let r = 0; r < settings.repeats; r++) {
     const leader = await cluster.leader();
-    const ids = spec.targets === 'leader' ? [leader] : cluster.live().filter((id) => spec.targets === 'all' || id !== leader);
+    const live = cluster.live();
+    const ids = spec.targets === 'leader' ? [leader] : live.filter((id) => spec.targets === 'all' || id !== leader);
     const targets = ids.map((id) => cluster.origin(id));
     const countersBefore = spec.kind === 'write' ? await raftCounters(cluster, leader) : null;
-    const live = cluster.live();
     const sendsBefore = await Promise.all(live.map((id) => peerSends(cluster, id)));
     const cpuBefore = cpuSnapshot(cluster);
     const started = performance.now();
@@ -105,9 +109,9 @@ export async function runCase(cluster: ServerCluster, spec: CaseSpec, settings: 
     runs.push(run);
     const elapsed = (performance.now() - started) / 1000;
     const used = coresUsed(cpuBefore, cpuSnapshot(cluster), elapsed);
-    cores = { loadgen: round(run.generator_cpu_seconds / elapsed, 2), ...Object.fromEntries(Object.entries(used).map(([name, c]) => [name === leader ? `leader:${name}` : name, c])) };
+    cores = { loadgen: generatorCores(run, elapsed), ...Object.fromEntries(Object.entries(used).map(([name, c]) => [name === leader ? `leader:${name}` : name, c])) };
     if (spec.kind === 'write') wal = walSummary(countersBefore, await raftCounters(cluster, leader), elapsed);
-    peers = peerSummary(sendsBefore, await Promise.all(live.map((id) => peerSends(cluster, id))), runs[runs.length - 1]!.ok);
+    peers = peerSummary(sendsBefore, await Promise.all(live.map((id) => peerSends(cluster, id))), run.ok);
   }
   const cpu = Object.values(cores).reduce((a, b) => a + b, 0);
   const last = runs[runs.length - 1];

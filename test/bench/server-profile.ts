@@ -6,7 +6,7 @@ import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ServerCluster } from '../helpers/server-cluster.js';
 import { renderSummary, summarizeProfile, type ProfileSummary, type ProfileWindow } from './cpuprofile-summary.js';
-import { runCase, seedTasks, serverCases, type CaseResult, type CaseSettings } from './server-cases.js';
+import { caseNames, runCase, seedTasks, serverCases, type CaseResult, type CaseSettings } from './server-cases.js';
 
 export interface ProfileResult {
   readonly case: CaseResult;
@@ -20,7 +20,7 @@ export async function profileCase(settings: CaseSettings, dir: string, caseName:
   config: Record<string, unknown> = {}): Promise<ProfileResult> {
   rmSync(dir, { recursive: true, force: true });
   const cluster = new ServerCluster(nodes, { config, nodeFlags: (id) => ['--cpu-prof', `--cpu-prof-dir=${join(dir, id)}`] });
-  const names = serverCases(nodes, []).map((s) => s.name);
+  const names = caseNames(nodes);
   if (!names.includes(caseName)) throw new Error(`unknown case ${caseName}; one of ${names.join(', ')}`);
   let result: CaseResult;
   let leader: string;

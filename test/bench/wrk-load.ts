@@ -24,7 +24,7 @@ export function wrkVersion(): string | null {
  * every other byte (and the quote and backslash) as a decimal escape. Long brackets
  * would turn \r\n into \n and can be closed early by the text itself.
  */
-export function luaString(text: string): string {
+function luaString(text: string): string {
   let out = '"';
   for (const byte of Buffer.from(text, 'utf8')) {
     out += byte >= 0x20 && byte <= 0x7e && byte !== 0x22 && byte !== 0x5c ? String.fromCharCode(byte) : `\\${String(byte).padStart(3, '0')}`;
@@ -39,12 +39,12 @@ interface WrkSummary {
 }
 
 /** The Lua script: threads spread over `targets`, each request pre-formatted once per thread. */
-export function wrkScript(spec: Pick<LoadSpec, 'targets' | 'requests' | 'headers'>): string {
+function wrkScript(spec: Pick<LoadSpec, 'targets' | 'requests'>): string {
   const targets = spec.targets.map((origin) => {
     const url = new URL(origin);
     return `{${luaString(url.hostname)}, ${luaString(url.port)}}`;
   });
-  const headers = Object.entries({ 'Content-Type': 'application/json', ...spec.headers }).map(([k, v]) => `[${luaString(k)}] = ${luaString(v)}`);
+  const headers = `[${luaString('Content-Type')}] = ${luaString('application/json')}`;
   const requests = spec.requests.map((r) => `{${luaString(r.method)}, ${luaString(r.path)}, ${r.body === undefined ? 'nil' : luaString(r.body)}}`);
   return `local targets = {${targets.join(', ')}}
 local requests = {${requests.join(',\n')}}
@@ -60,7 +60,7 @@ local n = 0
 function init(args)
   n = offset or 0
   for i, r in ipairs(requests) do
-    local headers = {${headers.join(', ')}}
+    local headers = {${headers}}
     formatted[i] = wrk.format(r[1], r[2], headers, r[3])
   end
 end

@@ -4,7 +4,8 @@ import { resolve } from 'node:path';
 import { childEnv } from './processes.js';
 
 const here = import.meta.dirname;
-const root = here.includes('/dist/') ? here.slice(0, here.lastIndexOf('/dist/')) : resolve(here, '../..');
+/** The repository's root, from the sources or from their build under dist/. */
+export const root = here.includes('/dist/') ? here.slice(0, here.lastIndexOf('/dist/')) : resolve(here, '../..');
 export const cliPath = resolve(root, 'dist/src/cli/main.js');
 
 export interface CliResult { readonly code: number; readonly stdout: string; readonly stderr: string }

@@ -22,7 +22,7 @@ export function atInterrupt(cleanup: () => void): () => void {
  * the directory they write in, registered when the cluster was made, is removed), each at
  * most once, none stopping the others.
  */
-export function runInterruptCleanups(): void {
+function runInterruptCleanups(): void {
   for (const cleanup of [...cleanups].reverse()) {
     cleanups.delete(cleanup);
     try {

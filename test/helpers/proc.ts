@@ -1,16 +1,20 @@
 // What /proc says about other processes (no `ps`: slim machines lack procps).
 import { readdirSync, readFileSync } from 'node:fs';
 
-/** A process's state letter and parent id from /proc/PID/stat, or null if it has ended. */
-function stat(pid: number): { state: string; parent: number } | null {
+/** The fields of /proc/PID/stat after the command name (which may hold spaces or parentheses): state, parent, …; null if it has ended. */
+export function statFields(pid: number): string[] | null {
   try {
     const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // After the command name (which may hold spaces or parentheses) come the state and the parent's id.
-    const [state, parent] = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    return { state, parent: Number(parent) };
+    return text.slice(text.lastIndexOf(')') + 2).split(' ');
   } catch {
     return null;
   }
+}
+
+/** A process's state letter and parent id, or null if it has ended. */
+function stat(pid: number): { state: string; parent: number } | null {
+  const fields = statFields(pid);
+  return fields === null ? null : { state: fields[0]!, parent: Number(fields[1]) };
 }
 
 function pids(): number[] {

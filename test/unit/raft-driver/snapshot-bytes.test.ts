@@ -14,6 +14,15 @@ import { MapStateMachine } from '../../integration/fixtures/map-state-machine.js
 const dir = mkdtempSync(join(tmpdir(), 'concord-snapshot-bytes-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+/** Make every snapshot of `machine` take at least `ms` longer. */
+function slowSnapshots(machine: MapStateMachine, ms: number): void {
+  const copy = machine.createSnapshot.bind(machine);
+  machine.createSnapshot = async (path) => {
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    return copy(path);
+  };
+}
+
 describe('raft driver snapshot by bytes', () => {
   it('takes a snapshot after snapshotThresholdBytes of entries and keeps at most snapshotTailBytesMax behind it', async () => {
     const machine = await MapStateMachine.open(join(dir, 'map.json'));
@@ -38,12 +47,7 @@ describe('raft driver snapshot by bytes', () => {
 
   it('takes a snapshot held back by its pace once the pace allows, with no write after it', async () => {
     const machine = await MapStateMachine.open(join(dir, 'paced.json'));
-    const copy = machine.createSnapshot.bind(machine);
-    // Each snapshot takes at least 300 ms: the next one due by entries waits 2.7 s after it.
-    machine.createSnapshot = async (path) => {
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      return copy(path);
-    };
+    slowSnapshots(machine, 300); // the next one due by entries waits 2.7 s after each
     const node = await startSoloRaft({ dataDir: join(dir, 'n2'), stateMachine: machine, snapshotThreshold: 5, snapshotTailEntries: 0 });
     try {
       const write = (i: number) => node.propose(Buffer.from(JSON.stringify({ key: `p${i}`, value: 'v' })));
@@ -64,22 +68,18 @@ describe('raft driver snapshot by bytes', () => {
 
   it('stop() waits for a snapshot under way, which commits before the storage closes', async () => {
     const machine = await MapStateMachine.open(join(dir, 'stop.json'));
-    const copy = machine.createSnapshot.bind(machine);
-    let copying: (() => void) | null = null;
-    const copyStarted = new Promise<void>((resolve) => { copying = resolve; });
-    machine.createSnapshot = async (path) => {
-      copying?.();
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      return copy(path);
-    };
+    slowSnapshots(machine, 300);
     const errors: string[] = [];
     const logger = pino({ level: 'error' }, { write: (line: string) => { errors.push(line); } });
     const dataDir = join(dir, 'n3');
     const node = await startSoloRaft({ dataDir, stateMachine: machine, snapshotThreshold: 5, snapshotTailEntries: 0, logger });
-    for (let i = 0; i < 5; i++) await node.propose(Buffer.from(JSON.stringify({ key: `s${i}`, value: 'v' })));
-    await copyStarted;
-    expect(node.status().snapshotInProgress).toBe(true);
-    await node.stop();
+    try {
+      for (let i = 0; i < 5; i++) await node.propose(Buffer.from(JSON.stringify({ key: `s${i}`, value: 'v' })));
+      await waitUntil(() => node.status().snapshotInProgress, { timeoutMs: 10_000, what: 'a snapshot under way' });
+      await node.stop();
+    } finally {
+      await node.stop(); // (nothing left to do when the test got this far)
+    }
     expect(errors).toEqual([]); // no "snapshot failed" against closed storage
     const again = await startSoloRaft({ dataDir, stateMachine: await MapStateMachine.open(join(dir, 'stop.json')), snapshotThreshold: 1_000 });
     try {
