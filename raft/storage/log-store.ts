@@ -216,12 +216,18 @@ export class RaftLogStore {
     }
     const file = this.#file!;
     const started = performance.now();
-    for (let written = 0; written < data.length;) {
+    // O_DSYNC syncs only the range it writes: usable when nothing written before is unsynced
+    // and the whole batch goes in one call (a short write falls back to fdatasync).
+    let written = 0;
+    const durable = sync && !this.#unsynced && file.writeDurable !== undefined;
+    if (durable) written = Math.max(0, (await file.writeDurable!(data, 0, data.length, this.#fileBytes)).bytesWritten);
+    const synced = durable && written === data.length;
+    for (; written < data.length;) {
       const { bytesWritten } = await file.write(data, written, data.length - written, this.#fileBytes + written);
       if (bytesWritten <= 0) throw new StorageError('CONCORD_ERR_STORAGE_IO', 'write made no progress', { file: this.#currentPath() });
       written += bytesWritten;
     }
-    if (sync) await file.datasync();
+    if (sync && !synced) await file.datasync();
     this.#fileBytes += data.length;
     this.#unsynced = !sync;
     if (!sync) return;

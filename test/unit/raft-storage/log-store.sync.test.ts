@@ -90,3 +90,60 @@ describe('RaftLogStore sync policy', () => {
     await again.close();
   }));
 });
+
+describe('RaftLogStore with O_DSYNC writes', () => {
+  /** node:fs with writeDurable kept (optionally writing only the first `shortBy`-less part) and every call logged. */
+  function durableFs(shortBy = 0): { fs: StorageFs; log: string[] } {
+    const log: string[] = [];
+    const fs: StorageFs = {
+      ...nodeFs,
+      async openAppend(path) {
+        const file = await nodeFs.openAppend(path);
+        return {
+          write: (b, o, l, p) => { log.push(`write ${l}`); return file.write(b, o, l, p); },
+          writeDurable: (b, o, l, p) => { log.push(`writeDurable ${l - shortBy}`); return file.writeDurable!(b, o, l - shortBy, p); },
+          datasync: () => { log.push('datasync'); return file.datasync(); },
+          truncate: (l) => file.truncate(l),
+          close: () => file.close(),
+        };
+      },
+    };
+    return { fs, log };
+  }
+
+  it('syncs a batch with one O_DSYNC write when nothing before it is unsynced, else writes and fdatasyncs', () => withTempDir(async (dir) => {
+    const { fs, log } = durableFs();
+    const store = await RaftLogStore.open({ dir, fs });
+    const kinds = () => log.splice(0).map((line) => line.split(' ')[0]);
+    await store.persist({ hardState: { term: 1, vote: 'a', commit: 0 }, entries: entries(1, 3, 1), snapshot: null });
+    expect(kinds()).toEqual(['write', 'datasync']); // a segment just opened may hold an earlier process's unsynced tail
+    await store.persist({ hardState: null, entries: entries(4, 6, 1), snapshot: null });
+    expect(kinds()).toEqual(['writeDurable']);
+    await store.persist({ hardState: { term: 1, vote: 'a', commit: 6 }, entries: [], snapshot: null });
+    expect(kinds()).toEqual(['write']); // commit only: not synced
+    await store.persist({ hardState: null, entries: entries(7, 8, 1), snapshot: null });
+    expect(kinds()).toEqual(['write', 'datasync']); // O_DSYNC would not cover the unsynced record before it
+    await store.persist({ hardState: null, entries: entries(9, 9, 1), snapshot: null });
+    expect(kinds()).toEqual(['writeDurable']);
+    expect(store.stats().fsyncs).toBe(4);
+    await store.close();
+    const again = await RaftLogStore.open({ dir });
+    expect(again.loaded().entries.map((e) => e.index)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(again.loaded().hardState.commit).toBe(6);
+    await again.close();
+  }));
+
+  it('finishes a short O_DSYNC write with plain writes and an fdatasync', () => withTempDir(async (dir) => {
+    const { fs, log } = durableFs(10);
+    const store = await RaftLogStore.open({ dir, fs });
+    await store.persist({ hardState: { term: 1, vote: 'a', commit: 0 }, entries: entries(1, 3, 1), snapshot: null });
+    log.length = 0;
+    await store.persist({ hardState: null, entries: entries(4, 6, 1), snapshot: null });
+    expect(log.map((line) => line.split(' ')[0])).toEqual(['writeDurable', 'write', 'datasync']);
+    expect(log[1]).toBe('write 10');
+    await store.close();
+    const again = await RaftLogStore.open({ dir });
+    expect(again.loaded().entries.map((e) => e.index)).toEqual([1, 2, 3, 4, 5, 6]);
+    await again.close();
+  }));
+});
