@@ -7,6 +7,7 @@
 // To storage and the checksum it looks like the row table `replicas` ("hash|node" →
 // ReplicaRow): the checksum is the XOR of the same per-row hashes, maintained on
 // every change.
+import { ChangeSet, type TableChangeList } from './change-set.js';
 import { ChunkIndex } from './chunk-index.js';
 import { isChunkSize } from './file-record.js';
 import { rowHash } from './hashed-table.js';
@@ -35,7 +36,7 @@ export class ChunkTable {
   readonly #nodeIds: string[] = [];
   readonly #nodeNumbers = new Map<string, number>();
   readonly #pending = new Map<string, number>();
-  #changes = new Map<string, boolean>();
+  readonly #changes = new ChangeSet();
   #checksum = 0n;
   #replicas = 0;
   #withFiles = 0;
@@ -233,7 +234,7 @@ export class ChunkTable {
     const row: ReplicaRow = { chunk_hash: hash, node_id: nodeId, state, size: this.#sizes[slot] };
     this.#checksum ^= rowHash(this.name, `${hash}|${nodeId}`, row);
     this.#adjustPending(row, 1);
-    this.#changes.set(`${hash}|${nodeId}`, true);
+    this.#changes.note(`${hash}|${nodeId}`, at >= 0);
   }
 
   deleteReplica(hash: string, nodeId: string): boolean {
@@ -245,22 +246,14 @@ export class ChunkTable {
     this.#adjustPending(old, -1);
     this.#holders.removeAt(slot, at);
     this.#replicas--;
-    this.#changes.set(`${hash}|${nodeId}`, false);
+    this.#changes.note(`${hash}|${nodeId}`, true);
     this.#dropIfEmpty(slot);
     return true;
   }
 
-  /** The rows to upsert and the keys to delete since the last call. */
-  takeChanges(): { upserts: [string, ReplicaRow][]; deletes: string[] } {
-    const upserts: [string, ReplicaRow][] = [];
-    const deletes: string[] = [];
-    for (const [key, present] of this.#changes) {
-      const row = present ? this.get(key) : undefined;
-      if (row !== undefined) upserts.push([key, row]);
-      else deletes.push(key);
-    }
-    this.#changes = new Map();
-    return { upserts, deletes };
+  /** The rows to insert and the stored keys to delete since the last call (see change-set.ts). */
+  takeChanges(): TableChangeList<ReplicaRow> {
+    return this.#changes.take((key) => this.get(key));
   }
 
   /** Bulk load, step 1 (a fresh table): node ids in the order of the numbers `loadHolders` uses. */

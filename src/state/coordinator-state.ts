@@ -32,6 +32,12 @@ export class CoordinatorState implements StateMachine {
   #applied: number;
   #flushed: number;
   #flushing: Promise<void> | null = null;
+  /**
+   * The first failed flush: its changes were taken from the model but never committed, so
+   * no later flush may commit (its applied_index would cover the lost rows). Every flush
+   * fails from then on; a restart loads the last committed state and replays the log.
+   */
+  #flushFailure: Error | null = null;
   /** The model's checksum at #flushed (what the database must hash to). */
   #flushedChecksum: string;
   #timer: NodeJS.Timeout | null = null;
@@ -134,6 +140,7 @@ export class CoordinatorState implements StateMachine {
   /** Write everything applied so far to DuckDB (one transaction). */
   async flush(): Promise<void> {
     while (this.#flushing !== null) await this.#flushing;
+    if (this.#flushFailure !== null) throw this.#flushFailure;
     if (this.#applied === this.#flushed && this.#pendingRows() === 0) return;
     const index = this.#applied;
     const changes = TABLES.map((spec) => {
@@ -147,6 +154,11 @@ export class CoordinatorState implements StateMachine {
       this.#flushedChecksum = checksum;
       const seconds = (performance.now() - startedAt) / 1000;
       for (const listener of this.#flushListeners) listener(seconds, rows);
+    }, (error: unknown) => {
+      const cause = error instanceof Error ? error.message : String(error);
+      this.#flushFailure = Object.assign(new Error(`writing the state to DuckDB failed (${cause}); it takes no more writes until a restart`, { cause: error }),
+        { code: 'CONCORD_ERR_STORAGE_IO' });
+      throw this.#flushFailure;
     }).finally(() => { this.#flushing = null; });
     await this.#flushing;
   }
@@ -215,7 +227,10 @@ export class CoordinatorState implements StateMachine {
 
   async close(): Promise<void> {
     if (this.#timer !== null) clearInterval(this.#timer);
-    await this.flush();
-    this.#store.close();
+    try {
+      await this.flush();
+    } finally {
+      this.#store.close();
+    }
   }
 }

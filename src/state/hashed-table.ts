@@ -2,6 +2,7 @@
 // hash of every (table, key, canonical row) — order-independent, O(1) per change,
 // and recomputable from any copy of the rows (e.g. DuckDB) for comparison.
 import { hash } from 'node:crypto';
+import { ChangeSet, type TableChangeList } from './change-set.js';
 
 /** A state checksum as the API and the stored checkpoints show it: 16 hex digits. */
 export const checksumHex = (checksum: bigint): string => checksum.toString(16).padStart(16, '0');
@@ -13,8 +14,8 @@ export function rowHash(table: string, key: string, row: unknown): bigint {
 
 export class HashedTable<T> {
   readonly #rows = new Map<string, T>();
-  /** Keys changed since the last takeChanges(): true = upserted, false = deleted. */
-  #changes = new Map<string, boolean>();
+  /** Keys changed since the last takeChanges(). */
+  readonly #changes = new ChangeSet();
   #checksum = 0n;
 
   /** `onChange` sees every set/delete (not load), for derived indexes. */
@@ -41,7 +42,7 @@ export class HashedTable<T> {
     if (old !== undefined) this.#checksum ^= rowHash(this.name, key, old);
     this.#rows.set(key, row);
     this.#checksum ^= rowHash(this.name, key, row);
-    this.#changes.set(key, true);
+    this.#changes.note(key, old !== undefined);
     this.onChange?.(key, old, row);
   }
 
@@ -50,7 +51,7 @@ export class HashedTable<T> {
     if (old === undefined) return false;
     this.#checksum ^= rowHash(this.name, key, old);
     this.#rows.delete(key);
-    this.#changes.set(key, false);
+    this.#changes.note(key, true);
     this.onChange?.(key, old, undefined);
     return true;
   }
@@ -59,17 +60,9 @@ export class HashedTable<T> {
     return this.#changes.size;
   }
 
-  /** The rows to upsert and the keys to delete since the last call. */
-  takeChanges(): { upserts: [string, T][]; deletes: string[] } {
-    const upserts: [string, T][] = [];
-    const deletes: string[] = [];
-    for (const [key, present] of this.#changes) {
-      const row = this.#rows.get(key);
-      if (present && row !== undefined) upserts.push([key, row]);
-      else deletes.push(key);
-    }
-    this.#changes = new Map();
-    return { upserts, deletes };
+  /** The rows to insert and the stored keys to delete since the last call (see change-set.ts). */
+  takeChanges(): TableChangeList<T> {
+    return this.#changes.take((key) => this.#rows.get(key));
   }
 
   /**

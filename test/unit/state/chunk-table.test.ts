@@ -33,7 +33,10 @@ class Reference {
   readonly rows = new Map<string, ReplicaRow>();
   readonly files = new Map<string, string[]>();
   readonly sizes = new Map<string, number>();
-  changes = new Map<string, boolean>();
+  /** Keys changed since the last take, in first-change order. */
+  changes = new Set<string>();
+  /** The keys the rows had at the last take: what a database flushed then holds. */
+  stored = new Set<string>();
 
   known(hash: string): boolean {
     return (this.files.get(hash)?.length ?? 0) > 0 || [...this.rows.values()].some((r) => r.chunk_hash === hash);
@@ -51,12 +54,12 @@ class Reference {
       const known = this.sizes.get(o.hash) ?? o.size;
       this.sizes.set(o.hash, known);
       this.rows.set(`${o.hash}|${o.node}`, { chunk_hash: o.hash, node_id: o.node, state: o.state, size: known });
-      this.changes.set(`${o.hash}|${o.node}`, true);
+      this.changes.add(`${o.hash}|${o.node}`);
       table.setReplica(o.hash, o.node, o.state, o.size);
     } else if (o.op === 'delete') {
       const key = `${o.hash}|${o.node}`;
       const had = this.rows.delete(key);
-      if (had) this.changes.set(key, false);
+      if (had) this.changes.add(key);
       this.forget(o.hash);
       expect(table.deleteReplica(o.hash, o.node)).toBe(had);
     } else if (o.op === 'addFile') {
@@ -79,10 +82,11 @@ class Reference {
       expect(table.removeFile(o.hash, o.file)).toBe(rest.length);
     } else {
       const { upserts, deletes } = table.takeChanges();
-      const expected = [...this.changes].filter(([k, present]) => present && this.rows.has(k)).map(([k]) => [k, this.rows.get(k)]);
-      expect(upserts).toEqual(expected);
-      expect(deletes).toEqual([...this.changes].filter(([k, present]) => !present || !this.rows.has(k)).map(([k]) => k));
-      this.changes = new Map();
+      // Every changed row present now is inserted; only keys the last take's rows had are deleted first.
+      expect(upserts).toEqual([...this.changes].filter((k) => this.rows.has(k)).map((k) => [k, this.rows.get(k)]));
+      expect(deletes).toEqual([...this.changes].filter((k) => this.stored.has(k)));
+      this.changes = new Set();
+      this.stored = new Set(this.rows.keys());
     }
   }
 

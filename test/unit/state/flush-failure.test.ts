@@ -1,0 +1,60 @@
+// A flush whose DuckDB write fails took its changes from the model but committed
+// nothing: no later flush may commit, or its applied_index would cover the lost rows
+// and a restart would never replay them. Every flush fails from then on; a restart
+// loads the last committed state, and replaying the log from there reaches the model's.
+// The failure is injected through DuckDBConnection.prototype.run (this file only:
+// vitest runs each test file in its own process).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DuckDBConnection } from '@duckdb/node-api';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Entry } from '../../../raft/core/types.js';
+import { CoordinatorState, encodeCommand } from '../../../src/state/index.js';
+import type { Cmd } from './fixtures.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'concord-flush-failure-'));
+let failNext: RegExp | null = null;
+const realRun = DuckDBConnection.prototype.run;
+DuckDBConnection.prototype.run = function (this: DuckDBConnection, ...args: Parameters<DuckDBConnection['run']>) {
+  if (failNext !== null && failNext.test(args[0])) {
+    failNext = null;
+    return Promise.reject(new Error('injected: disk full'));
+  }
+  return realRun.apply(this, args);
+};
+afterAll(() => {
+  DuckDBConnection.prototype.run = realRun;
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const submit = (id: string): Cmd => ({ type: 'task.submit', id, kind: 'k', payload: { id } });
+const entry = (index: number, cmd: Cmd): Entry => ({ index, term: 1, type: 'normal', data: encodeCommand({ v: 1, ts: index, cmd }) });
+
+describe('a failed flush', () => {
+  it('makes every later flush fail, so the database never claims rows it lost; a restart replays them', async () => {
+    const path = join(dir, 'state.duckdb');
+    const log = [entry(1, submit('t1')), entry(2, submit('t2')), entry(3, submit('t3')), entry(4, { type: 'task.cancel', id: 't1' })];
+    const state = await CoordinatorState.open({ dbPath: path, flushIntervalMs: 60_000 });
+    await state.apply(log.slice(0, 1));
+    await state.flush();
+    await state.apply(log.slice(1, 2));
+    failNext = /^INSERT INTO tasks/;
+    await expect(state.flush()).rejects.toMatchObject({ code: 'CONCORD_ERR_STORAGE_IO', message: expect.stringContaining('injected: disk full') });
+    expect(failNext).toBeNull(); // the injected failure was met
+    await state.apply(log.slice(2));
+    await expect(state.flush()).rejects.toMatchObject({ code: 'CONCORD_ERR_STORAGE_IO' });
+    expect(state.durableIndex()).toBe(1);
+    const expected = state.checksum().checksum;
+    await expect(state.close()).rejects.toMatchObject({ code: 'CONCORD_ERR_STORAGE_IO' });
+
+    const reopened = await CoordinatorState.open({ dbPath: path, flushIntervalMs: 60_000 });
+    expect(reopened.appliedIndex()).toBe(1);
+    await reopened.apply(log.slice(1));
+    expect(reopened.checksum().checksum).toBe(expected);
+    const db = await reopened.checksumFromDatabase();
+    expect(db.checksum).toBe(expected);
+    expect(db.flushedIndex).toBe(4);
+    await reopened.close();
+  });
+});
