@@ -30,6 +30,8 @@ export function buildApp(parts: AppParts): FastifyInstance {
     if (error.statusCode === 400) return sendError(reply, 'CONCORD_ERR_VALIDATION', error.message);
     if (error.statusCode === 413) return sendError(reply, 'CONCORD_ERR_PAYLOAD_TOO_LARGE', error.message);
     if (error.statusCode === 429) return sendError(reply, 'CONCORD_ERR_RATE_LIMITED', error.message);
+    // A failing store (the WAL's or the state database's) says so with its own code.
+    if (error.code === 'CONCORD_ERR_STORAGE_IO') return sendError(reply, 'CONCORD_ERR_STORAGE_IO', error.message);
     return sendError(reply, 'CONCORD_ERR_INTERNAL', error.message);
   });
   app.setNotFoundHandler((request, reply) => sendError(reply, 'CONCORD_ERR_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`));

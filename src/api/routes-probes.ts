@@ -45,10 +45,13 @@ export function registerProbes(app: FastifyInstance, { config, raft, state }: Ap
       storage: storageView(s.storage), durable_index: state.durableIndex(),
     };
   });
-  // Liveness: the event loop answered (else the probe times out) and the log store works.
+  // Liveness: the event loop answered (else the probe times out), the log store works and
+  // the state's database takes flushes (after a failed one only a restart recovers).
   app.get('/live', async (_request, reply) => {
     const { storage } = raft.status();
-    return storage.healthy ? { status: 'ok' } : reply.code(503).send({ status: 'storage failing', storage: storageView(storage) });
+    if (!storage.healthy) return reply.code(503).send({ status: 'storage failing', storage: storageView(storage) });
+    const failure = state.flushFailure;
+    return failure === null ? { status: 'ok' } : reply.code(503).send({ status: 'state database failing', error: failure.message });
   });
   app.get('/ready', async (_request, reply) => {
     const answer = readiness(raft.status(), config.node_id, state.appliedIndex());
@@ -79,6 +82,8 @@ export function registerProbes(app: FastifyInstance, { config, raft, state }: Ap
     return { entries: raft.logEntries(Number(query.from ?? 1), Math.min(Number(query.limit ?? 100), RAFT_LOG_LIMIT_MAX)) };
   });
   app.get('/api/health/db', async (_request, reply) => {
+    const failure = state.flushFailure;
+    if (failure !== null) return reply.code(503).send({ status: 'failing', error: failure.message, flushed_index: state.durableIndex(), applied_index: state.appliedIndex() });
     const db = await state.checksumFromDatabase();
     const consistent = db.checksum === db.modelChecksum && db.storedChecksum === db.modelChecksum;
     const size = await stat(config.db_path).then((s) => s.size, () => null);

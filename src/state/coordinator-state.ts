@@ -53,7 +53,12 @@ export class CoordinatorState implements StateMachine {
     this.#flushed = applied;
     this.#flushedChecksum = model.checksum();
     const interval = options.flushIntervalMs ?? 100;
-    this.#timer = setInterval(() => void this.flush().catch((error: unknown) => options.logger?.error({ err: error }, 'flush failed')), interval);
+    // A failed flush fails every later one with the same error: logged once.
+    let logged: unknown = null;
+    this.#timer = setInterval(() => void this.flush().catch((error: unknown) => {
+      if (error !== logged) options.logger?.error({ err: error }, 'flush failed');
+      logged = error;
+    }), interval);
     this.#timer.unref();
   }
 
@@ -76,6 +81,11 @@ export class CoordinatorState implements StateMachine {
       store.close(); // a database that fails to load is not left open
       throw error;
     }
+  }
+
+  /** The flush failure that stops every later flush (see #flushFailure), or null. */
+  get flushFailure(): Error | null {
+    return this.#flushFailure;
   }
 
   get model(): Model {

@@ -2,15 +2,19 @@
 // nothing: no later flush may commit, or its applied_index would cover the lost rows
 // and a restart would never replay them. Every flush fails from then on; a restart
 // loads the last committed state, and replaying the log from there reaches the model's.
+// On a node, reads that flush answer CONCORD_ERR_STORAGE_IO and /live says why.
 // The failure is injected through DuckDBConnection.prototype.run (this file only:
 // vitest runs each test file in its own process).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBConnection } from '@duckdb/node-api';
+import { request } from 'undici';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Entry } from '../../../raft/core/types.js';
 import { CoordinatorState, encodeCommand } from '../../../src/state/index.js';
+import { startSolo } from '../../helpers/solo-server.js';
+import { waitUntil } from '../../helpers/wait.js';
 import type { Cmd } from './fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'concord-flush-failure-'));
@@ -56,5 +60,28 @@ describe('a failed flush', () => {
     expect(db.checksum).toBe(expected);
     expect(db.flushedIndex).toBe(4);
     await reopened.close();
+  });
+
+  it('on a node: reads answer CONCORD_ERR_STORAGE_IO, /live and /api/health/db answer 503 saying why', async () => {
+    const solo = await startSolo(dir, 'solo', { log_level: 'silent', flush_interval_ms: 60_000 });
+    const call = async (method: 'GET' | 'POST', path: string, body?: unknown) => {
+      const res = await request(`http://127.0.0.1:${solo.port}${path}`, { method, headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body) });
+      return { status: res.statusCode, body: await res.body.json() as Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
+    };
+    try {
+      await waitUntil(async () => (await call('GET', '/ready')).status === 200, { timeoutMs: 15_000, what: 'the node to be ready' });
+      expect((await call('POST', '/api/v1/tasks', { kind: 'k', payload: null })).status).toBe(201);
+      expect((await call('GET', '/live')).status).toBe(200);
+      failNext = /^INSERT INTO tasks/;
+      const read = await call('GET', '/api/v1/tasks'); // a list read flushes first
+      expect(failNext).toBeNull();
+      expect(read).toMatchObject({ status: 507, body: { error: { code: 'CONCORD_ERR_STORAGE_IO', message: expect.stringContaining('injected: disk full') } } });
+      expect(await call('GET', '/live')).toMatchObject({ status: 503, body: { status: 'state database failing' } });
+      expect(await call('GET', '/api/health/db')).toMatchObject({ status: 503, body: { status: 'failing', error: expect.stringContaining('injected') } });
+      expect((await call('GET', '/api/v1/tasks')).status).toBe(507); // and stays so: nothing is injected now
+    } finally {
+      await solo.server.close().catch((error: { code?: string }) => expect(error.code).toBe('CONCORD_ERR_STORAGE_IO'));
+    }
   });
 });
