@@ -55,6 +55,8 @@ async function syncDirectory(dir: string): Promise<void> {
  */
 class DualHandleFile implements AppendFile {
   #durable: FileHandle | null = null;
+  /** The O_DSYNC handle could not be opened: every write takes the write + fdatasync path. */
+  #durableFailed = false;
 
   constructor(private readonly path: string, private readonly handle: FileHandle) {}
 
@@ -62,9 +64,16 @@ class DualHandleFile implements AppendFile {
     return this.handle.write(buffer, offset, length, position);
   }
 
+  /** Writes nothing (0 bytes: the caller writes and fdatasyncs) if the O_DSYNC handle cannot be opened. */
   async writeDurable(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesWritten: number }> {
-    this.#durable ??= await open(this.path, constants.O_WRONLY | constants.O_APPEND | constants.O_DSYNC);
-    return this.#durable.write(buffer, offset, length, position);
+    if (this.#durable === null && !this.#durableFailed) {
+      try {
+        this.#durable = await open(this.path, constants.O_WRONLY | constants.O_APPEND | constants.O_DSYNC);
+      } catch {
+        this.#durableFailed = true;
+      }
+    }
+    return this.#durable === null ? { bytesWritten: 0 } : this.#durable.write(buffer, offset, length, position);
   }
 
   datasync(): Promise<void> {
@@ -84,8 +93,14 @@ class DualHandleFile implements AppendFile {
   }
 }
 
+/**
+ * O_DSYNC as fdatasync's equal only where that is known to hold: Linux. (Windows has no
+ * O_DSYNC; on macOS fdatasync means F_FULLFSYNC, which an O_DSYNC write does not match.)
+ */
+const DSYNC_WRITES = process.platform === 'linux' && typeof constants.O_DSYNC === 'number';
+
 export const nodeFs: StorageFs = {
-  openAppend: async (path) => new DualHandleFile(path, await open(path, 'a+')),
+  openAppend: async (path) => (DSYNC_WRITES ? new DualHandleFile(path, await open(path, 'a+')) : open(path, 'a+')),
   async writeAtomic(path, data) {
     const temp = `${path}.tmp`;
     await writeFile(temp, data);

@@ -25,6 +25,12 @@ export interface RunningServer {
 export interface StartOptions {
   /** Where log lines go (default stdout); tests capture them here. */
   readonly logDestination?: DestinationStream;
+  /**
+   * What a failure the node cannot recover from in process does (the Raft loop failed, or a
+   * state flush failed): by default exit with EX_SOFTWARE so a supervisor restarts the node
+   * from its WAL and database; tests that run the node in process record it instead.
+   */
+  readonly onFatal?: (error: Error) => void;
 }
 
 /** Secrets that must never reach a log line, wherever they would sit in a logged object. */
@@ -46,9 +52,15 @@ export async function startServer(config: Readonly<ConcordConfig>, options: Star
   const logger = createLogger(config, options.logDestination);
   mkdirSync(config.data_dir, { recursive: true });
   mkdirSync(dirname(config.db_path), { recursive: true });
+  const fatal = options.onFatal ?? (() => process.exit(EXIT_SOFTWARE));
   const state = await CoordinatorState.open({
     dbPath: config.db_path, memoryLimitMb: config.db_memory_limit, flushIntervalMs: config.flush_interval_ms, flushRowsMax: config.flush_rows_max,
     checksumInterval: config.checksum_interval, forceSync: config.force_sync, logger,
+    // The database lost a flush's rows: only a restart (load, then replay) mends that.
+    onFlushFailure: (error) => {
+      logger.fatal({ err: error }, 'state flush failed; exiting so the node restarts from its WAL and database');
+      fatal(error);
+    },
     limits: { nodeTimeoutMs: config.node_timeout, nodeInactiveAfterMs: config.node_inactive_after,
       replicationFactor: config.replication_factor, taskMaxAttempts: 3, idempotencyRetentionMs: 24 * 3_600_000 },
   });
@@ -64,7 +76,7 @@ export async function startServer(config: Readonly<ConcordConfig>, options: Star
     requestTimeoutMs: config.request_timeout_ms, peerTimeoutMs: Math.max(500, config.election_timeout_min * 2),
     syncAll: config.force_sync,
     // A failed Ready loop cannot be resumed in process; the WAL and DuckDB are consistent on disk, so restart from them.
-    onFatal: () => process.exit(EXIT_SOFTWARE),
+    onFatal: fatal,
   }, metrics.observer);
   const app = buildApp({ config, raft, state, heartbeats: new HeartbeatBatcher(raft, config.heartbeat_interval), logger, clusterSecret,
     ...(tls === undefined ? {} : { tls }) });

@@ -24,6 +24,8 @@ export interface CoordinatorStateOptions {
   readonly forceSync?: boolean;
   readonly limits?: DomainLimits;
   readonly logger?: Logger;
+  /** Called once, with the error, when a flush fails (every later flush fails too: see #flushFailure). */
+  readonly onFlushFailure?: (error: Error) => void;
 }
 
 export class CoordinatorState implements StateMachine {
@@ -168,6 +170,7 @@ export class CoordinatorState implements StateMachine {
       const cause = error instanceof Error ? error.message : String(error);
       this.#flushFailure = Object.assign(new Error(`writing the state to DuckDB failed (${cause}); it takes no more writes until a restart`, { cause: error }),
         { code: 'CONCORD_ERR_STORAGE_IO' });
+      this.#options.onFlushFailure?.(this.#flushFailure);
       throw this.#flushFailure;
     }).finally(() => { this.#flushing = null; });
     await this.#flushing;

@@ -35,8 +35,18 @@ const fromStored = (value: bigint): bigint => BigInt.asUintN(64, value);
 const THREADS = 2;
 
 export class DuckStore {
+  /**
+   * Reads (`query`) have their own connection: on the flusher's, a read would run inside an
+   * open flush transaction, and a read that failed there would abort it, after which
+   * DuckDB answers the COMMIT without error and keeps nothing. Here a read sees committed
+   * data only, which is all it needs: it runs once `flush()` has returned.
+   */
+  readonly #reads: DuckDBConnection;
+
   private constructor(readonly path: string, private readonly memoryLimitMb: number, private readonly instance: DuckDBInstance,
-    private connection: DuckDBConnection) {}
+    private connection: DuckDBConnection, reads: DuckDBConnection) {
+    this.#reads = reads;
+  }
 
   static async open(path: string, memoryLimitMb: number): Promise<DuckStore> {
     // allocator_background_threads: DuckDB's allocator (jemalloc) otherwise hands freed pages back to the
@@ -45,7 +55,7 @@ export class DuckStore {
     const instance = await DuckDBInstance.create(path, { memory_limit: `${memoryLimitMb}MB`, threads: String(THREADS), preserve_insertion_order: 'false',
       allocator_background_threads: 'true' });
     const connection = await instance.connect();
-    const store = new DuckStore(path, memoryLimitMb, instance, connection);
+    const store = new DuckStore(path, memoryLimitMb, instance, connection, await instance.connect());
     await store.#ensureSchema();
     return store;
   }
@@ -306,11 +316,12 @@ export class DuckStore {
   }
 
   async query(sql: string, values?: Record<string, string>): Promise<Record<string, unknown>[]> {
-    const reader = await this.connection.runAndReadAll(sql, values);
+    const reader = await this.#reads.runAndReadAll(sql, values);
     return reader.getRowObjects() as Record<string, unknown>[];
   }
 
   close(): void {
+    this.#reads.disconnectSync();
     this.connection.disconnectSync();
     this.instance.closeSync();
   }

@@ -1,9 +1,11 @@
-// A flush whose DuckDB write fails took its changes from the model but committed
-// nothing: no later flush may commit, or its applied_index would cover the lost rows
-// and a restart would never replay them. Every flush fails from then on; a restart
+// Flush safety. A flush whose DuckDB write fails took its changes from the model but
+// committed nothing: no later flush may commit, or its applied_index would cover the lost
+// rows and a restart would never replay them. Every flush fails from then on; a restart
 // loads the last committed state, and replaying the log from there reaches the model's.
-// On a node, reads that flush answer CONCORD_ERR_STORAGE_IO and /live says why.
-// The failure is injected through DuckDBConnection.prototype.run (this file only:
+// On a node the failure is fatal (it exits so a supervisor restarts it); until it is gone,
+// reads that flush answer CONCORD_ERR_STORAGE_IO and /live says why. Reads run on their
+// own connection, never inside a flush's transaction.
+// Failures and pauses are injected through DuckDBConnection.prototype.run (this file only:
 // vitest runs each test file in its own process).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,11 +21,19 @@ import type { Cmd } from './fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'concord-flush-failure-'));
 let failNext: RegExp | null = null;
+/** A statement matching `pattern` waits for `gate` before it runs. */
+let hold: { pattern: RegExp; gate: Promise<void>; reached: () => void } | null = null;
 const realRun = DuckDBConnection.prototype.run;
 DuckDBConnection.prototype.run = function (this: DuckDBConnection, ...args: Parameters<DuckDBConnection['run']>) {
   if (failNext !== null && failNext.test(args[0])) {
     failNext = null;
     return Promise.reject(new Error('injected: disk full'));
+  }
+  if (hold !== null && hold.pattern.test(args[0])) {
+    const { gate, reached } = hold;
+    hold = null;
+    reached();
+    return gate.then(() => realRun.apply(this, args));
   }
   return realRun.apply(this, args);
 };
@@ -39,7 +49,8 @@ describe('a failed flush', () => {
   it('makes every later flush fail, so the database never claims rows it lost; a restart replays them', async () => {
     const path = join(dir, 'state.duckdb');
     const log = [entry(1, submit('t1')), entry(2, submit('t2')), entry(3, submit('t3')), entry(4, { type: 'task.cancel', id: 't1' })];
-    const state = await CoordinatorState.open({ dbPath: path, flushIntervalMs: 60_000 });
+    const failures: Error[] = [];
+    const state = await CoordinatorState.open({ dbPath: path, flushIntervalMs: 60_000, onFlushFailure: (error) => failures.push(error) });
     await state.apply(log.slice(0, 1));
     await state.flush();
     await state.apply(log.slice(1, 2));
@@ -49,6 +60,8 @@ describe('a failed flush', () => {
     await state.apply(log.slice(2));
     await expect(state.flush()).rejects.toMatchObject({ code: 'CONCORD_ERR_STORAGE_IO' });
     expect(state.durableIndex()).toBe(1);
+    expect(failures).toHaveLength(1); // told once, at the failure itself
+    expect(failures[0]).toBe(state.flushFailure);
     const expected = state.checksum().checksum;
     await expect(state.close()).rejects.toMatchObject({ code: 'CONCORD_ERR_STORAGE_IO' });
 
@@ -62,8 +75,9 @@ describe('a failed flush', () => {
     await reopened.close();
   });
 
-  it('on a node: reads answer CONCORD_ERR_STORAGE_IO, /live and /api/health/db answer 503 saying why', async () => {
-    const solo = await startSolo(dir, 'solo', { log_level: 'silent', flush_interval_ms: 60_000 });
+  it('on a node: it is fatal (the node exits to restart); until then reads answer CONCORD_ERR_STORAGE_IO and /live, /api/health/db 503', async () => {
+    const fatal: Error[] = [];
+    const solo = await startSolo(dir, 'solo', { log_level: 'info', flush_interval_ms: 60_000 }, { onFatal: (error) => fatal.push(error) });
     const call = async (method: 'GET' | 'POST', path: string, body?: unknown) => {
       const res = await request(`http://127.0.0.1:${solo.port}${path}`, { method, headers: body === undefined ? {} : { 'content-type': 'application/json' },
         body: body === undefined ? undefined : JSON.stringify(body) });
@@ -77,11 +91,32 @@ describe('a failed flush', () => {
       const read = await call('GET', '/api/v1/tasks'); // a list read flushes first
       expect(failNext).toBeNull();
       expect(read).toMatchObject({ status: 507, body: { error: { code: 'CONCORD_ERR_STORAGE_IO', message: expect.stringContaining('injected: disk full') } } });
+      expect(fatal).toHaveLength(1);
+      expect(fatal[0]).toMatchObject({ code: 'CONCORD_ERR_STORAGE_IO' });
+      expect(solo.logs.some((line) => line.includes('"level":60') && line.includes('state flush failed'))).toBe(true);
       expect(await call('GET', '/live')).toMatchObject({ status: 503, body: { status: 'state database failing' } });
       expect(await call('GET', '/api/health/db')).toMatchObject({ status: 503, body: { status: 'failing', error: expect.stringContaining('injected') } });
       expect((await call('GET', '/api/v1/tasks')).status).toBe(507); // and stays so: nothing is injected now
     } finally {
       await solo.server.close().catch((error: { code?: string }) => expect(error.code).toBe('CONCORD_ERR_STORAGE_IO'));
     }
+  });
+
+  it('reads never run inside a flush transaction: one taken mid-flush sees the last committed rows', async () => {
+    const state = await CoordinatorState.open({ dbPath: join(dir, 'reads.duckdb'), flushIntervalMs: 60_000 });
+    await state.apply([entry(1, submit('t1'))]);
+    await state.flush();
+    await state.apply([entry(2, submit('t2'))]);
+    let release = (): void => undefined;
+    let reached = (): void => undefined;
+    const atMeta = new Promise<void>((resolve) => { reached = resolve; });
+    hold = { pattern: /^INSERT INTO raft_meta/, gate: new Promise((resolve) => { release = resolve; }), reached };
+    const flushing = state.flush();
+    await atMeta; // t2's row is inserted, the transaction is open
+    expect(await state.query('SELECT count(*)::INTEGER AS n FROM tasks')).toEqual([{ n: 1 }]);
+    release();
+    await flushing;
+    expect(await state.query('SELECT count(*)::INTEGER AS n FROM tasks')).toEqual([{ n: 2 }]);
+    await state.close();
   });
 });
