@@ -70,6 +70,14 @@ export class RaftLogStore {
   #sealedBytes: number;
   #fileHardState: HardState;
   #queue: Pending[] = [];
+  /**
+   * Records of batches that need no sync (commit-only hard states), not written yet: they
+   * go out at the front of the next write. Written on their own they would leave the
+   * segment with unsynced bytes, and the synced batch after them could then not be one
+   * O_DSYNC write (it syncs only its own range). Nothing waits for them: an unsynced record
+   * promises nothing, and close() writes what is left.
+   */
+  #carried: Buffer[] = [];
   /** The newest hard state handed to persist(), for the sync decision. */
   #queuedHardState: HardState;
   /** Serializes flushes and compactions: each link runs after the previous one settles. */
@@ -174,7 +182,9 @@ export class RaftLogStore {
       this.#queue = [];
       try {
         if (this.#error !== null) throw this.#error;
-        await this.#append(batch.flatMap((b) => b.buffers), batch.some((b) => b.sync));
+        const buffers = batch.flatMap((b) => b.buffers);
+        if (batch.some((b) => b.sync)) await this.#append(buffers, true);
+        else this.#carried.push(...buffers);
         for (const item of batch) {
           const entries = item.update.entries;
           if (entries.length > 0) this.#currentMaxEntryIndex = Math.max(this.#currentMaxEntryIndex, entries[entries.length - 1].index);
@@ -209,8 +219,10 @@ export class RaftLogStore {
 
   /** Append `buffers` to the current segment (rotating first if full) and fdatasync. */
   async #append(buffers: Buffer[], sync = true): Promise<void> {
-    if (buffers.length === 0) return;
-    const data = Buffer.concat(buffers);
+    const all = this.#carried.length === 0 ? buffers : [...this.#carried, ...buffers];
+    this.#carried = [];
+    if (all.length === 0) return;
+    const data = Buffer.concat(all);
     if (this.#file === null || (this.#fileBytes > 0 && this.#fileBytes + data.length > this.#segmentBytesMax)) {
       await this.#openSegment(this.#file !== null || this.#segments.length === 0 || this.#fileBytes >= this.#segmentBytesMax);
     }
@@ -362,6 +374,8 @@ export class RaftLogStore {
   async close(): Promise<void> {
     this.#closed = true;
     await this.#chain;
+    // Carried records (commit-only hard states) are written, unsynced as they would have been.
+    if (this.#carried.length > 0 && this.#error === null) await this.#append([], false).catch((error: unknown) => this.#fail(error));
     if (this.#file !== null) await this.#file.close().catch(() => undefined);
     this.#file = null;
   }

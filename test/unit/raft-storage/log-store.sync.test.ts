@@ -42,10 +42,26 @@ async function commitOnlyUpdate(syncAll: boolean | undefined): Promise<{ writes:
 }
 
 describe('RaftLogStore sync policy', () => {
-  it('writes a commit-only update without fdatasync by default', async () => {
-    expect(await commitOnlyUpdate(undefined)).toEqual({ writes: 1, datasyncs: 0, reloadedCommit: 3 });
-    expect(await commitOnlyUpdate(false)).toEqual({ writes: 1, datasyncs: 0, reloadedCommit: 3 });
+  it('by default neither syncs nor writes a commit-only update at once; close() writes it', async () => {
+    expect(await commitOnlyUpdate(undefined)).toEqual({ writes: 0, datasyncs: 0, reloadedCommit: 3 });
+    expect(await commitOnlyUpdate(false)).toEqual({ writes: 0, datasyncs: 0, reloadedCommit: 3 });
   });
+
+  it('carries a commit-only update to the front of the next synced write (one write, one sync, in order)', () => withTempDir(async (dir) => {
+    const { fs, log } = countingFs();
+    const store = await RaftLogStore.open({ dir, fs });
+    await store.persist({ hardState: { term: 1, vote: 'a', commit: 0 }, entries: entries(1, 3, 1), snapshot: null });
+    await store.persist({ hardState: { term: 1, vote: 'a', commit: 2 }, entries: [], snapshot: null });
+    await store.persist({ hardState: { term: 1, vote: 'a', commit: 3 }, entries: [], snapshot: null });
+    log.length = 0;
+    await store.persist({ hardState: null, entries: entries(4, 5, 1), snapshot: null });
+    expect(log).toEqual(['wal-0000000000000001.log write', 'wal-0000000000000001.log datasync']);
+    await store.close();
+    const again = await RaftLogStore.open({ dir });
+    expect(again.loaded().hardState.commit).toBe(3);
+    expect(again.loaded().entries.map((e) => e.index)).toEqual([1, 2, 3, 4, 5]);
+    await again.close();
+  }));
 
   it('fdatasyncs a commit-only update with syncAll, and counts it in stats', async () => {
     expect(await commitOnlyUpdate(true)).toEqual({ writes: 1, datasyncs: 1, reloadedCommit: 3 });
@@ -60,17 +76,15 @@ describe('RaftLogStore sync policy', () => {
     });
   });
 
-  it('syncs an unsynced tail before sealing its segment, so a crash cannot cut a sealed segment', () => withTempDir(async (dir) => {
+  it('a carried commit-only update goes into the next segment when that write starts one', () => withTempDir(async (dir) => {
     const { fs, log } = countingFs();
     const store = await RaftLogStore.open({ dir, fs, segmentBytesMax: 2048 });
     await store.persist({ hardState: { term: 1, vote: 'a', commit: 0 }, entries: entries(1, 3, 1), snapshot: null });
-    await store.persist({ hardState: { term: 1, vote: 'a', commit: 3 }, entries: [], snapshot: null }); // unsynced
+    await store.persist({ hardState: { term: 1, vote: 'a', commit: 3 }, entries: [], snapshot: null }); // carried
     log.length = 0;
     // Bigger than what is left of the first segment: the next one is started.
     await store.persist({ hardState: null, entries: entries(4, 100, 1), snapshot: null });
-    const first = log.findIndex((line) => line.startsWith('wal-0000000000000002'));
-    expect(first).toBeGreaterThan(0);
-    expect(log.slice(0, first)).toEqual(['wal-0000000000000001.log datasync', 'wal-0000000000000001.log close']);
+    expect(log).toEqual(['wal-0000000000000001.log close', 'wal-0000000000000002.log write', 'wal-0000000000000002.log datasync']);
     await store.close();
     const again = await RaftLogStore.open({ dir });
     expect(again.loaded().hardState.commit).toBe(3);
@@ -111,7 +125,7 @@ describe('RaftLogStore with O_DSYNC writes', () => {
     return { fs, log };
   }
 
-  it('syncs a batch with one O_DSYNC write when nothing before it is unsynced, else writes and fdatasyncs', () => withTempDir(async (dir) => {
+  it('syncs a batch with one O_DSYNC write unless the segment may hold unsynced bytes (just opened)', () => withTempDir(async (dir) => {
     const { fs, log } = durableFs();
     const store = await RaftLogStore.open({ dir, fs });
     const kinds = () => log.splice(0).map((line) => line.split(' ')[0]);
@@ -120,16 +134,16 @@ describe('RaftLogStore with O_DSYNC writes', () => {
     await store.persist({ hardState: null, entries: entries(4, 6, 1), snapshot: null });
     expect(kinds()).toEqual(['writeDurable']);
     await store.persist({ hardState: { term: 1, vote: 'a', commit: 6 }, entries: [], snapshot: null });
-    expect(kinds()).toEqual(['write']); // commit only: not synced
+    expect(kinds()).toEqual([]); // commit only: carried to the next write
     await store.persist({ hardState: null, entries: entries(7, 8, 1), snapshot: null });
-    expect(kinds()).toEqual(['write', 'datasync']); // O_DSYNC would not cover the unsynced record before it
-    await store.persist({ hardState: null, entries: entries(9, 9, 1), snapshot: null });
-    expect(kinds()).toEqual(['writeDurable']);
-    expect(store.stats().fsyncs).toBe(4);
-    await store.close();
+    expect(kinds()).toEqual(['writeDurable']); // with the carried record in front
+    await store.persist({ hardState: { term: 1, vote: 'a', commit: 8 }, entries: [], snapshot: null });
+    await store.close(); // writes the carried record, unsynced: the next process starts as after any unsynced tail
+    expect(kinds()).toEqual(['write']);
+    expect(store.stats().fsyncs).toBe(3);
     const again = await RaftLogStore.open({ dir });
-    expect(again.loaded().entries.map((e) => e.index)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
-    expect(again.loaded().hardState.commit).toBe(6);
+    expect(again.loaded().entries.map((e) => e.index)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(again.loaded().hardState.commit).toBe(8);
     await again.close();
   }));
 
