@@ -1,5 +1,6 @@
-// Property: with write/fdatasync failing at random points, every persist that
-// resolved survives a reopen exactly, and nothing from a rejected one appears.
+// Property: with writes (plain and O_DSYNC) and fdatasync failing at random points, and
+// O_DSYNC writes cut short, every persist that resolved survives a reopen exactly, and
+// nothing from a rejected one appears.
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -7,8 +8,12 @@ import type { Entry } from '../../../raft/core/types.js';
 import { RaftLogStore, nodeFs, type StorageFs } from '../../../raft/storage/index.js';
 import { entry, plain, withTempDir } from './helpers.js';
 
-/** Fails the n-th write/datasync call when schedule[n] is true. */
-function scheduledFs(schedule: boolean[]): StorageFs {
+/**
+ * Fails the n-th write/O_DSYNC write/datasync call when schedule[n] is true. A failing
+ * O_DSYNC write writes half first; `short` makes a passing O_DSYNC write stop halfway
+ * (the store finishes with plain writes and an fdatasync).
+ */
+function scheduledFs(schedule: boolean[], short: boolean[]): StorageFs {
   let call = 0;
   const fails = () => schedule[call++ % schedule.length];
   const error = () => Object.assign(new Error('injected EIO'), { code: 'EIO' });
@@ -22,6 +27,14 @@ function scheduledFs(schedule: boolean[]): StorageFs {
           await file.write(b, o, Math.ceil(l / 2), p); // a partial write, then the error
           throw error();
         },
+        writeDurable: async (b, o, l, p) => {
+          const n = call;
+          if (fails()) {
+            await file.writeDurable!(b, o, Math.ceil(l / 2), p);
+            throw error();
+          }
+          return file.writeDurable!(b, o, short[n % short.length] ? Math.ceil(l / 2) : l, p);
+        },
         datasync: () => (fails() ? Promise.reject(error()) : file.datasync()),
         truncate: (l) => file.truncate(l),
         close: () => file.close(),
@@ -34,9 +47,10 @@ describe('RaftLogStore under injected I/O failures', () => {
   it('acknowledged writes survive exactly; rejected ones leave no trace', async () => {
     const rounds = fc.array(fc.record({ writers: fc.integer({ min: 1, max: 6 }), back: fc.nat(2) }), { minLength: 1, maxLength: 12 });
     const schedule = fc.array(fc.boolean(), { minLength: 1, maxLength: 16 });
-    await fc.assert(fc.asyncProperty(rounds, schedule, fc.integer({ min: 200, max: 600 }), (plan, failures, segmentBytesMax) =>
+    const shortWrites = fc.array(fc.boolean(), { minLength: 1, maxLength: 8 });
+    await fc.assert(fc.asyncProperty(rounds, schedule, fc.integer({ min: 200, max: 600 }), shortWrites, (plan, failures, segmentBytesMax, short) =>
       withTempDir(async (dir) => {
-        const store = await RaftLogStore.open({ dir, segmentBytesMax, fs: scheduledFs(failures) });
+        const store = await RaftLogStore.open({ dir, segmentBytesMax, fs: scheduledFs(failures, short) });
         let model: Entry[] = [];
         let term = 1;
         for (const round of plan) {
@@ -59,6 +73,6 @@ describe('RaftLogStore under injected I/O failures', () => {
         expect(plain(again.loaded().entries)).toEqual(plain(model));
         expect(again.loaded().tornTailBytes).toBe(0);
         await again.close();
-      })), { numRuns: 50, examples: [[[{ writers: 3, back: 0 }], [true], 300]] });
+      })), { numRuns: 50, examples: [[[{ writers: 3, back: 0 }], [true], 300, [false]]] });
   });
 });
