@@ -85,6 +85,7 @@ export class RaftLogStore {
   #flushScheduled = false;
   #error: StorageError | null = null;
   #closed = false;
+  #closing: Promise<void> | null = null;
   #fsyncs = 0;
   #entriesSynced = 0;
   #lastFsyncMs = 0;
@@ -149,9 +150,11 @@ export class RaftLogStore {
 
   /**
    * Persist one Ready's durable parts; resolves once fdatasync'd (shared with concurrent
-   * calls). An update that only moves the commit index is written but not synced (etcd's
-   * MustSync rule): a lost commit index is learned again from the leader, and the next
-   * synced record covers it. With `syncAll` every update is synced.
+   * calls). An update that only moves the commit index is not synced (etcd's MustSync
+   * rule) and not written on its own: its record goes in front of the next write (see
+   * #carried) and the call resolves at once. A lost commit index is learned again from the
+   * leader (or from what the state machine applied), and the next synced record covers it.
+   * With `syncAll` every update is synced.
    */
   persist(update: LogUpdate): Promise<void> {
     if (this.#closed) return Promise.reject(new StorageError('CONCORD_ERR_STORAGE_IO', 'log store is closed'));
@@ -184,7 +187,8 @@ export class RaftLogStore {
         if (this.#error !== null) throw this.#error;
         const buffers = batch.flatMap((b) => b.buffers);
         if (batch.some((b) => b.sync)) await this.#append(buffers, true);
-        else this.#carried.push(...buffers);
+        // Only hard-state records, of which replay keeps the last: carrying that one is enough.
+        else if (buffers.length > 0) this.#carried = [buffers[buffers.length - 1]];
         for (const item of batch) {
           const entries = item.update.entries;
           if (entries.length > 0) this.#currentMaxEntryIndex = Math.max(this.#currentMaxEntryIndex, entries[entries.length - 1].index);
@@ -217,10 +221,13 @@ export class RaftLogStore {
     this.#fileHardState = hs;
   }
 
-  /** Append `buffers` to the current segment (rotating first if full) and fdatasync. */
+  /**
+   * Append the carried records and `buffers` to the current segment (rotating first if
+   * full) and, with `sync`, make them durable. The carried records are dropped only once
+   * written: after a failure, recover() cuts the segment back and they go out again.
+   */
   async #append(buffers: Buffer[], sync = true): Promise<void> {
     const all = this.#carried.length === 0 ? buffers : [...this.#carried, ...buffers];
-    this.#carried = [];
     if (all.length === 0) return;
     const data = Buffer.concat(all);
     if (this.#file === null || (this.#fileBytes > 0 && this.#fileBytes + data.length > this.#segmentBytesMax)) {
@@ -241,6 +248,7 @@ export class RaftLogStore {
     }
     if (sync && !synced) await file.datasync();
     this.#fileBytes += data.length;
+    this.#carried = [];
     this.#unsynced = !sync;
     if (!sync) return;
     this.#fsyncs++;
@@ -271,7 +279,10 @@ export class RaftLogStore {
       this.#currentMaxEntryIndex = 0;
     }
     this.#file = await this.#fs.openAppend(this.#currentPath());
-    if (fresh) await this.#fs.syncDirectory(this.#dir);
+    if (fresh) {
+      await this.#fs.syncDirectory(this.#dir);
+      this.#unsynced = false; // a new, empty segment; the sealed one was synced above
+    }
   }
 
   /**
@@ -370,13 +381,26 @@ export class RaftLogStore {
     };
   }
 
-  /** Wait for queued writes, then close the segment. */
-  async close(): Promise<void> {
-    this.#closed = true;
-    await this.#chain;
-    // Carried records (commit-only hard states) are written, unsynced as they would have been.
-    if (this.#carried.length > 0 && this.#error === null) await this.#append([], false).catch((error: unknown) => this.#fail(error));
-    if (this.#file !== null) await this.#file.close().catch(() => undefined);
-    this.#file = null;
+  /** Wait for queued writes, write a carried record (unsynced, as it would have been), then close the segment. Idempotent. */
+  close(): Promise<void> {
+    if (this.#closing === null) {
+      this.#closed = true;
+      const run = this.#chain.then(async () => {
+        if (this.#carried.length > 0) {
+          if (this.#error !== null) this.#logger?.warn('closing with the log failed: the last commit-only record is not written');
+          else {
+            await this.#append([], false).catch(async (error: unknown) => {
+              this.#logger?.warn({ err: error }, 'writing the last commit-only record at close failed');
+              await this.#file?.truncate(this.#fileBytes).catch(() => undefined); // no torn record left behind
+            });
+          }
+        }
+        if (this.#file !== null) await this.#file.close().catch(() => undefined);
+        this.#file = null;
+      });
+      this.#chain = run.catch(() => undefined);
+      this.#closing = run;
+    }
+    return this.#closing;
   }
 }

@@ -1,5 +1,7 @@
-// Which updates reach the disk with fdatasync: by default a commit-index-only update is
-// written but not synced (etcd's MustSync rule); with syncAll every update is synced.
+// Which updates reach the disk, and how: by default a commit-index-only update is not
+// synced (etcd's MustSync rule) and rides in front of the next write (close() writes what
+// is left); with syncAll every update is synced. On Linux a synced batch is one O_DSYNC
+// write unless the segment may hold unsynced bytes.
 import { basename } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RaftLogStore, nodeFs, type StorageFs } from '../../../raft/storage/index.js';
@@ -56,7 +58,9 @@ describe('RaftLogStore sync policy', () => {
     log.length = 0;
     await store.persist({ hardState: null, entries: entries(4, 5, 1), snapshot: null });
     expect(log).toEqual(['wal-0000000000000001.log write', 'wal-0000000000000001.log datasync']);
+    log.length = 0;
     await store.close();
+    expect(log).toEqual(['wal-0000000000000001.log close']); // nothing left to write: the carried record went with the batch
     const again = await RaftLogStore.open({ dir });
     expect(again.loaded().hardState.commit).toBe(3);
     expect(again.loaded().entries.map((e) => e.index)).toEqual([1, 2, 3, 4, 5]);
@@ -85,7 +89,9 @@ describe('RaftLogStore sync policy', () => {
     // Bigger than what is left of the first segment: the next one is started.
     await store.persist({ hardState: null, entries: entries(4, 100, 1), snapshot: null });
     expect(log).toEqual(['wal-0000000000000001.log close', 'wal-0000000000000002.log write', 'wal-0000000000000002.log datasync']);
+    log.length = 0;
     await store.close();
+    expect(log).toEqual(['wal-0000000000000002.log close']); // the carried record went into the new segment
     const again = await RaftLogStore.open({ dir });
     expect(again.loaded().hardState.commit).toBe(3);
     expect(again.loaded().entries.at(-1)?.index).toBe(100);
@@ -105,7 +111,7 @@ describe('RaftLogStore sync policy', () => {
   }));
 });
 
-describe('RaftLogStore with O_DSYNC writes', () => {
+describe.runIf(process.platform === 'linux')('RaftLogStore with O_DSYNC writes (Linux)', () => {
   /** node:fs with writeDurable kept (optionally writing only the first `shortBy`-less part) and every call logged. */
   function durableFs(shortBy = 0): { fs: StorageFs; log: string[] } {
     const log: string[] = [];
@@ -125,12 +131,12 @@ describe('RaftLogStore with O_DSYNC writes', () => {
     return { fs, log };
   }
 
-  it('syncs a batch with one O_DSYNC write unless the segment may hold unsynced bytes (just opened)', () => withTempDir(async (dir) => {
+  it('syncs each batch with one O_DSYNC write, but writes and fdatasyncs in a segment reopened after a restart', () => withTempDir(async (dir) => {
     const { fs, log } = durableFs();
-    const store = await RaftLogStore.open({ dir, fs });
     const kinds = () => log.splice(0).map((line) => line.split(' ')[0]);
+    const store = await RaftLogStore.open({ dir, fs });
     await store.persist({ hardState: { term: 1, vote: 'a', commit: 0 }, entries: entries(1, 3, 1), snapshot: null });
-    expect(kinds()).toEqual(['write', 'datasync']); // a segment just opened may hold an earlier process's unsynced tail
+    expect(kinds()).toEqual(['writeDurable']); // a new, empty segment
     await store.persist({ hardState: null, entries: entries(4, 6, 1), snapshot: null });
     expect(kinds()).toEqual(['writeDurable']);
     await store.persist({ hardState: { term: 1, vote: 'a', commit: 6 }, entries: [], snapshot: null });
@@ -138,11 +144,17 @@ describe('RaftLogStore with O_DSYNC writes', () => {
     await store.persist({ hardState: null, entries: entries(7, 8, 1), snapshot: null });
     expect(kinds()).toEqual(['writeDurable']); // with the carried record in front
     await store.persist({ hardState: { term: 1, vote: 'a', commit: 8 }, entries: [], snapshot: null });
-    await store.close(); // writes the carried record, unsynced: the next process starts as after any unsynced tail
+    await store.close(); // writes the carried record, unsynced
     expect(kinds()).toEqual(['write']);
     expect(store.stats().fsyncs).toBe(3);
+    const reopened = await RaftLogStore.open({ dir, fs });
+    await reopened.persist({ hardState: null, entries: entries(9, 9, 1), snapshot: null });
+    expect(kinds()).toEqual(['write', 'datasync']); // O_DSYNC would not cover the unsynced record the last process left
+    await reopened.persist({ hardState: null, entries: entries(10, 10, 1), snapshot: null });
+    expect(kinds()).toEqual(['writeDurable']);
+    await reopened.close();
     const again = await RaftLogStore.open({ dir });
-    expect(again.loaded().entries.map((e) => e.index)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(again.loaded().entries.map((e) => e.index)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     expect(again.loaded().hardState.commit).toBe(8);
     await again.close();
   }));

@@ -24,7 +24,7 @@ describe('RaftLogStore', () => {
     await again.close();
   }));
 
-  it('syncs entries and term/vote changes but only writes a commit-index-only update (MustSync)', () => withTempDir(async (dir) => {
+  it('syncs entries and term/vote changes but not a commit-index-only update (MustSync)', () => withTempDir(async (dir) => {
     const store = await RaftLogStore.open({ dir });
     await store.persist({ hardState: { term: 1, vote: 'a', commit: 0 }, entries: entries(1, 3, 1), snapshot: null });
     const synced = store.stats().fsyncs;
