@@ -1,6 +1,7 @@
 // The load cases of the server benchmark: reads of one seeded task by id
 // (linearizable, lease and stale; on the leader, on every node, on the followers), then
-// writes (task submit, task submit through every node so followers forward, node register).
+// writes (task submit, the same with 256 clients, task submit through every node so
+// followers forward, node register).
 import type { ServerCluster } from '../helpers/server-cluster.js';
 import { type Generator, generatorCores, type LoadRequest, type LoadResult, runLoad } from './load.js';
 import { coresUsed, cpuSnapshot, peerSends, peerSummary, raftCounters, walSummary } from './node-probes.js';
@@ -20,6 +21,8 @@ export interface CaseResult {
   readonly case: string;
   readonly nodes: number;
   readonly targets: Targets;
+  /** Concurrent clients. */
+  readonly clients: number;
   /** Medians over the repeats. */
   readonly per_second: number;
   readonly p50_ms: number;
@@ -44,7 +47,12 @@ interface CaseSpec {
   readonly okStatus: number;
   /** The requests the clients cycle through. */
   readonly requests: readonly LoadRequest[];
+  /** Concurrent clients, if not the run's (`--concurrency`). */
+  readonly clients?: number;
 }
+
+/** Clients of the write case that shows what the cluster takes when latency is not the limit. */
+export const SATURATING_CLIENTS = 256;
 
 const TASK_BODY = { kind: 'bench', payload: { n: 1 }, priority: 1 };
 const TASK = JSON.stringify(TASK_BODY);
@@ -83,6 +91,9 @@ export function serverCases(nodes: number, taskIds: readonly string[]): CaseSpec
     // Writes after the reads, node registrations last: the storage nodes they register stop heartbeating, and the
     // liveness sweeps that mark tens of thousands of them inactive, then dead, would land in the cases after them.
     { name: 'task_submit', kind: 'write', targets: 'leader', okStatus: 201, requests: [{ method: 'POST', path: '/api/v1/tasks', body: TASK }] },
+    // The same with 4× the clients: with 64 the 3-node cluster is bound by each write's latency, not by what it can take.
+    { name: `task_submit_${SATURATING_CLIENTS}_clients`, kind: 'write', targets: 'leader', okStatus: 201, clients: SATURATING_CLIENTS,
+      requests: [{ method: 'POST', path: '/api/v1/tasks', body: TASK }] },
     { name: 'task_submit_via_all', kind: 'write', targets: 'all', okStatus: 201, requests: [{ method: 'POST', path: '/api/v1/tasks', body: TASK }] },
     { name: 'node_register', kind: 'write', targets: 'leader', okStatus: 201, requests: [{ method: 'POST', path: '/api/v1/nodes/register', body: NODE }] },
   ];
@@ -104,7 +115,7 @@ export async function runCase(cluster: ServerCluster, spec: CaseSpec, settings: 
     const sendsBefore = await Promise.all(live.map((id) => peerSends(cluster, id)));
     const cpuBefore = cpuSnapshot(cluster);
     const started = performance.now();
-    const run = await runLoad({ targets, concurrency: settings.concurrency, seconds: settings.seconds, okStatus: spec.okStatus,
+    const run = await runLoad({ targets, concurrency: spec.clients ?? settings.concurrency, seconds: settings.seconds, okStatus: spec.okStatus,
       requests: spec.requests }, settings.generator);
     runs.push(run);
     const elapsed = (performance.now() - started) / 1000;
@@ -118,7 +129,7 @@ export async function runCase(cluster: ServerCluster, spec: CaseSpec, settings: 
   const failures: Record<string, number> = {};
   for (const run of runs) for (const [k, v] of Object.entries(run.failures)) failures[k] = (failures[k] ?? 0) + v;
   return {
-    case: spec.name, nodes: cluster.size, targets: spec.targets,
+    case: spec.name, nodes: cluster.size, targets: spec.targets, clients: spec.clients ?? settings.concurrency,
     per_second: round(median(runs.map((r) => r.per_second))),
     p50_ms: round(median(runs.map((r) => r.p50_ms)), 2),
     p99_ms: round(median(runs.map((r) => r.p99_ms)), 2),

@@ -13,7 +13,7 @@ export interface ClusterResult {
 export interface Baseline { readonly per_second: number; readonly p50_ms: number; readonly p99_ms: number; readonly failed: number; readonly cpu_ms_per_op: number; readonly cores: Record<string, number> }
 
 /** DESIGN targets on 3 nodes: writes/s, linearizable reads/s (at least), failover median ms (at most). */
-export const TARGETS = { writes_per_second: 10_000, linearizable_reads_per_second: 25_000, failover_median_ms: 500 } as const;
+export const TARGETS = { writes_per_second: 10_000, linearizable_reads_per_second: 25_000, failover_median_ms: 500, clients: 64 } as const;
 
 export interface TargetCheck { readonly what: string; readonly measured: number; readonly target: string; readonly ratio: number; readonly met: boolean }
 
@@ -23,7 +23,8 @@ export function checkTargets(results: readonly ClusterResult[]): TargetCheck[] {
   const checks: TargetCheck[] = [];
   const atLeast = (what: string, measured: number, target: number) =>
     checks.push({ what, measured, target: `≥ ${target}`, ratio: Math.round((measured / target) * 100) / 100, met: measured >= target });
-  for (const c of three.cases) {
+  // The targets are for 64 clients (issue 5); a case run with other counts is reported, not checked.
+  for (const c of three.cases.filter((x) => x.clients === TARGETS.clients)) {
     if (c.case.startsWith('read_linearizable')) atLeast(`${c.case} /s`, c.per_second, TARGETS.linearizable_reads_per_second);
     else if (!c.case.startsWith('read_')) atLeast(`${c.case} /s`, c.per_second, TARGETS.writes_per_second);
   }
