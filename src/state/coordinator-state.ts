@@ -40,6 +40,10 @@ export class CoordinatorState implements StateMachine {
    * fails from then on; a restart loads the last committed state and replays the log.
    */
   #flushFailure: Error | null = null;
+  /** Reads running on the store: a snapshot install or close() waits for them before it closes the store. */
+  readonly #reads = new Set<Promise<unknown>>();
+  /** A snapshot install under way: reads that start meanwhile wait for the new store. */
+  #replacing: Promise<void> | null = null;
   /** The model's checksum at #flushed (what the database must hash to). */
   #flushedChecksum: string;
   #timer: NodeJS.Timeout | null = null;
@@ -210,8 +214,18 @@ export class CoordinatorState implements StateMachine {
   /** Replace the database and the model with the snapshot's, holding the flush lock throughout (no timer flush meets the closed store). */
   async restoreSnapshot(path: string, index: number): Promise<void> {
     while (this.#flushing !== null) await this.#flushing;
-    this.#flushing = this.#replaceWith(path, index).finally(() => { this.#flushing = null; });
+    // New reads wait from here on; those already running finish on the old store first.
+    const replacing = (async () => {
+      await this.#readsDone();
+      await this.#replaceWith(path, index);
+    })();
+    this.#replacing = replacing.catch(() => undefined).finally(() => { this.#replacing = null; });
+    this.#flushing = replacing.finally(() => { this.#flushing = null; });
     await this.#flushing;
+  }
+
+  async #readsDone(): Promise<void> {
+    while (this.#reads.size > 0) await Promise.allSettled([...this.#reads]);
   }
 
   async #replaceWith(path: string, index: number): Promise<void> {
@@ -234,8 +248,16 @@ export class CoordinatorState implements StateMachine {
     collectGarbage(); // the load's garbage and the model it replaced (see collect-garbage.ts)
   }
 
+  /** SQL on the flushed state; waits for a snapshot install under way, which waits for reads already running. */
   async query(sql: string, values?: Record<string, string>): Promise<Record<string, unknown>[]> {
-    return this.#store.query(sql, values);
+    while (this.#replacing !== null) await this.#replacing;
+    const read = this.#store.query(sql, values);
+    this.#reads.add(read);
+    try {
+      return await read;
+    } finally {
+      this.#reads.delete(read);
+    }
   }
 
   async close(): Promise<void> {
@@ -243,6 +265,7 @@ export class CoordinatorState implements StateMachine {
     try {
       await this.flush();
     } finally {
+      await this.#readsDone();
       this.#store.close();
     }
   }

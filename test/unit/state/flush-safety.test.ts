@@ -4,13 +4,14 @@
 // loads the last committed state, and replaying the log from there reaches the model's.
 // On a node the failure is fatal (it exits so a supervisor restarts it); until it is gone,
 // reads that flush answer CONCORD_ERR_STORAGE_IO and /live says why. Reads run on their
-// own connection, never inside a flush's transaction.
-// Failures and pauses are injected through DuckDBConnection.prototype.run (this file only:
+// own connection, never inside a flush's transaction, and a snapshot install closes the
+// store only once the reads running on it are done.
+// Failures and pauses are injected through DuckDB's prototypes (this file only:
 // vitest runs each test file in its own process).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DuckDBConnection } from '@duckdb/node-api';
+import { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { request } from 'undici';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Entry } from '../../../raft/core/types.js';
@@ -19,7 +20,7 @@ import { startSolo } from '../../helpers/solo-server.js';
 import { waitUntil } from '../../helpers/wait.js';
 import type { Cmd } from './fixtures.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'concord-flush-failure-'));
+const dir = mkdtempSync(join(tmpdir(), 'concord-flush-safety-'));
 let failNext: RegExp | null = null;
 /** A statement matching `pattern` waits for `gate` before it runs. */
 let hold: { pattern: RegExp; gate: Promise<void>; reached: () => void } | null = null;
@@ -37,7 +38,30 @@ DuckDBConnection.prototype.run = function (this: DuckDBConnection, ...args: Para
   }
   return realRun.apply(this, args);
 };
+/** A read matching `pattern` waits for `gate` before it runs. */
+let holdRead: { pattern: RegExp; gate: Promise<void>; reached: () => void } | null = null;
+const events: string[] = [];
+const realRead = DuckDBConnection.prototype.runAndReadAll;
+DuckDBConnection.prototype.runAndReadAll = function (this: DuckDBConnection, ...args: Parameters<DuckDBConnection['runAndReadAll']>) {
+  if (holdRead !== null && holdRead.pattern.test(args[0])) {
+    const { gate, reached } = holdRead;
+    holdRead = null;
+    reached();
+    return gate.then(() => realRead.apply(this, args)).then((reader) => {
+      events.push('held read done');
+      return reader;
+    });
+  }
+  return realRead.apply(this, args);
+};
+const realCloseSync = DuckDBInstance.prototype.closeSync;
+DuckDBInstance.prototype.closeSync = function (this: DuckDBInstance) {
+  events.push('store closed');
+  return realCloseSync.apply(this);
+};
 afterAll(() => {
+  DuckDBConnection.prototype.runAndReadAll = realRead;
+  DuckDBInstance.prototype.closeSync = realCloseSync;
   DuckDBConnection.prototype.run = realRun;
   rmSync(dir, { recursive: true, force: true });
 });
@@ -117,6 +141,30 @@ describe('a failed flush', () => {
     release();
     await flushing;
     expect(await state.query('SELECT count(*)::INTEGER AS n FROM tasks')).toEqual([{ n: 2 }]);
+    await state.close();
+  });
+
+  it('a snapshot install waits for reads already running, and reads that start meanwhile get the new state', async () => {
+    const state = await CoordinatorState.open({ dbPath: join(dir, 'install.duckdb'), flushIntervalMs: 60_000 });
+    await state.apply([entry(1, submit('t1')), entry(2, submit('t2'))]);
+    const snapshot = await state.createSnapshot(join(dir, 'install.snap'));
+    expect(snapshot.index).toBe(2);
+    await state.apply([entry(3, submit('t3'))]);
+    await state.flush();
+    let release = (): void => undefined;
+    let reached = (): void => undefined;
+    const atRead = new Promise<void>((resolve) => { reached = resolve; });
+    holdRead = { pattern: /count\(\*\)/, gate: new Promise((resolve) => { release = resolve; }), reached };
+    events.length = 0;
+    const running = state.query('SELECT count(*)::INTEGER AS n FROM tasks');
+    await atRead;
+    const installing = state.restoreSnapshot(snapshot.path, 2);
+    const later = state.query('SELECT id FROM tasks ORDER BY id'); // starts during the install
+    release();
+    expect(await running).toEqual([{ n: 3 }]); // the old state, read to the end
+    await installing;
+    expect(await later).toEqual([{ id: 't1' }, { id: 't2' }]); // the installed state
+    expect(events.slice(0, 2)).toEqual(['held read done', 'store closed']);
     await state.close();
   });
 });
