@@ -41,7 +41,9 @@ export class CoordinatorState implements StateMachine {
    */
   #flushFailure: Error | null = null;
   /** Reads running on the store: a snapshot install or close() waits for them before it closes the store. */
-  readonly #reads = new Set<Promise<unknown>>();
+  readonly #readsRunning = new Set<Promise<unknown>>();
+  /** close() has begun: no read starts any more. */
+  #closed = false;
   /** A snapshot install under way: reads that start meanwhile wait for the new store. */
   #replacing: Promise<void> | null = null;
   /** The model's checksum at #flushed (what the database must hash to). */
@@ -211,27 +213,47 @@ export class CoordinatorState implements StateMachine {
     return { index, checksum, bytes: (await stat(path)).size };
   }
 
-  /** Replace the database and the model with the snapshot's, holding the flush lock throughout (no timer flush meets the closed store). */
+  /**
+   * Replace the database and the model with the snapshot's, holding the flush lock
+   * throughout (no timer flush meets the closed store). The file is copied in first; then
+   * reads that start wait for the new store, and those already running finish on the old
+   * one before it closes. A failure after the old store closed leaves no usable state:
+   * like a failed flush, it fails every later flush and read until a restart.
+   */
   async restoreSnapshot(path: string, index: number): Promise<void> {
     while (this.#flushing !== null) await this.#flushing;
-    // New reads wait from here on; those already running finish on the old store first.
-    const replacing = (async () => {
-      await this.#readsDone();
-      await this.#replaceWith(path, index);
-    })();
-    this.#replacing = replacing.catch(() => undefined).finally(() => { this.#replacing = null; });
-    this.#flushing = replacing.finally(() => { this.#flushing = null; });
+    this.#flushing = this.#install(path, index).finally(() => { this.#flushing = null; });
     await this.#flushing;
   }
 
-  async #readsDone(): Promise<void> {
-    while (this.#reads.size > 0) await Promise.allSettled([...this.#reads]);
+  async #install(path: string, index: number): Promise<void> {
+    const temp = `${this.#options.dbPath}.restore`;
+    try {
+      await copyFile(path, temp);
+    } catch (error) {
+      await rm(temp, { force: true });
+      throw error;
+    }
+    const replacing = this.#readsDone().then(() => this.#replaceWith(temp, index));
+    this.#replacing = replacing.then(() => undefined, () => undefined).finally(() => { this.#replacing = null; });
+    try {
+      await replacing;
+    } catch (error) {
+      await rm(temp, { force: true });
+      const cause = error instanceof Error ? error.message : String(error);
+      this.#flushFailure = Object.assign(new Error(`installing a snapshot failed (${cause}); the state takes no more reads or writes until a restart`,
+        { cause: error }), { code: 'CONCORD_ERR_STORAGE_IO' });
+      throw this.#flushFailure;
+    }
   }
 
-  async #replaceWith(path: string, index: number): Promise<void> {
+  async #readsDone(): Promise<void> {
+    while (this.#readsRunning.size > 0) await Promise.allSettled([...this.#readsRunning]);
+  }
+
+  /** Close the old store and put the copied snapshot file (`temp`) in its place. */
+  async #replaceWith(temp: string, index: number): Promise<void> {
     this.#store.close();
-    const temp = `${this.#options.dbPath}.restore`;
-    await copyFile(path, temp);
     // A write-ahead file of the old database must not be replayed onto the new one.
     await rm(`${this.#options.dbPath}.wal`, { force: true });
     await rename(temp, this.#options.dbPath);
@@ -251,21 +273,28 @@ export class CoordinatorState implements StateMachine {
   /** SQL on the flushed state; waits for a snapshot install under way, which waits for reads already running. */
   async query(sql: string, values?: Record<string, string>): Promise<Record<string, unknown>[]> {
     while (this.#replacing !== null) await this.#replacing;
+    if (this.#flushFailure !== null) throw this.#flushFailure;
+    if (this.#closed) throw new Error('the state is closed');
     const read = this.#store.query(sql, values);
-    this.#reads.add(read);
+    this.#readsRunning.add(read);
     try {
       return await read;
     } finally {
-      this.#reads.delete(read);
+      this.#readsRunning.delete(read);
     }
   }
 
+  /** Flush, then close the store once running reads and flush-lock holders are done; no read starts after the flush. */
   async close(): Promise<void> {
     if (this.#timer !== null) clearInterval(this.#timer);
     try {
       await this.flush();
     } finally {
-      await this.#readsDone();
+      this.#closed = true;
+      while (this.#readsRunning.size > 0 || this.#flushing !== null) {
+        await this.#readsDone();
+        if (this.#flushing !== null) await this.#flushing.catch(() => undefined);
+      }
       this.#store.close();
     }
   }

@@ -42,6 +42,7 @@ export class DuckStore {
    * data only, which is all it needs: it runs once `flush()` has returned.
    */
   readonly #reads: DuckDBConnection;
+  #closed = false;
 
   private constructor(readonly path: string, private readonly memoryLimitMb: number, private readonly instance: DuckDBInstance,
     private connection: DuckDBConnection, reads: DuckDBConnection) {
@@ -156,6 +157,7 @@ export class DuckStore {
    * table, whose slots a later delete may free and reuse).
    */
   async write(changes: readonly TableChanges[], appliedIndex: number, knownChunks: number): Promise<number> {
+    this.#assertOpen();
     const statements: { readonly sql: string; readonly values: Record<string, string> }[] = [];
     let rows = 0;
     for (const { spec, upserts, deletes } of changes) {
@@ -312,18 +314,27 @@ export class DuckStore {
   }
 
   async checkpoint(): Promise<void> {
+    this.#assertOpen();
     await this.connection.run('CHECKPOINT');
   }
 
   async query(sql: string, values?: Record<string, string>): Promise<Record<string, unknown>[]> {
+    this.#assertOpen();
     const reader = await this.#reads.runAndReadAll(sql, values);
     return reader.getRowObjects() as Record<string, unknown>[];
   }
 
+  /** Idempotent; afterwards query, write and checkpoint throw instead of reaching a closed DuckDB. */
   close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
     this.#reads.disconnectSync();
     this.connection.disconnectSync();
     this.instance.closeSync();
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw Object.assign(new Error('the state database is closed'), { code: 'CONCORD_ERR_STOPPED' });
   }
 }
 

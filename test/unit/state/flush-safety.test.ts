@@ -4,8 +4,8 @@
 // loads the last committed state, and replaying the log from there reaches the model's.
 // On a node the failure is fatal (it exits so a supervisor restarts it); until it is gone,
 // reads that flush answer CONCORD_ERR_STORAGE_IO and /live says why. Reads run on their
-// own connection, never inside a flush's transaction, and a snapshot install closes the
-// store only once the reads running on it are done.
+// own connection, never inside a flush's transaction; a snapshot install closes the store
+// only once the reads running on it are done, and one that fails fails later reads too.
 // Failures and pauses are injected through DuckDB's prototypes (this file only:
 // vitest runs each test file in its own process).
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -54,9 +54,14 @@ DuckDBConnection.prototype.runAndReadAll = function (this: DuckDBConnection, ...
   }
   return realRead.apply(this, args);
 };
+/** Called (once) when a DuckDB instance closes. */
+let onStoreClose: (() => void) | null = null;
 const realCloseSync = DuckDBInstance.prototype.closeSync;
 DuckDBInstance.prototype.closeSync = function (this: DuckDBInstance) {
   events.push('store closed');
+  const call = onStoreClose;
+  onStoreClose = null;
+  call?.();
   return realCloseSync.apply(this);
 };
 afterAll(() => {
@@ -143,7 +148,9 @@ describe('a failed flush', () => {
     expect(await state.query('SELECT count(*)::INTEGER AS n FROM tasks')).toEqual([{ n: 2 }]);
     await state.close();
   });
+});
 
+describe('a snapshot install', () => {
   it('a snapshot install waits for reads already running, and reads that start meanwhile get the new state', async () => {
     const state = await CoordinatorState.open({ dbPath: join(dir, 'install.duckdb'), flushIntervalMs: 60_000 });
     await state.apply([entry(1, submit('t1')), entry(2, submit('t2'))]);
@@ -158,13 +165,26 @@ describe('a failed flush', () => {
     events.length = 0;
     const running = state.query('SELECT count(*)::INTEGER AS n FROM tasks');
     await atRead;
+    let later: Promise<Record<string, unknown>[]> | null = null;
+    onStoreClose = () => { later = state.query('SELECT id FROM tasks ORDER BY id'); }; // starts as the old store closes
     const installing = state.restoreSnapshot(snapshot.path, 2);
-    const later = state.query('SELECT id FROM tasks ORDER BY id'); // starts during the install
     release();
     expect(await running).toEqual([{ n: 3 }]); // the old state, read to the end
     await installing;
-    expect(await later).toEqual([{ id: 't1' }, { id: 't2' }]); // the installed state
     expect(events.slice(0, 2)).toEqual(['held read done', 'store closed']);
+    expect(later).not.toBeNull();
+    expect(await later).toEqual([{ id: 't1' }, { id: 't2' }]); // the installed state
     await state.close();
+  });
+
+  it('one that fails after the old database closed fails every later read and flush; close() still ends', async () => {
+    const state = await CoordinatorState.open({ dbPath: join(dir, 'bad-install.duckdb'), flushIntervalMs: 60_000 });
+    await state.apply([entry(1, submit('t1')), entry(2, submit('t2'))]);
+    const snapshot = await state.createSnapshot(join(dir, 'bad-install.snap'));
+    await expect(state.restoreSnapshot(snapshot.path, 5)).rejects.toMatchObject({ code: 'CONCORD_ERR_STORAGE_IO',
+      message: expect.stringContaining('snapshot file holds applied index 2, expected 5') });
+    await expect(state.query('SELECT count(*) AS n FROM tasks')).rejects.toMatchObject({ code: 'CONCORD_ERR_STORAGE_IO' });
+    await expect(state.flush()).rejects.toMatchObject({ code: 'CONCORD_ERR_STORAGE_IO' });
+    await expect(state.close()).rejects.toMatchObject({ code: 'CONCORD_ERR_STORAGE_IO' });
   });
 });
