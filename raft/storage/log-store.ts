@@ -71,13 +71,13 @@ export class RaftLogStore {
   #fileHardState: HardState;
   #queue: Pending[] = [];
   /**
-   * Records of batches that need no sync (commit-only hard states), not written yet: they
-   * go out at the front of the next write. Written on their own they would leave the
-   * segment with unsynced bytes, and the synced batch after them could then not be one
-   * O_DSYNC write (it syncs only its own range). Nothing waits for them: an unsynced record
-   * promises nothing, and close() writes what is left.
+   * The newest record of the batches that needed no sync (commit-only hard states; replay
+   * keeps the last), not written yet: it goes out at the front of the next write. Written
+   * on its own it would leave the segment with unsynced bytes, and the synced batch after
+   * it could then not be one O_DSYNC write (that syncs only its own range). Nothing waits
+   * for it: an unsynced record promises nothing, and close() writes it if it is left.
    */
-  #carried: Buffer[] = [];
+  #carried: Buffer | null = null;
   /** The newest hard state handed to persist(), for the sync decision. */
   #queuedHardState: HardState;
   /** Serializes flushes and compactions: each link runs after the previous one settles. */
@@ -187,8 +187,7 @@ export class RaftLogStore {
         if (this.#error !== null) throw this.#error;
         const buffers = batch.flatMap((b) => b.buffers);
         if (batch.some((b) => b.sync)) await this.#append(buffers, true);
-        // Only hard-state records, of which replay keeps the last: carrying that one is enough.
-        else if (buffers.length > 0) this.#carried = [buffers[buffers.length - 1]];
+        else if (buffers.length > 0) this.#carried = buffers[buffers.length - 1]; // hard-state records only
         for (const item of batch) {
           const entries = item.update.entries;
           if (entries.length > 0) this.#currentMaxEntryIndex = Math.max(this.#currentMaxEntryIndex, entries[entries.length - 1].index);
@@ -222,12 +221,12 @@ export class RaftLogStore {
   }
 
   /**
-   * Append the carried records and `buffers` to the current segment (rotating first if
-   * full) and, with `sync`, make them durable. The carried records are dropped only once
+   * Append the carried record and `buffers` to the current segment (rotating first if
+   * full) and, with `sync`, make them durable. The carried record is dropped only once
    * written: after a failure, recover() cuts the segment back and they go out again.
    */
   async #append(buffers: Buffer[], sync = true): Promise<void> {
-    const all = this.#carried.length === 0 ? buffers : [...this.#carried, ...buffers];
+    const all = this.#carried === null ? buffers : [this.#carried, ...buffers];
     if (all.length === 0) return;
     const data = Buffer.concat(all);
     if (this.#file === null || (this.#fileBytes > 0 && this.#fileBytes + data.length > this.#segmentBytesMax)) {
@@ -248,7 +247,7 @@ export class RaftLogStore {
     }
     if (sync && !synced) await file.datasync();
     this.#fileBytes += data.length;
-    this.#carried = [];
+    this.#carried = null;
     this.#unsynced = !sync;
     if (!sync) return;
     this.#fsyncs++;
@@ -386,7 +385,7 @@ export class RaftLogStore {
     if (this.#closing === null) {
       this.#closed = true;
       const run = this.#chain.then(async () => {
-        if (this.#carried.length > 0) {
+        if (this.#carried !== null) {
           if (this.#error !== null) this.#logger?.warn('closing with the log failed: the last commit-only record is not written');
           else {
             await this.#append([], false).catch(async (error: unknown) => {

@@ -28,6 +28,13 @@ export interface CoordinatorStateOptions {
   readonly onFlushFailure?: (error: Error) => void;
 }
 
+/** The error that stops the state after `what` failed: every later flush and read fails with it until a restart. */
+function storageFailure(what: string, error: unknown): Error {
+  const cause = error instanceof Error ? error.message : String(error);
+  return Object.assign(new Error(`${what} failed (${cause}); the state takes no more reads or writes until a restart`, { cause: error }),
+    { code: 'CONCORD_ERR_STORAGE_IO' });
+}
+
 export class CoordinatorState implements StateMachine {
   #model: Model;
   #store: DuckStore;
@@ -173,9 +180,7 @@ export class CoordinatorState implements StateMachine {
       const seconds = (performance.now() - startedAt) / 1000;
       for (const listener of this.#flushListeners) listener(seconds, rows);
     }, (error: unknown) => {
-      const cause = error instanceof Error ? error.message : String(error);
-      this.#flushFailure = Object.assign(new Error(`writing the state to DuckDB failed (${cause}); it takes no more writes until a restart`, { cause: error }),
-        { code: 'CONCORD_ERR_STORAGE_IO' });
+      this.#flushFailure = storageFailure('writing the state to DuckDB', error);
       this.#options.onFlushFailure?.(this.#flushFailure);
       throw this.#flushFailure;
     }).finally(() => { this.#flushing = null; });
@@ -240,9 +245,7 @@ export class CoordinatorState implements StateMachine {
       await replacing;
     } catch (error) {
       await rm(temp, { force: true });
-      const cause = error instanceof Error ? error.message : String(error);
-      this.#flushFailure = Object.assign(new Error(`installing a snapshot failed (${cause}); the state takes no more reads or writes until a restart`,
-        { cause: error }), { code: 'CONCORD_ERR_STORAGE_IO' });
+      this.#flushFailure = storageFailure('installing a snapshot', error);
       throw this.#flushFailure;
     }
   }
