@@ -187,4 +187,25 @@ describe('a snapshot install', () => {
     await expect(state.flush()).rejects.toMatchObject({ code: 'CONCORD_ERR_STORAGE_IO' });
     await expect(state.close()).rejects.toMatchObject({ code: 'CONCORD_ERR_STORAGE_IO' });
   });
+
+  it('close() waits for a running read before it closes the database, and refuses reads after its flush', async () => {
+    const state = await CoordinatorState.open({ dbPath: join(dir, 'close.duckdb'), flushIntervalMs: 60_000 });
+    await state.apply([entry(1, submit('t1'))]);
+    await state.flush();
+    let release = (): void => undefined;
+    let reached = (): void => undefined;
+    const atRead = new Promise<void>((resolve) => { reached = resolve; });
+    holdRead = { pattern: /count\(\*\)/, gate: new Promise((resolve) => { release = resolve; }), reached };
+    events.length = 0;
+    const running = state.query('SELECT count(*)::INTEGER AS n FROM tasks');
+    await atRead;
+    let refused: Promise<unknown> | null = null;
+    onStoreClose = () => { refused = state.query('SELECT 1'); };
+    const closing = state.close();
+    release();
+    expect(await running).toEqual([{ n: 1 }]);
+    await closing;
+    expect(events).toEqual(['held read done', 'store closed']);
+    await expect(refused).rejects.toThrow('the state is closed');
+  });
 });
