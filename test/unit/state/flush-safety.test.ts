@@ -22,8 +22,19 @@ import type { Cmd } from './fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'concord-flush-safety-'));
 let failNext: RegExp | null = null;
-/** A statement matching `pattern` waits for `gate` before it runs. */
-let hold: { pattern: RegExp; gate: Promise<void>; reached: () => void } | null = null;
+/** A statement or read matching `pattern` tells `reached`, then waits for `gate` before it runs. */
+interface Hold { readonly pattern: RegExp; readonly gate: Promise<void>; readonly reached: () => void }
+
+/** A hold for `pattern`; `reached` resolves once a matching call waits, `release` lets it run. */
+function newHold(pattern: RegExp): { hold: Hold; reached: Promise<void>; release: () => void } {
+  let release = (): void => undefined;
+  let reach = (): void => undefined;
+  const reached = new Promise<void>((resolve) => { reach = resolve; });
+  return { hold: { pattern, gate: new Promise((resolve) => { release = resolve; }), reached: reach }, reached, release };
+}
+
+/** The next flush statement matching the hold's pattern waits. */
+let hold: Hold | null = null;
 const realRun = DuckDBConnection.prototype.run;
 DuckDBConnection.prototype.run = function (this: DuckDBConnection, ...args: Parameters<DuckDBConnection['run']>) {
   if (failNext !== null && failNext.test(args[0])) {
@@ -38,8 +49,8 @@ DuckDBConnection.prototype.run = function (this: DuckDBConnection, ...args: Para
   }
   return realRun.apply(this, args);
 };
-/** A read matching `pattern` waits for `gate` before it runs. */
-let holdRead: { pattern: RegExp; gate: Promise<void>; reached: () => void } | null = null;
+/** The next read matching the hold's pattern waits. */
+let holdRead: Hold | null = null;
 const events: string[] = [];
 const realRead = DuckDBConnection.prototype.runAndReadAll;
 DuckDBConnection.prototype.runAndReadAll = function (this: DuckDBConnection, ...args: Parameters<DuckDBConnection['runAndReadAll']>) {
@@ -73,6 +84,16 @@ afterAll(() => {
 
 const submit = (id: string): Cmd => ({ type: 'task.submit', id, kind: 'k', payload: { id } });
 const entry = (index: number, cmd: Cmd): Entry => ({ index, term: 1, type: 'normal', data: encodeCommand({ v: 1, ts: index, cmd }) });
+
+/** A count of the tasks, under way on the read connection and held there until `release`; `events` starts empty. */
+async function heldCount(state: CoordinatorState): Promise<{ running: Promise<Record<string, unknown>[]>; release: () => void }> {
+  const { hold: held, reached, release } = newHold(/count\(\*\)/);
+  holdRead = held;
+  events.length = 0;
+  const running = state.query('SELECT count(*)::INTEGER AS n FROM tasks');
+  await reached;
+  return { running, release };
+}
 
 describe('a failed flush', () => {
   it('makes every later flush fail, so the database never claims rows it lost; a restart replays them', async () => {
@@ -136,10 +157,8 @@ describe('a failed flush', () => {
     await state.apply([entry(1, submit('t1'))]);
     await state.flush();
     await state.apply([entry(2, submit('t2'))]);
-    let release = (): void => undefined;
-    let reached = (): void => undefined;
-    const atMeta = new Promise<void>((resolve) => { reached = resolve; });
-    hold = { pattern: /^INSERT INTO raft_meta/, gate: new Promise((resolve) => { release = resolve; }), reached };
+    const { hold: held, reached: atMeta, release } = newHold(/^INSERT INTO raft_meta/);
+    hold = held;
     const flushing = state.flush();
     await atMeta; // t2's row is inserted, the transaction is open
     expect(await state.query('SELECT count(*)::INTEGER AS n FROM tasks')).toEqual([{ n: 1 }]);
@@ -151,20 +170,14 @@ describe('a failed flush', () => {
 });
 
 describe('a snapshot install', () => {
-  it('a snapshot install waits for reads already running, and reads that start meanwhile get the new state', async () => {
+  it('waits for reads already running, and reads that start meanwhile get the new state', async () => {
     const state = await CoordinatorState.open({ dbPath: join(dir, 'install.duckdb'), flushIntervalMs: 60_000 });
     await state.apply([entry(1, submit('t1')), entry(2, submit('t2'))]);
     const snapshot = await state.createSnapshot(join(dir, 'install.snap'));
     expect(snapshot.index).toBe(2);
     await state.apply([entry(3, submit('t3'))]);
     await state.flush();
-    let release = (): void => undefined;
-    let reached = (): void => undefined;
-    const atRead = new Promise<void>((resolve) => { reached = resolve; });
-    holdRead = { pattern: /count\(\*\)/, gate: new Promise((resolve) => { release = resolve; }), reached };
-    events.length = 0;
-    const running = state.query('SELECT count(*)::INTEGER AS n FROM tasks');
-    await atRead;
+    const { running, release } = await heldCount(state);
     let later: Promise<Record<string, unknown>[]> | null = null;
     onStoreClose = () => { later = state.query('SELECT id FROM tasks ORDER BY id'); }; // starts as the old store closes
     const installing = state.restoreSnapshot(snapshot.path, 2);
@@ -192,13 +205,7 @@ describe('a snapshot install', () => {
     const state = await CoordinatorState.open({ dbPath: join(dir, 'close.duckdb'), flushIntervalMs: 60_000 });
     await state.apply([entry(1, submit('t1'))]);
     await state.flush();
-    let release = (): void => undefined;
-    let reached = (): void => undefined;
-    const atRead = new Promise<void>((resolve) => { reached = resolve; });
-    holdRead = { pattern: /count\(\*\)/, gate: new Promise((resolve) => { release = resolve; }), reached };
-    events.length = 0;
-    const running = state.query('SELECT count(*)::INTEGER AS n FROM tasks');
-    await atRead;
+    const { running, release } = await heldCount(state);
     let refused: Promise<unknown> | null = null;
     onStoreClose = () => { refused = state.query('SELECT 1'); };
     const closing = state.close();
