@@ -4,6 +4,7 @@
 // Requests pass, in order: identify (token, forwarding signature), rate limit, auth check.
 import Fastify, { type FastifyInstance } from 'fastify';
 import { installAuth } from './auth.js';
+import { HTTP_ERRORS } from './errors.js';
 import { checkIdempotencyKey } from './idempotency-key.js';
 import { Forwarder, installForwarding } from './forward.js';
 import { type AppParts, sendError } from './http.js';
@@ -30,8 +31,8 @@ export function buildApp(parts: AppParts): FastifyInstance {
     if (error.statusCode === 400) return sendError(reply, 'CONCORD_ERR_VALIDATION', error.message);
     if (error.statusCode === 413) return sendError(reply, 'CONCORD_ERR_PAYLOAD_TOO_LARGE', error.message);
     if (error.statusCode === 429) return sendError(reply, 'CONCORD_ERR_RATE_LIMITED', error.message);
-    // A failing store (the WAL's or the state database's) says so with its own code.
-    if (error.code === 'CONCORD_ERR_STORAGE_IO') return sendError(reply, 'CONCORD_ERR_STORAGE_IO', error.message);
+    // An error that carries one of our codes (a failing store, a stopping node) answers with it.
+    if (error.code !== undefined && Object.hasOwn(HTTP_ERRORS, error.code)) return sendError(reply, error.code, error.message);
     return sendError(reply, 'CONCORD_ERR_INTERNAL', error.message);
   });
   app.setNotFoundHandler((request, reply) => sendError(reply, 'CONCORD_ERR_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`));
