@@ -1,15 +1,16 @@
 // The DuckDB copy of the model. Deltas are written set-wise (DESIGN §3: row-at-a-time
 // DuckDB is slow): per table a DELETE of the changed keys and an INSERT of the new rows,
-// each row batch bound as one JSON text that DuckDB unpacks, in a single transaction that
-// also records applied_index and the tables' checksums.
+// each row batch read by DuckDB from one CSV text (row-batch.ts), in a single transaction
+// that also records applied_index and the tables' checksums.
+import { rm, writeFile } from 'node:fs/promises';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import type { ChunkTable } from '../chunk-table.js';
-import type { FileChunk } from '../file-record.js';
 import { checksumHex, rowHash } from '../hashed-table.js';
 import type { Model } from '../model.js';
 import { BlockReader, READ_AHEAD_BLOCKS, type TextBlock, textBlocks, visitBlocks, visitBlocksAsReady } from './block-reader.js';
 import { LOAD_NODES_SQL, filesSelect, loadFiles, replicaBlockSelect, replicaVisit, rowsSelect, rowsVisit } from './bulk-load.js';
-import { HEX_HASH, encodeChunkList } from './chunk-list.js';
+import { HEX_HASH } from './chunk-list.js';
+import { type InsertStatement, insertStatement } from './row-batch.js';
 import { TABLES, type TableSpec, createTableSql } from './tables.js';
 
 // Version 2 dropped the primary keys on `k`: DuckDB keeps such an index in memory
@@ -42,19 +43,24 @@ export class DuckStore {
    * data only, which is all it needs: it runs once `flush()` has returned.
    */
   readonly #reads: DuckDBConnection;
+  /** Where a flush writes a batch of rows as CSV for DuckDB to read (row-batch.ts). */
+  readonly #csvPath: string;
   #closed = false;
 
   private constructor(readonly path: string, private readonly memoryLimitMb: number, private readonly instance: DuckDBInstance,
     private connection: DuckDBConnection, reads: DuckDBConnection) {
     this.#reads = reads;
+    this.#csvPath = `${path}.rows.csv`;
   }
 
   static async open(path: string, memoryLimitMb: number): Promise<DuckStore> {
     // allocator_background_threads: DuckDB's allocator (jemalloc) otherwise hands freed pages back to the
     // system only while it keeps allocating, so a node idle after a load (start-up, snapshot install)
     // kept ~30 MB of them; its background thread returns them within about a second.
+    // enable_external_file_cache: the flusher's scratch CSV (row-batch.ts) is rewritten under one name every flush and
+    // must always be read afresh, never from a cache of an earlier version.
     const instance = await DuckDBInstance.create(path, { memory_limit: `${memoryLimitMb}MB`, threads: String(THREADS), preserve_insertion_order: 'false',
-      allocator_background_threads: 'true' });
+      allocator_background_threads: 'true', enable_external_file_cache: 'false' });
     const connection = await instance.connect();
     const store = new DuckStore(path, memoryLimitMb, instance, connection, await instance.connect());
     await store.#ensureSchema();
@@ -149,8 +155,8 @@ export class DuckStore {
   }
 
   /**
-   * Write the changes and applied_index atomically. Rows travel as JSON text bound to one
-   * parameter per statement and DuckDB unpacks them (`from_json`) off the JS thread: the
+   * Write the changes and applied_index atomically. Rows travel as text DuckDB parses off
+   * the JS thread (CSV in a scratch file, or JSON bound to a parameter: row-batch.ts); the
    * appender took one native call per value on the main thread, about 20 µs per row.
    * Every row is turned into text before the first await: apply goes on meanwhile, and a
    * row may read the model when serialized (a `FileRecord` lists its chunks from the chunk
@@ -158,7 +164,7 @@ export class DuckStore {
    */
   async write(changes: readonly TableChanges[], appliedIndex: number, knownChunks: number): Promise<number> {
     this.#assertOpen();
-    const statements: { readonly sql: string; readonly values: Record<string, string> }[] = [];
+    const statements: InsertStatement[] = [];
     let rows = 0;
     for (const { spec, upserts, deletes } of changes) {
       // Deleted rows and the stored versions of upserted ones (a key new since the last flush
@@ -166,26 +172,31 @@ export class DuckStore {
       // 5,000 keys, so a flush past that (a bulk build) scans it again per batch.
       for (let i = 0; i < deletes.length; i += ROWS_PER_STATEMENT) {
         statements.push({ sql: `DELETE FROM ${spec.name} WHERE k IN (SELECT unnest(from_json($keys, '["VARCHAR"]')))`,
-          values: { keys: JSON.stringify(deletes.slice(i, i + ROWS_PER_STATEMENT)) } });
+          values: { keys: JSON.stringify(deletes.slice(i, i + ROWS_PER_STATEMENT)) }, csv: null });
       }
       for (let i = 0; i < upserts.length; i += ROWS_PER_STATEMENT) {
-        const batch = upserts.slice(i, i + ROWS_PER_STATEMENT).map(([k, row]) => rowJson(spec, k, row));
-        statements.push({ sql: insertFromJsonSql(spec), values: { rows: JSON.stringify(batch) } });
+        statements.push(insertStatement(spec, upserts.slice(i, i + ROWS_PER_STATEMENT), this.#csvPath));
       }
       rows += upserts.length + deletes.length;
     }
     // applied_index, the checksums of the tables it describes and the chunk count (for a load to size the chunk table), in one statement.
     const meta = [`('applied_index', ${Math.floor(appliedIndex)})`, `('${KNOWN_CHUNKS_KEY}', ${Math.floor(knownChunks)})`,
       ...changes.map(({ spec, checksum }) => `('${checksumKey(spec)}', ${toStored(checksum)})`)];
-    statements.push({ sql: `INSERT INTO raft_meta VALUES ${meta.join(', ')} ON CONFLICT (key) DO UPDATE SET value = excluded.value`, values: {} });
+    statements.push({ sql: `INSERT INTO raft_meta VALUES ${meta.join(', ')} ON CONFLICT (key) DO UPDATE SET value = excluded.value`, values: {}, csv: null });
     const c = this.connection;
     await c.run('BEGIN TRANSACTION');
     try {
-      for (const { sql, values } of statements) await c.run(sql, values);
+      for (const { sql, values, csv } of statements) {
+        if (csv !== null) await writeFile(this.#csvPath, csv);
+        await c.run(sql, values);
+      }
       await c.run('COMMIT');
     } catch (error) {
       await c.run('ROLLBACK').catch(() => undefined);
       throw error;
+    } finally {
+      // Scratch only: never synced, read back at once, not part of the state (a crash may leave it; the next flush overwrites it).
+      if (statements.some((s) => s.csv !== null)) await rm(this.#csvPath, { force: true });
     }
     return rows;
   }
@@ -341,37 +352,3 @@ export class DuckStore {
 /** Rows per statement: bounds the JSON text DuckDB holds at once (db_memory_limit may be small). */
 const ROWS_PER_STATEMENT = 5_000;
 
-/**
- * One row for `insertFromJsonSql`: the key as `k`, column i as `c<i>`. JSON columns
- * carry their text as a string (stored exactly as JSON.stringify wrote it, so the row
- * reads back with the same checksum); only undefined is SQL NULL there, null is "null".
- * A chunk list carries its stored text (`encodeChunkList`).
- */
-function rowJson(spec: TableSpec, key: string, row: unknown): Record<string, unknown> {
-  const values = row as Record<string, unknown>;
-  const out: Record<string, unknown> = { k: key };
-  spec.columns.forEach((column, i) => {
-    const value = values[column.name];
-    if (column.kind === 'json') out[`c${i}`] = value === undefined ? null : JSON.stringify(value);
-    else if (column.kind === 'chunks') out[`c${i}`] = value === undefined ? null : encodeChunkList(value as FileChunk[]);
-    else if (value === null || value === undefined) out[`c${i}`] = null;
-    else out[`c${i}`] = column.kind === 'int' ? value : String(value);
-  });
-  (spec.derived ?? []).forEach((column, j) => { out[`c${spec.columns.length + j}`] = column.value(row); });
-  return out;
-}
-
-const insertSql = new Map<string, string>();
-
-/** INSERT of the rows in `$rows` (a JSON array of `rowJson` objects) into the table. */
-function insertFromJsonSql(spec: TableSpec): string {
-  let sql = insertSql.get(spec.name);
-  if (sql === undefined) {
-    const types = [...spec.columns.map((c) => (c.kind === 'int' ? 'BIGINT' : 'VARCHAR')), ...(spec.derived ?? []).map(() => 'BIGINT')];
-    const structure = JSON.stringify([Object.fromEntries([['k', 'VARCHAR'], ...types.map((type, i) => [`c${i}`, type])])]);
-    const columns = ['r.k', ...types.map((_, i) => `r.c${i}`)].join(', ');
-    sql = `INSERT INTO ${spec.name} SELECT ${columns} FROM (SELECT unnest(from_json($rows, '${structure}')) AS r)`;
-    insertSql.set(spec.name, sql);
-  }
-  return sql;
-}

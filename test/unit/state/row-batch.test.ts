@@ -1,0 +1,96 @@
+// Rows reach DuckDB as CSV when every value survives the trip, else as JSON: either way
+// DuckDB stores exactly the values the model holds (text, integers, NULLs, JSON text).
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { insertStatement } from '../../../src/state/store/row-batch.js';
+import { TABLES, type TableSpec, createTableSql } from '../../../src/state/store/tables.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'concord-rows-'));
+const csvPath = join(dir, "batch 'one'.csv"); // a quote in the path must not break the SQL
+let connection: DuckDBConnection;
+let closeDb: () => void;
+
+beforeAll(async () => {
+  const instance = await DuckDBInstance.create(join(dir, 'rows.duckdb'), { threads: '2' });
+  connection = await instance.connect();
+  closeDb = () => { connection.disconnectSync(); instance.closeSync(); };
+});
+afterAll(() => { closeDb(); rmSync(dir, { recursive: true, force: true }); });
+
+/** Text, nullable text, an integer, a nullable integer, JSON, and a derived integer: every way a value travels. */
+const SPEC = {
+  name: 'probe',
+  columns: [{ name: 'a', kind: 'text' }, { name: 'b', kind: 'text', nullable: true }, { name: 'n', kind: 'int' },
+    { name: 'm', kind: 'int', nullable: true }, { name: 'j', kind: 'json' }],
+  derived: [{ name: 'len', value: (row: unknown) => (row as { a: string }).a.length }],
+  table: () => { throw new Error('not used'); },
+} satisfies TableSpec;
+
+interface Probe { a: string; b: string | null; n: number; m: number | null; j: unknown }
+
+/** Strings CSV must quote, escape or keep apart, beside arbitrary ones. */
+const text = fc.oneof(
+  fc.string({ unit: fc.constantFrom('"', ',', '\n', '\r', ' ', '\t', '\0', '\\', 'a', 'é', '\u{1F600}', '\uFEFF', '\u2028'), maxLength: 10 }),
+  fc.string({ unit: 'grapheme', maxLength: 8 }),
+  fc.constantFrom('', 'NULL', 'null', '""', '\uFEFFstart'),
+);
+const probe = fc.record({
+  // m = 2^60 is exact as a double and a BIGINT but not a safe integer: such a batch goes as JSON.
+  a: text, b: fc.option(text, { nil: null }), n: fc.maxSafeInteger(), m: fc.option(fc.oneof(fc.integer(), fc.constant(2 ** 60)), { nil: null }),
+  j: fc.oneof(fc.constant(undefined), fc.jsonValue({ maxDepth: 2 })),
+});
+
+async function insert(rows: [string, Probe][]): Promise<'csv' | 'json'> {
+  const statement = insertStatement(SPEC, rows, csvPath);
+  if (statement.csv !== null) writeFileSync(csvPath, statement.csv);
+  await connection.run(statement.sql, statement.values);
+  return statement.csv === null ? 'json' : 'csv';
+}
+
+/** The stored rows, text read as JSON (@duckdb/node-api's own text results drop a leading byte-order mark that DuckDB holds). */
+async function stored(): Promise<Map<string, unknown[]>> {
+  const reader = await connection.runAndReadAll('SELECT to_json(k), to_json(a), to_json(b), n, m, to_json(j), len FROM probe');
+  const value = (v: unknown): unknown => (typeof v === 'bigint' ? Number(v) : typeof v === 'string' ? JSON.parse(v) : v);
+  return new Map(reader.getRows().map(([k, ...rest]) => [value(k) as string, rest.map(value)]));
+}
+
+const expected = (row: Probe): unknown[] =>
+  [row.a, row.b, row.n, row.m, row.j === undefined ? null : JSON.stringify(row.j), row.a.length];
+
+describe('row batches', () => {
+  it('store every value exactly, by CSV or by JSON', async () => {
+    await connection.run(createTableSql(SPEC));
+    const ways = new Set<string>();
+    await fc.assert(fc.asyncProperty(fc.uniqueArray(fc.tuple(text, probe), { selector: ([k]) => k, minLength: 1, maxLength: 20 }), async (rows) => {
+      await connection.run('DELETE FROM probe');
+      ways.add(await insert(rows));
+      const got = await stored();
+      expect(got.size).toBe(rows.length);
+      for (const [key, row] of rows) expect(got.get(key)).toEqual(expected(row));
+    }), { numRuns: 150 });
+    expect([...ways].sort()).toEqual(['csv', 'json']); // both ways were taken
+  });
+
+  it('send by JSON a batch with a value CSV would not bring back: a lone surrogate, an over-long field, an integer that is not safe', () => {
+    const row = (over: Partial<Probe>): [string, Probe] => ['k', { a: 'x', b: null, n: 1, m: null, j: null, ...over }];
+    expect(insertStatement(SPEC, [row({})], csvPath).csv).not.toBeNull();
+    expect(insertStatement(SPEC, [row({ a: 'y'.repeat(400_000) })], csvPath).csv).not.toBeNull();
+    for (const bad of [{ b: 'x\uD800' }, { a: '\uDC00' }, { a: 'y'.repeat(400_001) }, { n: 1.5 }, { m: 2 ** 60 }]) {
+      expect(insertStatement(SPEC, [row({}), row(bad)], csvPath).csv).toBeNull();
+    }
+    expect(insertStatement(SPEC, [['\uD800k', row({})[1]]], csvPath).csv).toBeNull();
+  });
+
+  it('take the CSV way for the rows of a busy cluster (task rows)', () => {
+    const tasks = TABLES.find((t) => t.name === 'tasks');
+    if (tasks === undefined) throw new Error('no tasks table');
+    const task = { id: 't1', kind: 'bench', payload: { n: 1 }, status: 'queued', priority: 1, required_capabilities: [], worker_id: null,
+      lease_expires_at: null, attempts: 0, max_attempts: 3, result: null, error: null, created_at: 1, updated_at: 1 };
+    const statement = insertStatement(tasks, [['t1', task]], csvPath);
+    expect(statement.csv).toBe('"t1","t1","bench","{""n"":1}","queued",1,"[]",,,0,3,"null",,1,1\n');
+  });
+});
