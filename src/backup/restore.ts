@@ -27,7 +27,7 @@ import type { ConfState } from '../../raft/core/types.js';
 import { seedRaftStorage } from '../../raft/driver/seed.js';
 import type { ConcordConfig } from '../config/index.js';
 import { raftDataDir } from '../server/paths.js';
-import { DuckStore, SCHEMA_VERSION } from '../state/store/duck-store.js';
+import { DuckStore, ROW_HASH_SINCE_VERSION, SCHEMA_VERSION } from '../state/store/duck-store.js';
 import { BackupError } from './errors.js';
 import { type BackupHeader, verifyBackupFile } from './format.js';
 import { fsyncPath, nodeFs } from '../../raft/storage/index.js';
@@ -46,6 +46,8 @@ export interface RestoreOptions {
 
 export interface RestoreResult {
   readonly header: BackupHeader;
+  /** The restored state's checksum: the header's, or for a backup from before schema version 6 the rows' own under today's row hash. */
+  readonly stateChecksum: string;
   readonly confState: ConfState;
   readonly dataDir: string;
   readonly dbPath: string;
@@ -90,8 +92,13 @@ async function extract(from: string, offset: number, to: string): Promise<void> 
   await fsyncPath(to);
 }
 
-/** The database must hold the header's index and hash to its state checksum. */
-async function verifyDatabase(path: string, header: BackupHeader, memoryLimitMb: number): Promise<void> {
+/**
+ * The database must hold the header's index and hash to its state checksum; returns that
+ * checksum. A backup from before schema version 6 (ROW_HASH_SINCE_VERSION) carries a
+ * checksum of another row hash: its database (whose file hash was checked already) is
+ * migrated on open, its rows hashed anew, and the stored checksum must agree with those.
+ */
+async function verifyDatabase(path: string, header: BackupHeader, memoryLimitMb: number): Promise<string> {
   let store: DuckStore;
   try {
     store = await DuckStore.open(path, memoryLimitMb);
@@ -104,14 +111,16 @@ async function verifyDatabase(path: string, header: BackupHeader, memoryLimitMb:
       throw new BackupError('CONCORD_ERR_BACKUP_CORRUPT', `the backup's database holds applied index ${applied}, its header says ${header.index}`);
     }
     const checksum = await store.checksum();
-    if (checksum !== header.state_checksum) {
+    const expected = header.schema_version >= ROW_HASH_SINCE_VERSION ? header.state_checksum : checksum;
+    if (checksum !== expected) {
       throw new BackupError('CONCORD_ERR_BACKUP_CORRUPT', `the backup's database hashes to ${checksum}, its header says ${header.state_checksum}`);
     }
     // A start-up takes the checksum stored with the rows instead of hashing them: it must agree too.
     const stored = await store.storedChecksum();
-    if (stored !== header.state_checksum) {
+    if (stored !== expected) {
       throw new BackupError('CONCORD_ERR_BACKUP_CORRUPT', `the backup's database stores checksum ${stored}, its header says ${header.state_checksum}`);
     }
+    return checksum;
   } finally {
     store.close();
   }
@@ -181,7 +190,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
     }
     const stagedDb = join(staging, 'db.duckdb');
     await copyFile(record.path, stagedDb);
-    await verifyDatabase(stagedDb, header, config.db_memory_limit);
+    const stateChecksum = await verifyDatabase(stagedDb, header, config.db_memory_limit);
     await fsyncPath(stagedDb);
     // The commit point: with the Raft dir in place, start-up has everything it needs.
     const raftDir = raftDataDir(dataDir);
@@ -195,12 +204,12 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
     await nodeFs.syncDirectory(dirname(dbPath));
     await writeFile(join(dataDir, RESTORE_MARKER), `${JSON.stringify({
       backup: resolve(options.from), restored_at: new Date().toISOString(), index: header.index, term_in_old_cluster: header.term,
-      db_sha256: header.db_sha256, state_checksum: header.state_checksum, restored_term: RESTORED_TERM, voters: confState.voters,
+      db_sha256: header.db_sha256, state_checksum: stateChecksum, restored_term: RESTORED_TERM, voters: confState.voters,
       old_membership: header.membership, moved_aside: moved.map((m) => m.to),
     }, null, 2)}\n`);
     await rm(staging, { recursive: true, force: true });
     logger?.info({ index: header.index, voters: confState.voters, dataDir, dbPath }, 'restored from backup');
-    return { header, confState, dataDir, dbPath, movedAside: moved.map((m) => m.to) };
+    return { header, stateChecksum, confState, dataDir, dbPath, movedAside: moved.map((m) => m.to) };
   } catch (error) {
     await rm(staging, { recursive: true, force: true }).catch(() => undefined);
     if (!committed) await moveBack(moved);

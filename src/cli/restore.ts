@@ -15,7 +15,7 @@ export async function runRestore(options: { from: string; config: string; force?
   return [
     `restored node ${loaded.config.node_id} from ${options.from}`,
     `  index ${header.index} (term ${header.term ?? 'unknown'} in the old cluster, ${RESTORED_TERM} in the new one), ${header.db_bytes} database bytes, sha256 ${header.db_sha256}`,
-    `  state checksum ${header.state_checksum}; taken on ${header.node_id} at ${header.created_at}`,
+    `  state checksum ${result.stateChecksum}; taken on ${header.node_id} at ${header.created_at}`,
     `  new voters: ${result.confState.voters.join(', ')} (old: ${header.membership.voters.join(', ')})`,
     `  data_dir ${result.dataDir}, db_path ${result.dbPath}`,
     ...result.movedAside.map((path) => `  old data moved to ${path}`),

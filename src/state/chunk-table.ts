@@ -10,7 +10,7 @@
 import { ChangeSet, type TableChangeList } from './change-set.js';
 import { ChunkIndex } from './chunk-index.js';
 import { isChunkSize } from './file-record.js';
-import { rowHash } from './hashed-table.js';
+import { rowHash } from './row-hash.js';
 import type { ReplicaRow, ReplicaState } from './model.js';
 import { SlotLists } from './slot-lists.js';
 

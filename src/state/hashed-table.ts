@@ -1,16 +1,11 @@
 // A keyed table whose checksum is maintained incrementally: the XOR of a 64-bit
-// hash of every (table, key, canonical row) — order-independent, O(1) per change,
-// and recomputable from any copy of the rows (e.g. DuckDB) for comparison.
-import { hash } from 'node:crypto';
+// hash of every (table, key, canonical row) (row-hash.ts) — order-independent, O(1) per
+// change, and recomputable from any copy of the rows (e.g. DuckDB) for comparison.
 import { ChangeSet, type TableChangeList } from './change-set.js';
+import { rowHash } from './row-hash.js';
 
 /** A state checksum as the API and the stored checkpoints show it: 16 hex digits. */
 export const checksumHex = (checksum: bigint): string => checksum.toString(16).padStart(16, '0');
-
-export function rowHash(table: string, key: string, row: unknown): bigint {
-  // One-shot hash of "table\0key\0json": the same digest as feeding the parts one by one, ~30 % cheaper.
-  return hash('sha256', `${table}\0${key}\0${JSON.stringify(row)}`, 'buffer').readBigUInt64BE(0);
-}
 
 export class HashedTable<T> {
   readonly #rows = new Map<string, T>();

@@ -5,7 +5,8 @@
 import { rm, writeFile } from 'node:fs/promises';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import type { ChunkTable } from '../chunk-table.js';
-import { checksumHex, rowHash } from '../hashed-table.js';
+import { checksumHex } from '../hashed-table.js';
+import { rowHash } from '../row-hash.js';
 import type { Model } from '../model.js';
 import { BlockReader, READ_AHEAD_BLOCKS, type TextBlock, textBlocks, visitBlocks, visitBlocksAsReady } from './block-reader.js';
 import { LOAD_NODES_SQL, filesSelect, loadFiles, replicaBlockSelect, replicaVisit, rowsSelect, rowsVisit } from './bulk-load.js';
@@ -19,8 +20,13 @@ import { TABLES, type TableSpec, createTableSql } from './tables.js';
 // raft_meta (`checksum_<table>`), written with the rows and applied_index in one
 // transaction, so a load takes it instead of hashing every row again. Version 5 may keep
 // `files.chunks` packed (see chunk-list.ts; version 4's JSON lists read as before) and
-// flags replicas whose chunk hash a load can take as bytes (`hex_hash`).
-export const SCHEMA_VERSION = 5;
+// flags replicas whose chunk hash a load can take as bytes (`hex_hash`). Version 6 changes
+// the row hash the checksums are made of (row-hash.ts, was SHA-256 of the JSON text): the
+// stored checksums are computed again from the rows.
+export const SCHEMA_VERSION = 6;
+
+/** The first schema version whose state checksums use today's row hash (a backup of an older one carries another kind). */
+export const ROW_HASH_SINCE_VERSION = 6;
 
 /** A table's changes since the last flush and its checksum after them (the model's, at the flushed index). */
 export interface TableChanges { readonly spec: TableSpec; readonly upserts: [string, unknown][]; readonly deletes: string[]; readonly checksum: bigint }
@@ -107,6 +113,15 @@ export class DuckStore {
       await c.run('ALTER TABLE replicas ADD COLUMN hex_hash BIGINT DEFAULT 0');
       await c.run(`UPDATE replicas SET hex_hash = 1 WHERE regexp_full_match(chunk_hash, '${HEX_HASH.source.slice(1, -1)}')`);
       await c.run(`UPDATE raft_meta SET value = 5 WHERE key = 'schema_version'`);
+      await c.run('COMMIT');
+    }
+    if (version !== null && version < ROW_HASH_SINCE_VERSION) {
+      // v6: the checksums again, from the rows, with the row hash of today (a version ≤ 3 file just got
+      // them so in the v4 step; hashing once more costs one pass over the rows, once).
+      const checksums = await this.#checksumsFromRows();
+      await c.run('BEGIN TRANSACTION');
+      for (const [i, spec] of TABLES.entries()) await this.#setChecksum(spec, checksums[i]);
+      await c.run(`UPDATE raft_meta SET value = 6 WHERE key = 'schema_version'`);
       await c.run('COMMIT');
     }
     for (const spec of TABLES) await c.run(createTableSql(spec));

@@ -3,7 +3,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ChunkTable } from '../../../src/state/chunk-table.js';
-import { rowHash } from '../../../src/state/hashed-table.js';
+import { rowHash } from '../../../src/state/row-hash.js';
 import type { ReplicaRow, ReplicaState } from '../../../src/state/model.js';
 import { bulkLoadReplicas } from './fixtures.js';
 

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type ChunkSlots, FileRecord } from '../../../src/state/file-record.js';
-import { rowHash } from '../../../src/state/hashed-table.js';
+import { rowHash } from '../../../src/state/row-hash.js';
 import { type FileRow, Model } from '../../../src/state/model.js';
 import { register, run } from './fixtures.js';
 

@@ -3,7 +3,8 @@
 // then holds) are deleted first. Checked against a plain map standing in for the database.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { HashedTable, rowHash } from '../../../src/state/hashed-table.js';
+import { HashedTable } from '../../../src/state/hashed-table.js';
+import { rowHash } from '../../../src/state/row-hash.js';
 
 const op = fc.oneof(
   fc.record({ op: fc.constant('set' as const), key: fc.constantFrom('a', 'b', 'c', 'd'), value: fc.nat(3) }),

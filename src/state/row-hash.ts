@@ -1,0 +1,120 @@
+// The 64-bit hash of one (table, key, row) that state checksums XOR together. It walks the
+// row as JSON.stringify would write it, without writing it: strings by UTF-16 unit,
+// numbers by value (integers as two 32-bit words, others by their float64 bits in a fixed
+// byte order, -0 as 0, a non-finite number as null), null, booleans, arrays and objects
+// with a tag each, object keys in their own order, undefined fields left out and
+// `toJSON()` followed (a FileRecord hashes as its plain row). So two rows with the same JSON
+// text hash alike, and a row read back from DuckDB (which rebuilds the same JSON) hashes
+// as it did in the model. Two lanes of a multiply-xor hash (each step a bijection of the
+// lane, so a single changed unit always changes both lanes) and a final avalanche.
+// Schema versions before 6 used SHA-256 of the JSON text; this takes about a fifth of its
+// time and allocates nothing (row-hash.test.ts; README *State machine*).
+
+const TAG_STRING = 0x22;
+const TAG_NUMBER = 0x23;
+const TAG_NULL = 0x6e;
+const TAG_TRUE = 0x74;
+const TAG_FALSE = 0x66;
+const TAG_ARRAY_OPEN = 0x5b;
+const TAG_ARRAY_CLOSE = 0x5d;
+const TAG_OBJECT_OPEN = 0x7b;
+const TAG_OBJECT_CLOSE = 0x7d;
+const TWO_32 = 4_294_967_296;
+
+const floatBits = new DataView(new ArrayBuffer(8));
+
+/** What JSON.stringify writes for `v`: the result of its `toJSON()` if it has one. */
+const jsonView = (v: unknown): unknown =>
+  (v !== null && typeof v === 'object' && typeof (v as { toJSON?: unknown }).toJSON === 'function' ? (v as { toJSON(): unknown }).toJSON() : v);
+
+class Lanes {
+  a = 0x811c9dc5;
+  b = 0x2545f491;
+
+  mix(unit: number): void {
+    this.a = Math.imul(this.a ^ unit, 0x01000193);
+    this.b = Math.imul(this.b ^ unit, 0x9e3779b1);
+  }
+
+  string(s: string): void {
+    // The lanes in locals for the loop: a field store of a value past 2^30 would box it each time.
+    let a = Math.imul(this.a ^ TAG_STRING, 0x01000193);
+    let b = Math.imul(this.b ^ TAG_STRING, 0x9e3779b1);
+    for (let i = 0; i < s.length; i++) {
+      const unit = s.charCodeAt(i);
+      a = Math.imul(a ^ unit, 0x01000193);
+      b = Math.imul(b ^ unit, 0x9e3779b1);
+    }
+    this.a = Math.imul(a ^ TAG_STRING, 0x01000193);
+    this.b = Math.imul(b ^ TAG_STRING, 0x9e3779b1);
+  }
+
+  number(n: number): void {
+    if (!Number.isFinite(n)) {
+      this.mix(TAG_NULL); // as JSON.stringify writes it
+      return;
+    }
+    this.mix(TAG_NUMBER);
+    if (Number.isSafeInteger(n)) {
+      this.mix(n >>> 0); // -0 >>> 0 is 0, like JSON's "0"
+      this.mix(Math.floor(n / TWO_32) | 0);
+    } else {
+      floatBits.setFloat64(0, n, true);
+      this.mix(floatBits.getUint32(0, true));
+      this.mix(floatBits.getUint32(4, true));
+    }
+  }
+
+  /** A value as JSON.stringify meets it: its `toJSON()` taken first (once), then written as it is. */
+  value(v: unknown): void {
+    this.plain(jsonView(v));
+  }
+
+  plain(v: unknown): void {
+    switch (typeof v) {
+      case 'string': this.string(v); return;
+      case 'number': this.number(v); return;
+      case 'boolean': this.mix(v ? TAG_TRUE : TAG_FALSE); return;
+      case 'object': break;
+      default: this.mix(TAG_NULL); return; // undefined, a function or a symbol as an array element: JSON's null
+    }
+    if (v === null) {
+      this.mix(TAG_NULL);
+    } else if (Array.isArray(v)) {
+      this.mix(TAG_ARRAY_OPEN);
+      for (const item of v) this.value(item);
+      this.mix(TAG_ARRAY_CLOSE);
+    } else {
+      this.mix(TAG_OBJECT_OPEN);
+      const record = v as Record<string, unknown>;
+      for (const key of Object.keys(record)) {
+        const field = jsonView(record[key]);
+        if (field === undefined || typeof field === 'function' || typeof field === 'symbol') continue; // JSON leaves these fields out
+        this.string(key);
+        this.plain(field);
+      }
+      this.mix(TAG_OBJECT_CLOSE);
+    }
+  }
+
+  digest(): bigint {
+    let a = this.a ^ (this.b >>> 15);
+    a = Math.imul(a ^ (a >>> 16), 0x85ebca6b);
+    a = Math.imul(a ^ (a >>> 13), 0xc2b2ae35);
+    a ^= a >>> 16;
+    let b = this.b ^ (a >>> 13);
+    b = Math.imul(b ^ (b >>> 16), 0x85ebca6b);
+    b = Math.imul(b ^ (b >>> 13), 0xc2b2ae35);
+    b ^= b >>> 16;
+    return (BigInt(a >>> 0) << 32n) | BigInt(b >>> 0);
+  }
+}
+
+/** The row hash of `row` under `key` in `table` (see above). */
+export function rowHash(table: string, key: string, row: unknown): bigint {
+  const lanes = new Lanes();
+  lanes.string(table);
+  lanes.string(key);
+  lanes.value(row);
+  return lanes.digest();
+}
