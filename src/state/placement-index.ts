@@ -6,10 +6,11 @@
 import type { NodeRow } from './model.js';
 import { SortedBlocks } from './sorted-blocks.js';
 
-export interface Candidate { readonly node: NodeRow; readonly free: number }
+/** `id` repeats `node.id`: comparisons read it without a trip through the row (a cache miss apiece with 10,000s of nodes). */
+export interface Candidate { readonly node: NodeRow; readonly free: number; readonly id: string }
 
 const zoneOf = (node: NodeRow): string => node.zone ?? `node:${node.id}`;
-const before = (a: Candidate, b: Candidate): boolean => a.free > b.free || (a.free === b.free && a.node.id < b.node.id);
+const before = (a: Candidate, b: Candidate): boolean => a.free > b.free || (a.free === b.free && a.id < b.id);
 
 export class PlacementIndex {
   readonly #sorted = new SortedBlocks<Candidate>(before);
@@ -33,7 +34,7 @@ export class PlacementIndex {
       else this.#zones.set(zone, left);
     }
     if (row === undefined || row.status !== 'active') return;
-    const entry: Candidate = { node: row, free: row.capacity - row.used - pendingBytes };
+    const entry: Candidate = { node: row, free: row.capacity - row.used - pendingBytes, id: row.id };
     this.#sorted.insert(entry);
     this.#entries.set(id, entry);
     this.#zones.set(zoneOf(row), (this.#zones.get(zoneOf(row)) ?? 0) + 1);
