@@ -202,7 +202,7 @@ export class DuckStore {
     await c.run('BEGIN TRANSACTION');
     try {
       for (const { sql, values, csv } of statements) {
-        if (csv !== null) await writeFile(this.#csvPath, csv);
+        if (csv !== null) await writeFile(this.#csvPath, csv, { mode: 0o600 }); // the state's rows: readable by the owner only
         await c.run(sql, values);
       }
       await c.run('COMMIT');

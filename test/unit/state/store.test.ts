@@ -156,6 +156,13 @@ describe('coordinator state on DuckDB', () => {
     return { path, state };
   }
 
+  it('leaves no scratch CSV beside the database after a flush', async () => {
+    const { path, state } = await flushedState('scratch.duckdb');
+    expect(Number((await state.query('SELECT count(*) AS n FROM tasks'))[0].n)).toBeGreaterThan(0); // rows went through it
+    expect(existsSync(`${path}.rows.csv`)).toBe(false);
+    await state.close();
+  });
+
   it('refuses to load a database whose stored checksums are missing', async () => {
     const { path, state } = await flushedState('no-checksum.duckdb');
     await state.query(`DELETE FROM raft_meta WHERE key = 'checksum_files'`);
