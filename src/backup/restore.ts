@@ -27,6 +27,8 @@ import type { ConfState } from '../../raft/core/types.js';
 import { seedRaftStorage } from '../../raft/driver/seed.js';
 import type { ConcordConfig } from '../config/index.js';
 import { raftDataDir } from '../server/paths.js';
+import { legacyRowHash } from '../state/legacy-row-hash.js';
+import { rowHash } from '../state/row-hash.js';
 import { DuckStore, ROW_HASH_SINCE_VERSION, SCHEMA_VERSION } from '../state/store/duck-store.js';
 import { BackupError } from './errors.js';
 import { type BackupHeader, verifyBackupFile } from './format.js';
@@ -93,10 +95,10 @@ async function extract(from: string, offset: number, to: string): Promise<void> 
 }
 
 /**
- * The database must hold the header's index and hash to its state checksum; returns that
- * checksum. A backup from before schema version 6 (ROW_HASH_SINCE_VERSION) carries a
- * checksum of another row hash: its database (whose file hash was checked already) is
- * migrated on open, its rows hashed anew, and the stored checksum must agree with those.
+ * The database must hold the header's index and hash to its state checksum; returns the
+ * state checksum it holds. A backup from before schema version 6 (ROW_HASH_SINCE_VERSION)
+ * carries a checksum of the older row hash: its rows are hashed that way for the header,
+ * and the checksums its migration (on open) stored must match its rows under today's.
  */
 async function verifyDatabase(path: string, header: BackupHeader, memoryLimitMb: number): Promise<string> {
   let store: DuckStore;
@@ -110,15 +112,16 @@ async function verifyDatabase(path: string, header: BackupHeader, memoryLimitMb:
     if (applied !== header.index) {
       throw new BackupError('CONCORD_ERR_BACKUP_CORRUPT', `the backup's database holds applied index ${applied}, its header says ${header.index}`);
     }
-    const checksum = await store.checksum();
-    const expected = header.schema_version >= ROW_HASH_SINCE_VERSION ? header.state_checksum : checksum;
-    if (checksum !== expected) {
-      throw new BackupError('CONCORD_ERR_BACKUP_CORRUPT', `the backup's database hashes to ${checksum}, its header says ${header.state_checksum}`);
+    const current = header.schema_version >= ROW_HASH_SINCE_VERSION;
+    const hashed = await store.checksum(current ? rowHash : legacyRowHash);
+    if (hashed !== header.state_checksum) {
+      throw new BackupError('CONCORD_ERR_BACKUP_CORRUPT', `the backup's database hashes to ${hashed}, its header says ${header.state_checksum}`);
     }
+    const checksum = current ? hashed : await store.checksum();
     // A start-up takes the checksum stored with the rows instead of hashing them: it must agree too.
     const stored = await store.storedChecksum();
-    if (stored !== expected) {
-      throw new BackupError('CONCORD_ERR_BACKUP_CORRUPT', `the backup's database stores checksum ${stored}, its header says ${header.state_checksum}`);
+    if (stored !== checksum) {
+      throw new BackupError('CONCORD_ERR_BACKUP_CORRUPT', `the backup's database stores checksum ${stored}, its rows hash to ${checksum}`);
     }
     return checksum;
   } finally {

@@ -36,6 +36,9 @@ export const rateLimitSchema = z.object({
   window_ms: z.number().int().min(100).max(3_600_000).default(1000),
 }).strict();
 
+/** Log entries kept behind a snapshot for slow followers when `max_log_size` is not set. */
+export const SNAPSHOT_TAIL_DEFAULT = 10_000;
+
 export const configSchema = z.object({
   node_id: id,
   host: z.string().min(1).max(253).default('127.0.0.1'),
@@ -53,7 +56,8 @@ export const configSchema = z.object({
   // A snapshot is a CHECKPOINT and a copy of the whole database file, so its cost grows with
   // the state: every 1,000 entries, 3 nodes spent 22–40 % more CPU per write than every 10,000.
   snapshot_threshold: z.number().int().min(1).default(50_000),
-  max_log_size: z.number().int().min(1).default(60_000),
+  // Default: snapshot_threshold + 10,000 (the tail kept for slow followers), filled in after the cross-field checks.
+  max_log_size: z.number().int().min(1).optional(),
   node_timeout: positiveMs.default(15_000),
   node_inactive_after: positiveMs.default(60_000),
   replication_factor: z.number().int().min(1).max(16).default(3),
@@ -76,7 +80,7 @@ export const configSchema = z.object({
   // Also when some fields are already wrong, so one run lists every problem; the checks
   // below look only at fields that have the right type.
   when: (payload) => typeof payload.value === 'object' && payload.value !== null,
-});
+}).transform((c) => ({ ...c, max_log_size: c.max_log_size ?? c.snapshot_threshold + SNAPSHOT_TAIL_DEFAULT }));
 
 /** Checks between fields, on a config whose individual fields may not all be valid. */
 function crossFieldProblems(c: Record<string, unknown>, ctx: z.RefinementCtx): void {

@@ -22,5 +22,18 @@ export function compileOutputCheck<T>(schema: z.ZodType<T>, pick: string): (valu
   const properties = json.properties as Record<string, Json>;
   const union = { type: 'object', ...properties[pick], discriminator: { propertyName: 'type' } };
   const ajv = new Ajv({ discriminator: true, strictNumbers: true, strict: true, allErrors: false });
-  return ajv.compile<T>({ ...json, properties: { ...properties, [pick]: union } });
+  return ajv.compile<T>(withoutProtoKeys({ ...json, properties: { ...properties, [pick]: union } }) as Json);
+}
+
+/**
+ * zod drops an own `__proto__` key from a record (`z.record`), where the JSON Schema's
+ * `propertyNames` would let it through; refusing it keeps the check no wider than zod.
+ */
+function withoutProtoKeys(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(withoutProtoKeys);
+  if (node === null || typeof node !== 'object') return node;
+  const out: Json = {};
+  for (const [key, value] of Object.entries(node as Json)) out[key] = withoutProtoKeys(value);
+  if (out.propertyNames !== undefined) out.propertyNames = { allOf: [out.propertyNames, { not: { const: '__proto__' } }] };
+  return out;
 }

@@ -1,14 +1,17 @@
 // The 64-bit hash of one (table, key, row) that state checksums XOR together. It walks the
-// row as JSON.stringify would write it, without writing it: strings by UTF-16 unit,
-// numbers by value (integers as two 32-bit words, others by their float64 bits in a fixed
-// byte order, -0 as 0, a non-finite number as null), null, booleans, arrays and objects
-// with a tag each, object keys in their own order, undefined fields left out and
-// `toJSON()` followed (a FileRecord hashes as its plain row). So two rows with the same JSON
-// text hash alike, and a row read back from DuckDB (which rebuilds the same JSON) hashes
-// as it did in the model. Two lanes of a multiply-xor hash (each step a bijection of the
-// lane, so a single changed unit always changes both lanes) and a final avalanche.
-// Schema versions before 6 used SHA-256 of the JSON text; this takes about a fifth of its
-// time and allocates nothing (row-hash.test.ts; README *State machine*).
+// row as JSON.stringify would write it, without writing it, as a sequence of units: a
+// string as a tag, its length and its UTF-16 units; a number as a tag and two words (an
+// integer's low and high 32 bits, else its float64 bits in a fixed byte order; -0 as 0,
+// a non-finite number as null); null and booleans as a tag; an array as a tag, its
+// length and its items; an object as a tag, its fields (key, value) in their own order,
+// a closing tag and the field count. Undefined fields are left out and `toJSON()` is
+// followed (a FileRecord hashes as its plain row), as in JSON. Every value says where it
+// ends, so no value can pass for a run of others ("a","b" is not "a\"\"b"), and rows
+// with the same JSON text (a row read back from DuckDB rebuilds the same JSON) hash alike.
+// Two lanes of a multiply-xor hash, each step a bijection of the lane (a single changed
+// unit always changes both lanes), and a final avalanche. Not cryptographic. Schema
+// versions before 6 used SHA-256 of the JSON text (legacy-row-hash.ts); this takes about
+// a third of its time and allocates nothing (README *State machine*).
 
 const TAG_STRING = 0x22;
 const TAG_NUMBER = 0x23;
@@ -16,7 +19,6 @@ const TAG_NULL = 0x6e;
 const TAG_TRUE = 0x74;
 const TAG_FALSE = 0x66;
 const TAG_ARRAY_OPEN = 0x5b;
-const TAG_ARRAY_CLOSE = 0x5d;
 const TAG_OBJECT_OPEN = 0x7b;
 const TAG_OBJECT_CLOSE = 0x7d;
 const TWO_32 = 4_294_967_296;
@@ -37,16 +39,19 @@ class Lanes {
   }
 
   string(s: string): void {
+    // Tag and length first: no string can pass for the end of one and the start of the next.
+    this.mix(TAG_STRING);
+    this.mix(s.length);
     // The lanes in locals for the loop: a field store of a value past 2^30 would box it each time.
-    let a = Math.imul(this.a ^ TAG_STRING, 0x01000193);
-    let b = Math.imul(this.b ^ TAG_STRING, 0x9e3779b1);
+    let a = this.a;
+    let b = this.b;
     for (let i = 0; i < s.length; i++) {
       const unit = s.charCodeAt(i);
       a = Math.imul(a ^ unit, 0x01000193);
       b = Math.imul(b ^ unit, 0x9e3779b1);
     }
-    this.a = Math.imul(a ^ TAG_STRING, 0x01000193);
-    this.b = Math.imul(b ^ TAG_STRING, 0x9e3779b1);
+    this.a = a;
+    this.b = b;
   }
 
   number(n: number): void {
@@ -82,18 +87,21 @@ class Lanes {
       this.mix(TAG_NULL);
     } else if (Array.isArray(v)) {
       this.mix(TAG_ARRAY_OPEN);
+      this.mix(v.length);
       for (const item of v) this.value(item);
-      this.mix(TAG_ARRAY_CLOSE);
     } else {
       this.mix(TAG_OBJECT_OPEN);
       const record = v as Record<string, unknown>;
+      let fields = 0;
       for (const key of Object.keys(record)) {
         const field = jsonView(record[key]);
         if (field === undefined || typeof field === 'function' || typeof field === 'symbol') continue; // JSON leaves these fields out
         this.string(key);
         this.plain(field);
+        fields++;
       }
       this.mix(TAG_OBJECT_CLOSE);
+      this.mix(fields);
     }
   }
 

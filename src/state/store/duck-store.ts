@@ -25,6 +25,9 @@ import { TABLES, type TableSpec, createTableSql } from './tables.js';
 // stored checksums are computed again from the rows.
 export const SCHEMA_VERSION = 6;
 
+/** A row hash: today's (row-hash.ts), or for a backup from before version 6 the one its checksum was made with. */
+type RowHash = (table: string, key: string, row: unknown) => bigint;
+
 /** The first schema version whose state checksums use today's row hash (a backup of an older one carries another kind). */
 export const ROW_HASH_SINCE_VERSION = 6;
 
@@ -210,8 +213,9 @@ export class DuckStore {
       await c.run('ROLLBACK').catch(() => undefined);
       throw error;
     } finally {
-      // Scratch only: never synced, read back at once, not part of the state (a crash may leave it; the next flush overwrites it).
-      if (statements.some((s) => s.csv !== null)) await rm(this.#csvPath, { force: true });
+      // Scratch only: never synced, read back at once, not part of the state (a crash may leave it; the next flush
+      // overwrites it). Failing to remove it must not fail a flush that committed, nor hide why one did not.
+      if (statements.some((s) => s.csv !== null)) await rm(this.#csvPath, { force: true }).catch(() => undefined);
     }
     return rows;
   }
@@ -306,15 +310,15 @@ export class DuckStore {
   }
 
   /** The model checksum recomputed from the database's rows. */
-  async checksum(): Promise<string> {
-    return checksumHex((await this.#checksumsFromRows()).reduce((a, b) => a ^ b, 0n));
+  async checksum(hash: RowHash = rowHash): Promise<string> {
+    return checksumHex((await this.#checksumsFromRows(hash)).reduce((a, b) => a ^ b, 0n));
   }
 
-  async #checksumsFromRows(): Promise<bigint[]> {
+  async #checksumsFromRows(hash: RowHash = rowHash): Promise<bigint[]> {
     const checksums: bigint[] = [];
     for (const spec of TABLES) {
       let total = 0n;
-      await this.#rows(spec, (key, row) => { total ^= rowHash(spec.name, key, row); });
+      await this.#rows(spec, (key, row) => { total ^= hash(spec.name, key, row); });
       checksums.push(total);
     }
     return checksums;

@@ -3,8 +3,9 @@
 // as one JSON text unpacked by `from_json` (which was itself cheaper than the appender's
 // call per value on the main thread). A batch holding a value that CSV does not carry
 // exactly goes as JSON instead: a string with a lone surrogate cannot be written as UTF-8,
-// a line over `read_csv`'s 2 MB limit (a file with a huge chunk list) would be refused,
-// and an integer column must hold a safe integer to be written as digits.
+// a line near `read_csv`'s 2 MiB limit (a huge chunk list, a task with a large payload
+// and result) would be refused, and an integer column must hold a safe integer to be
+// written as digits. So does every batch when the scratch path holds a glob character.
 import type { FileChunk } from '../file-record.js';
 import { encodeChunkList } from './chunk-list.js';
 import type { TableSpec } from './tables.js';
@@ -16,14 +17,19 @@ export interface InsertStatement {
   readonly csv: string | null;
 }
 
-/** Longest field, in UTF-16 units, sent as CSV: at most 3 bytes each in UTF-8, so a row stays far below read_csv's 2 MB line limit. */
-const CSV_FIELD_MAX = 400_000;
+/** Longest line sent as CSV, in UTF-8 bytes: below read_csv's limit (`max_line_size`, given explicitly below). */
+const CSV_LINE_BYTES_MAX = 1_500_000;
+const CSV_LINE_SIZE_LIMIT = 2_097_152;
+/** A UTF-16 unit is at most 3 bytes of UTF-8: a line this short needs no counting. */
+const CSV_LINE_UNITS_SURE = Math.floor(CSV_LINE_BYTES_MAX / 3);
+/** read_csv expands these in a path (a glob): a scratch path holding one goes by JSON instead. */
+const GLOB = /[*?[\]{}]/;
 
 const isWellFormed = (s: string): boolean => (s as unknown as { isWellFormed(): boolean }).isWellFormed();
 
 /** A quoted CSV field for `s`, or null when CSV would not bring it back exactly. */
 function csvString(s: string): string | null {
-  if (s.length > CSV_FIELD_MAX || !isWellFormed(s)) return null;
+  if (!isWellFormed(s)) return null;
   return `"${s.includes('"') ? s.replaceAll('"', '""') : s}"`;
 }
 
@@ -61,6 +67,7 @@ function csvText(spec: TableSpec, rows: readonly (readonly [string, unknown])[])
       if (field === null) return null;
       line += `,${field}`;
     }
+    if (line.length > CSV_LINE_UNITS_SURE && Buffer.byteLength(line, 'utf8') > CSV_LINE_BYTES_MAX) return null;
     lines.push(line);
   }
   return `${lines.join('\n')}\n`;
@@ -100,12 +107,13 @@ function insertFromCsvSql(spec: TableSpec, path: string): string {
   const columns = ['k VARCHAR', ...sqlTypes(spec).map((type, i) => `c${i} ${type}`)]
     .map((c) => { const [name, type] = c.split(' '); return `'${name}': '${type}'`; }).join(', ');
   return `INSERT INTO ${spec.name} SELECT * FROM read_csv('${path.replaceAll("'", "''")}', columns = {${columns}}, header = false, `
-    + `auto_detect = false, delim = ',', new_line = '\\n', quote = '"', escape = '"', nullstr = '', allow_quoted_nulls = false, parallel = false, strict_mode = true)`;
+    + `auto_detect = false, delim = ',', new_line = '\\n', quote = '"', escape = '"', nullstr = '', allow_quoted_nulls = false, parallel = false, strict_mode = true, `
+    + `max_line_size = ${CSV_LINE_SIZE_LIMIT})`;
 }
 
 /** The INSERT for `rows` of `spec`: through CSV at `csvPath` when every value can travel that way, else through JSON. */
 export function insertStatement(spec: TableSpec, rows: readonly (readonly [string, unknown])[], csvPath: string): InsertStatement {
-  const csv = csvText(spec, rows);
+  const csv = GLOB.test(csvPath) ? null : csvText(spec, rows);
   if (csv !== null) return { sql: insertFromCsvSql(spec, csvPath), values: {}, csv };
   return { sql: insertFromJsonSql(spec), values: { rows: JSON.stringify(rows.map(([key, row]) => jsonRow(spec, key, row))) }, csv: null };
 }

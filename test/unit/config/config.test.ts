@@ -64,6 +64,19 @@ describe('node configuration', () => {
     expect(result.problems.length).toBeGreaterThanOrEqual(3);
   });
 
+  it('keeps 10,000 entries behind a snapshot unless max_log_size says otherwise, and refuses a log smaller than the threshold', () => {
+    const base = { node_id: 'a', data_dir: '/tmp/x', enable_redundancy: false };
+    const load = (name: string, extra: object) => loadConfig({ file: file(name, { ...base, ...extra }) });
+    const sizes = (name: string, extra: object) => {
+      const result = load(name, extra);
+      return result.ok ? [result.config.snapshot_threshold, result.config.max_log_size] : formatProblems(result.problems);
+    };
+    expect(sizes('log-default.json', {})).toEqual([50_000, 60_000]);
+    expect(sizes('log-threshold.json', { snapshot_threshold: 10_000 })).toEqual([10_000, 20_000]);
+    expect(sizes('log-both.json', { snapshot_threshold: 1_000, max_log_size: 1_000 })).toEqual([1_000, 1_000]);
+    expect(sizes('log-small.json', { max_log_size: 20_000 })).toContain('must be ≥ snapshot_threshold (50000)');
+  });
+
   it('checks fields against each other', () => {
     const result = loadConfig({ file: file('cross.json', {
       node_id: 'a', data_dir: '/tmp/a', election_timeout_min: 300, election_timeout_max: 100, heartbeat_interval: 200,

@@ -20,7 +20,7 @@ const envelope = fc.record({
 const edgeValues: readonly unknown[] = [
   undefined, null, true, 0, -0, -1, 1.5, 2 ** 53, Number.NaN, Number.POSITIVE_INFINITY, '', 'x', 'y'.repeat(129),
   '\u{1F600}'.repeat(128), '\u{1F600}'.repeat(129), 'e\u0301'.repeat(64), 'e\u0301'.repeat(65), '\uD800'.repeat(129), [], [''], ['a'], {}, { a: 1 }, { a: Number.NaN },
-  Object.fromEntries(Array.from({ length: 33 }, (_, i) => [`s${i}`, i])), 'task.submit', 'node.register',
+  Object.fromEntries(Array.from({ length: 33 }, (_, i) => [`s${i}`, i])), 'task.submit', 'node.register', JSON.parse('{"__proto__":"x"}'),
 ];
 
 type Path = readonly (string | number)[];
@@ -99,6 +99,16 @@ describe('the compiled command check', () => {
     const text = JSON.stringify(beat({ a: 7 })).replace('"a":7', '"a":1e400');
     expect(decodeCommand(new TextEncoder().encode(text))).toBeNull();
     expect(decodeCommand(new TextEncoder().encode(text.replace('1e400', '1e300')))).not.toBeNull();
+  });
+
+  it('refuses a record with an own __proto__ key, which zod would drop', () => {
+    const text = '{"v":1,"ts":1,"cmd":{"type":"node.register","id":"n","addresses":["a:1"],"storage_capacity":1,"capabilities":{"__proto__":"x","ok":"y"}}}';
+    const value: unknown = JSON.parse(text);
+    expect(check(value)).toBe(false);
+    expect(envelopeSchema.parse(value).cmd).toMatchObject({ capabilities: { ok: 'y' } });
+    expect(Object.keys((envelopeSchema.parse(value).cmd as { capabilities: object }).capabilities)).toEqual(['ok']);
+    expect(decodeCommand(new TextEncoder().encode(text))).toBeNull();
+    expect(check(JSON.parse(text.replace('"__proto__":"x",', '')))).toBe(true);
   });
 
   it('encodes a command that is not in output form through zod: defaults filled, unknown keys dropped', () => {
