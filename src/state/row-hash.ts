@@ -1,8 +1,8 @@
 // The 64-bit hash of one (table, key, row) that state checksums XOR together. It walks the
 // row as JSON.stringify would write it, without writing it, as a sequence of units: a
-// string as a tag, its length and its UTF-16 units; a number as a tag and two words (an
-// integer's low and high 32 bits, else its float64 bits in a fixed byte order; -0 as 0,
-// a non-finite number as null); null and booleans as a tag; an array as a tag, its
+// string as a tag, its length and its UTF-16 units; a number as a tag and two words (a
+// safe integer's low and high 32 bits, else, under another tag, its float64 bits in a
+// fixed byte order; -0 as 0, a non-finite number as null); null and booleans as a tag; an array as a tag, its
 // length and its items; an object as a tag, its fields (key, value) in their own order,
 // a closing tag and the field count. Undefined fields are left out and `toJSON()` is
 // followed (a FileRecord hashes as its plain row), as in JSON. Every value says where it
@@ -14,7 +14,8 @@
 // a third of its time and allocates nothing (README *State machine*).
 
 const TAG_STRING = 0x22;
-const TAG_NUMBER = 0x23;
+const TAG_INTEGER = 0x23;
+const TAG_FLOAT = 0x2e;
 const TAG_NULL = 0x6e;
 const TAG_TRUE = 0x74;
 const TAG_FALSE = 0x66;
@@ -59,11 +60,13 @@ class Lanes {
       this.mix(TAG_NULL); // as JSON.stringify writes it
       return;
     }
-    this.mix(TAG_NUMBER);
     if (Number.isSafeInteger(n)) {
+      this.mix(TAG_INTEGER);
       this.mix(n >>> 0); // -0 >>> 0 is 0, like JSON's "0"
       this.mix(Math.floor(n / TWO_32) | 0);
     } else {
+      // A tag of its own: a tiny float's bits could otherwise read as a small integer's words.
+      this.mix(TAG_FLOAT);
       floatBits.setFloat64(0, n, true);
       this.mix(floatBits.getUint32(0, true));
       this.mix(floatBits.getUint32(4, true));
