@@ -97,8 +97,9 @@ async function extract(from: string, offset: number, to: string): Promise<void> 
 /**
  * The database must hold the header's index and hash to its state checksum; returns the
  * state checksum it holds. A backup from before schema version 6 (ROW_HASH_SINCE_VERSION)
- * carries a checksum of the older row hash: its rows are hashed that way for the header,
- * and the checksums its migration (on open) stored must match its rows under today's.
+ * carries a checksum of the older row hash: its rows are hashed that way for the header.
+ * Its stored checksums were just recomputed from the rows by the migration on open, so
+ * for it the stored-checksum comparison below only checks the migration.
  */
 async function verifyDatabase(path: string, header: BackupHeader, memoryLimitMb: number): Promise<string> {
   let store: DuckStore;

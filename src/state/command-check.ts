@@ -29,11 +29,20 @@ export function compileOutputCheck<T>(schema: z.ZodType<T>, pick: string): (valu
  * zod drops an own `__proto__` key from a record (`z.record`), where the JSON Schema's
  * `propertyNames` would let it through; refusing it keeps the check no wider than zod.
  */
-function withoutProtoKeys(node: unknown): unknown {
-  if (Array.isArray(node)) return node.map(withoutProtoKeys);
-  if (node === null || typeof node !== 'object') return node;
+function withoutProtoKeys(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(withoutProtoKeys); // anyOf, oneOf, items as a list
+  if (schema === null || typeof schema !== 'object') return schema;
   const out: Json = {};
-  for (const [key, value] of Object.entries(node as Json)) out[key] = withoutProtoKeys(value);
+  for (const [key, value] of Object.entries(schema as Json)) {
+    if (key === 'properties' && value !== null && typeof value === 'object') {
+      // A map from field names to schemas: a field may be called "propertyNames" without being the keyword.
+      out[key] = Object.fromEntries(Object.entries(value as Json).map(([name, sub]) => [name, withoutProtoKeys(sub)]));
+    } else if (key === 'const' || key === 'default' || key === 'enum') {
+      out[key] = value; // data, not schemas
+    } else {
+      out[key] = withoutProtoKeys(value);
+    }
+  }
   if (out.propertyNames !== undefined) out.propertyNames = { allOf: [out.propertyNames, { not: { const: '__proto__' } }] };
   return out;
 }

@@ -1,5 +1,6 @@
 // The 64-bit hash of one (table, key, row) that state checksums XOR together. It walks the
-// row as JSON.stringify would write it, without writing it, as a sequence of units: a
+// row (plain JSON values, as zod and JSON.parse make them: no boxed primitives, no bigint)
+// as JSON.stringify would write it, without writing it, as a sequence of units: a
 // string as a tag, its length and its UTF-16 units; a number as a tag and two words (a
 // safe integer's low and high 32 bits, else, under another tag, its float64 bits in a
 // fixed byte order; -0 as 0, a non-finite number as null); null and booleans as a tag; an array as a tag, its

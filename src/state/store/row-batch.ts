@@ -5,7 +5,7 @@
 // exactly goes as JSON instead: a string with a lone surrogate cannot be written as UTF-8,
 // a line near `read_csv`'s 2 MiB limit (a huge chunk list, a task with a large payload
 // and result) would be refused, and an integer column must hold a safe integer to be
-// written as digits. So does every batch when the scratch path holds a glob character.
+// written as digits. So does every batch when DuckDB would expand the scratch path.
 import type { FileChunk } from '../file-record.js';
 import { encodeChunkList } from './chunk-list.js';
 import type { TableSpec } from './tables.js';
@@ -22,8 +22,8 @@ const CSV_LINE_BYTES_MAX = 1_500_000;
 const CSV_LINE_SIZE_LIMIT = 2_097_152;
 /** A UTF-16 unit is at most 3 bytes of UTF-8: a line this short needs no counting. */
 const CSV_LINE_UNITS_SURE = Math.floor(CSV_LINE_BYTES_MAX / 3);
-/** read_csv expands these in a path (a glob): a scratch path holding one goes by JSON instead. */
-const GLOB = /[*?[\]{}]/;
+/** read_csv expands these in a path (a glob, a leading `~`), Node's writeFile does not: such a scratch path goes by JSON instead. */
+const EXPANDED = /[*?[\]{}]|^~/;
 
 const isWellFormed = (s: string): boolean => (s as unknown as { isWellFormed(): boolean }).isWellFormed();
 
@@ -113,7 +113,7 @@ function insertFromCsvSql(spec: TableSpec, path: string): string {
 
 /** The INSERT for `rows` of `spec`: through CSV at `csvPath` when every value can travel that way, else through JSON. */
 export function insertStatement(spec: TableSpec, rows: readonly (readonly [string, unknown])[], csvPath: string): InsertStatement {
-  const csv = GLOB.test(csvPath) ? null : csvText(spec, rows);
+  const csv = EXPANDED.test(csvPath) ? null : csvText(spec, rows);
   if (csv !== null) return { sql: insertFromCsvSql(spec, csvPath), values: {}, csv };
   return { sql: insertFromJsonSql(spec), values: { rows: JSON.stringify(rows.map(([key, row]) => jsonRow(spec, key, row))) }, csv: null };
 }

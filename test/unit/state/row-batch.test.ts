@@ -98,9 +98,10 @@ describe('row batches', () => {
     expect(got.get('wide')).toEqual(expected(wide[1]));
   });
 
-  it('send by JSON when the scratch path holds a character read_csv would take for a glob', () => {
+  it('send by JSON when read_csv would expand the scratch path (a glob character, a leading ~)', () => {
     const row: [string, Probe] = ['k', { a: 'x', b: null, n: 1, m: null, j: null }];
-    for (const path of ['/data/node[1]/db.rows.csv', '/data/*/db.rows.csv', '/data/a?/db.rows.csv', '/data/{a}/db.rows.csv']) {
+    expect(insertStatement(SPEC, [row], '/data/a~b/db.rows.csv').csv).not.toBeNull();
+    for (const path of ['/data/node[1]/db.rows.csv', '/data/*/db.rows.csv', '/data/a?/db.rows.csv', '/data/{a}/db.rows.csv', '~/db.rows.csv']) {
       expect(insertStatement(SPEC, [row], path).csv).toBeNull();
     }
   });
