@@ -97,9 +97,9 @@ async function extract(from: string, offset: number, to: string): Promise<void> 
 /**
  * The database must hold the header's index and hash to its state checksum; returns the
  * state checksum it holds. A backup from before schema version 6 (ROW_HASH_SINCE_VERSION)
- * carries a checksum of the older row hash: its rows are hashed that way for the header.
- * Its stored checksums were just recomputed from the rows by the migration on open, so
- * for it the stored-checksum comparison below only checks the migration.
+ * carries a checksum of the older row hash: its rows are hashed that way for the header,
+ * and its state checksum under today's hash is the one the migration on open just stored
+ * from the same rows.
  */
 async function verifyDatabase(path: string, header: BackupHeader, memoryLimitMb: number): Promise<string> {
   let store: DuckStore;
@@ -114,13 +114,13 @@ async function verifyDatabase(path: string, header: BackupHeader, memoryLimitMb:
       throw new BackupError('CONCORD_ERR_BACKUP_CORRUPT', `the backup's database holds applied index ${applied}, its header says ${header.index}`);
     }
     const current = header.schema_version >= ROW_HASH_SINCE_VERSION;
-    const hashed = await store.checksum(current ? rowHash : legacyRowHash);
-    if (hashed !== header.state_checksum) {
-      throw new BackupError('CONCORD_ERR_BACKUP_CORRUPT', `the backup's database hashes to ${hashed}, its header says ${header.state_checksum}`);
+    const checksum = await store.checksum(current ? rowHash : legacyRowHash);
+    if (checksum !== header.state_checksum) {
+      throw new BackupError('CONCORD_ERR_BACKUP_CORRUPT', `the backup's database hashes to ${checksum}, its header says ${header.state_checksum}`);
     }
-    const checksum = current ? hashed : await store.checksum();
-    // A start-up takes the checksum stored with the rows instead of hashing them: it must agree too.
     const stored = await store.storedChecksum();
+    if (!current) return stored;
+    // A start-up takes the checksum stored with the rows instead of hashing them: it must agree too.
     if (stored !== checksum) {
       throw new BackupError('CONCORD_ERR_BACKUP_CORRUPT', `the backup's database stores checksum ${stored}, its rows hash to ${checksum}`);
     }

@@ -55,7 +55,7 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
 export function encodeCommand(envelope: CommandInput): Uint8Array {
-  // The routes fill in every default, so zod would return the envelope unchanged: the check suffices.
+  // Already in output form (the write routes fill in the defaults), zod would return it unchanged: the check suffices.
   const value = isEnvelope(envelope) ? envelope : envelopeSchema.parse(envelope);
   return encoder.encode(JSON.stringify(value));
 }

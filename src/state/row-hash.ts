@@ -1,18 +1,19 @@
 // The 64-bit hash of one (table, key, row) that state checksums XOR together. It walks the
 // row (plain JSON values, as zod and JSON.parse make them: no boxed primitives, no bigint)
-// as JSON.stringify would write it, without writing it, as a sequence of units: a
-// string as a tag, its length and its UTF-16 units; a number as a tag and two words (a
-// safe integer's low and high 32 bits, else, under another tag, its float64 bits in a
-// fixed byte order; -0 as 0, a non-finite number as null); null and booleans as a tag; an array as a tag, its
-// length and its items; an object as a tag, its fields (key, value) in their own order,
-// a closing tag and the field count. Undefined fields are left out and `toJSON()` is
-// followed (a FileRecord hashes as its plain row), as in JSON. Every value says where it
-// ends, so no value can pass for a run of others ("a","b" is not "a\"\"b"), and rows
-// with the same JSON text (a row read back from DuckDB rebuilds the same JSON) hash alike.
-// Two lanes of a multiply-xor hash, each step a bijection of the lane (a single changed
-// unit always changes both lanes), and a final avalanche. Not cryptographic. Schema
-// versions before 6 used SHA-256 of the JSON text (legacy-row-hash.ts); this takes about
-// a third of its time and allocates nothing (README *State machine*).
+// as JSON.stringify would write it, without writing it, as a sequence of units:
+// - a string: a tag, its length, its UTF-16 units;
+// - a safe integer: a tag, its low and high 32 bits (-0 as 0); another finite number: a
+//   tag of its own, its float64 bits in a fixed byte order; a non-finite one: null;
+// - null, true, false: a tag each;
+// - an array: a tag, its length, its items;
+// - an object: a tag, its fields (key, value) in their own order, a closing tag, the count.
+// Undefined fields are left out and `toJSON()` is followed (a FileRecord hashes as its plain
+// row), as in JSON. Every value says where it ends, so no value can pass for a run of
+// others ("a","b" is not "a\"\"b"), and rows with the same JSON text (a row read back from
+// DuckDB rebuilds the same JSON) hash alike. Two lanes of a multiply-xor hash, each step a
+// bijection of the lane (a single changed unit always changes both lanes), and a final
+// avalanche. Not cryptographic. Schema versions before 6 used SHA-256 of the JSON text
+// (legacy-row-hash.ts); this takes about a third of its time and allocates nothing.
 
 const TAG_STRING = 0x22;
 const TAG_INTEGER = 0x23;

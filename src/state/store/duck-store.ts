@@ -103,12 +103,9 @@ export class DuckStore {
       await c.run('COMMIT');
     }
     if (version !== null && version <= 3) {
-      // v4: the stored per-table checksums, computed once from the rows here.
-      const checksums = await this.#checksumsFromRows();
-      await c.run('BEGIN TRANSACTION');
-      for (const [i, spec] of TABLES.entries()) await this.#setChecksum(spec, checksums[i]);
+      // v4: stored per-table checksums. They are computed in the v6 step, which every older file reaches
+      // before any load (a crash in between leaves a version it resumes from).
       await c.run(`UPDATE raft_meta SET value = 4 WHERE key = 'schema_version'`);
-      await c.run('COMMIT');
     }
     if (version !== null && version <= 4) {
       // v5: replicas carry hex_hash (see TABLES); files may keep chunk lists packed (old JSON lists read as before).
@@ -119,8 +116,7 @@ export class DuckStore {
       await c.run('COMMIT');
     }
     if (version !== null && version < ROW_HASH_SINCE_VERSION) {
-      // v6: the checksums again, from the rows, with the row hash of today (a version ≤ 3 file just got
-      // them so in the v4 step; hashing once more costs one pass over the rows, once).
+      // v6: the stored checksums, from the rows, with the row hash of today (row-hash.ts).
       const checksums = await this.#checksumsFromRows();
       await c.run('BEGIN TRANSACTION');
       for (const [i, spec] of TABLES.entries()) await this.#setChecksum(spec, checksums[i]);

@@ -104,8 +104,7 @@ function insertFromJsonSql(spec: TableSpec): string {
  * quotes, one thread (a quoted newline must not split the file between readers).
  */
 function insertFromCsvSql(spec: TableSpec, path: string): string {
-  const columns = ['k VARCHAR', ...sqlTypes(spec).map((type, i) => `c${i} ${type}`)]
-    .map((c) => { const [name, type] = c.split(' '); return `'${name}': '${type}'`; }).join(', ');
+  const columns = ["'k': 'VARCHAR'", ...sqlTypes(spec).map((type, i) => `'c${i}': '${type}'`)].join(', ');
   return `INSERT INTO ${spec.name} SELECT * FROM read_csv('${path.replaceAll("'", "''")}', columns = {${columns}}, header = false, `
     + `auto_detect = false, delim = ',', new_line = '\\n', quote = '"', escape = '"', nullstr = '', allow_quoted_nulls = false, parallel = false, strict_mode = true, `
     + `max_line_size = ${CSV_LINE_SIZE_LIMIT})`;
