@@ -371,10 +371,13 @@ export class RaftNode implements RaftNodeHandle {
     const firstNew = ready.entries.length > 0 ? ready.entries[0].index : Infinity;
     const split = ready.committedEntries.findIndex((e) => e.index >= firstNew || e.type === 'confChange');
     const durable = split < 0 ? ready.committedEntries : ready.committedEntries.slice(0, split);
-    this.#applyInOrder(durable);
     this.#persisting = true;
     try {
-      await this.#persist(ready);
+      // The write is queued first: the apply is synchronous CPU work, and queued first it
+      // would run before the log store's flush could hand the write to the thread pool.
+      const persisted = this.#persist(ready);
+      this.#applyInOrder(durable);
+      await persisted;
     } finally {
       this.#persisting = false;
     }
