@@ -110,9 +110,40 @@ function insertFromCsvSql(spec: TableSpec, path: string): string {
     + `max_line_size = ${CSV_LINE_SIZE_LIMIT})`;
 }
 
+/** Rows whose CSV text is built without a break: about 5 ms of main-thread time for node rows. */
+export const CSV_SLICE_ROWS = 1_000;
+
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** `csvText` of every row, built `CSV_SLICE_ROWS` at a time with the event loop let through between slices (null: not by CSV). */
+async function csvTextInSlices(spec: TableSpec, rows: readonly (readonly [string, unknown])[]): Promise<string | null> {
+  const parts: string[] = [];
+  for (let i = 0; i < rows.length; i += CSV_SLICE_ROWS) {
+    if (i > 0) await nextTurn();
+    const text = csvText(spec, rows.slice(i, i + CSV_SLICE_ROWS));
+    if (text === null) return null;
+    parts.push(text);
+  }
+  return parts.join('');
+}
+
+/** The JSON form of the INSERT, for a batch CSV cannot carry. */
+function jsonStatement(spec: TableSpec, rows: readonly (readonly [string, unknown])[]): InsertStatement {
+  return { sql: insertFromJsonSql(spec), values: { rows: JSON.stringify(rows.map(([key, row]) => jsonRow(spec, key, row))) }, csv: null };
+}
+
 /** The INSERT for `rows` of `spec`: through CSV at `csvPath` when every value can travel that way, else through JSON. */
 export function insertStatement(spec: TableSpec, rows: readonly (readonly [string, unknown])[], csvPath: string): InsertStatement {
   const csv = EXPANDED.test(csvPath) ? null : csvText(spec, rows);
-  if (csv !== null) return { sql: insertFromCsvSql(spec, csvPath), values: {}, csv };
-  return { sql: insertFromJsonSql(spec), values: { rows: JSON.stringify(rows.map(([key, row]) => jsonRow(spec, key, row))) }, csv: null };
+  return csv === null ? jsonStatement(spec, rows) : { sql: insertFromCsvSql(spec, csvPath), values: {}, csv };
+}
+
+/**
+ * `insertStatement`, its CSV text built in slices with the event loop let through between
+ * them, so a large batch does not hold up requests. Only for rows that stay as they are
+ * meanwhile (`TableSpec.liveRows` not set).
+ */
+export async function insertStatementInSlices(spec: TableSpec, rows: readonly (readonly [string, unknown])[], csvPath: string): Promise<InsertStatement> {
+  const csv = EXPANDED.test(csvPath) ? null : await csvTextInSlices(spec, rows);
+  return csv === null ? jsonStatement(spec, rows) : { sql: insertFromCsvSql(spec, csvPath), values: {}, csv };
 }

@@ -38,6 +38,13 @@ export interface TableSpec {
    * grouped by chunk) and `files` (whose packed chunk hashes it hands over as bytes).
    */
   readonly loadRow?: (model: Model, key: string, row: unknown) => void;
+  /**
+   * Rows are views of model state that later applies change (a file lists its chunks from
+   * chunk-table slots, which a deleted file's successor may reuse): a flush serializes them
+   * before it first yields. Rows of other tables are replaced, never mutated, so a taken row
+   * still reads as it did at the take.
+   */
+  readonly liveRows?: true;
 }
 
 const text = (name: string, nullable = false): ColumnSpec => ({ name, kind: 'text', nullable });
@@ -53,7 +60,7 @@ export const TABLES: readonly TableSpec[] = [
     // 1 when the hash is 64 lowercase hex digits, which a load hands over as bytes: a flag set on write is cheaper than a
     // regular expression per chunk on every load.
     derived: [{ name: 'hex_hash', value: (row) => Number(HEX_HASH.test((row as ReplicaRow).chunk_hash)) }] },
-  { name: 'files', table: (m) => m.files, columns: [text('id'), text('name'), int('size'),
+  { name: 'files', table: (m) => m.files, liveRows: true, columns: [text('id'), text('name'), int('size'),
     int('chunk_size', true), int('replication_factor'), int('created_at'), chunkList('chunks')] },
   { name: 'tasks', table: (m) => m.tasks, loadRow: (m, k, r) => m.tasks.load(k, r as TaskRow), columns: [text('id'), text('kind'), json('payload'),
     text('status'), int('priority'), json('required_capabilities'), text('worker_id', true), int('lease_expires_at', true), int('attempts'),

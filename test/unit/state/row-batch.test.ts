@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { insertStatement } from '../../../src/state/store/row-batch.js';
+import { CSV_SLICE_ROWS, insertStatement, insertStatementInSlices } from '../../../src/state/store/row-batch.js';
 import { TABLES, type TableSpec, createTableSql } from '../../../src/state/store/tables.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'concord-rows-'));
@@ -104,6 +104,25 @@ describe('row batches', () => {
     for (const path of ['/data/node[1]/db.rows.csv', '/data/*/db.rows.csv', '/data/a?/db.rows.csv', '/data/{a}/db.rows.csv', '~/db.rows.csv']) {
       expect(insertStatement(SPEC, [row], path).csv).toBeNull();
     }
+  });
+
+  it('build a batch of several slices with the event loop let through between them, all of it by JSON if one late row needs it', async () => {
+    await connection.run('DELETE FROM probe');
+    const count = CSV_SLICE_ROWS * 2 + 7;
+    const rows = Array.from({ length: count }, (_, i): [string, Probe] => [`k${i}`, { a: `a,"${i}"`, b: i % 3 === 0 ? null : `b${i}`, n: i, m: null, j: { i } }]);
+    const made = insertStatementInSlices(SPEC, rows, csvPath);
+    let immediates = 0;
+    setImmediate(() => { immediates++; });
+    const statement = await made;
+    expect(immediates).toBe(1); // a callback queued after the call ran before its text was whole
+    expect(statement.csv?.split('\n').length).toBe(count + 1);
+    expect(statement).toEqual(insertStatement(SPEC, rows, csvPath)); // the same text as built at once
+    expect(await insert(rows)).toBe('csv');
+    const got = await stored();
+    expect(got.size).toBe(count);
+    for (const [key, row] of rows) expect(got.get(key)).toEqual(expected(row));
+    const late: [string, Probe][] = [...rows.slice(0, count - 1), ['last', { a: 'x\uD800', b: null, n: 1, m: null, j: null }]];
+    expect((await insertStatementInSlices(SPEC, late, csvPath)).csv).toBeNull();
   });
 
   it('take the CSV way for the rows of a busy cluster (task rows)', () => {
