@@ -153,6 +153,61 @@ describe('placement index', () => {
       }), { numRuns: RUNS });
   });
 
+  it('answers like placeReplicas at every step of a history of row changes, removals and placements', () => {
+    const step = fc.record({
+      id: fc.integer({ min: 0, max: 24 }),
+      kind: fc.constantFrom('set', 'set', 'set', 'heartbeat', 'remove', 'place'),
+      zone: fc.integer({ min: -1, max: 3 }), // -1: no zone
+      free: fc.integer({ min: 0, max: 4 }).map((x) => x * 10),
+      pending: fc.oneof(fc.constant(0), fc.nat(15)),
+      status: fc.constantFrom<NodeRow['status']>('active', 'active', 'active', 'inactive'),
+      size: fc.constantFrom(0, 10, 20),
+      count: fc.integer({ min: 1, max: 4 }),
+    });
+    fc.assert(fc.property(fc.array(step, { minLength: 1, maxLength: 120 }), (steps) => {
+      const index = new PlacementIndex();
+      const rows = new Map<string, NodeRow>();
+      const pending = new Map<string, number>();
+      for (const op of steps) {
+        const id = `n${String(op.id).padStart(2, '0')}`;
+        const old = rows.get(id);
+        if (op.kind === 'remove') {
+          rows.delete(id);
+          index.update(id, undefined, 0);
+        } else if (op.kind === 'heartbeat' && old !== undefined) {
+          // A row change that keeps free space: a new last_heartbeat and maybe another zone.
+          const row: NodeRow = { ...old, last_heartbeat: old.last_heartbeat + 1, zone: op.zone < 0 ? null : ZONES[op.zone] };
+          rows.set(id, row);
+          index.update(id, row, pending.get(id) ?? 0);
+        } else if (op.kind === 'set') {
+          const row: NodeRow = { id, addresses: [], capabilities: {}, registered_at: 0, last_heartbeat: 0, zone: op.zone < 0 ? null : ZONES[op.zone],
+            status: op.status, used: 5, capacity: 5 + op.pending + op.free };
+          rows.set(id, row);
+          pending.set(id, op.pending);
+          index.update(id, row, op.pending);
+        } else if (op.kind === 'place') {
+          const exclude = new Set([`n${String((op.id + 7) % 25).padStart(2, '0')}`]);
+          const expected = placeReplicas({ nodes: rows.values(), pendingBytes: (n) => pending.get(n) ?? 0, size: op.size, count: op.count, exclude });
+          const got = index.place(op.size, op.count, exclude);
+          expect(ids(got)).toEqual(ids(expected));
+          got.forEach((n, k) => expect(n).toBe(expected[k])); // the current row, not a stale one
+        }
+        expect(index.size).toBe([...rows.values()].filter((r) => r.status === 'active').length);
+      }
+    }), { numRuns: RUNS });
+  });
+
+  it('ranks equal free space by id exactly as strings compare (short ids, NUL, surrogates, shared prefixes)', () => {
+    const unit = fc.constantFrom('\0', '\u0001', 'a', 'b', 'z', '0', '9', '-', '\uD800', '\uDC00', '\uFFFF', '\u00e9');
+    fc.assert(fc.property(fc.uniqueArray(fc.string({ unit, maxLength: 9 }), { minLength: 1, maxLength: 40 }), (idList) => {
+      const index = new PlacementIndex();
+      for (const id of idList) {
+        index.update(id, { id, addresses: [], capabilities: {}, registered_at: 0, last_heartbeat: 0, zone: null, status: 'active', used: 0, capacity: 10 }, 0);
+      }
+      expect(ids(index.place(0, idList.length, new Set()))).toEqual([...idList].sort());
+    }), { numRuns: RUNS });
+  });
+
   it('the generator really exercises zone spread: several eligible zones, zones with several eligible nodes, ties in free space', () => {
     const samples = fc.sample(input, { numRuns: 1000, seed: 20240611 }); // seeded: a statistic, not a property
     const share = (p: (i: Input) => boolean) => samples.filter(p).length / samples.length;
