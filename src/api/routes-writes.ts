@@ -1,5 +1,4 @@
 // Writes: stamped and proposed on the leader, forwarded from followers.
-import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { encodeCommand, type CommandInput, type CommandResult } from '../state/index.js';
@@ -7,6 +6,7 @@ import { type Forwarder, runOnLeader } from './forward.js';
 import { type AppParts, jsonSchema, sendResult } from './http.js';
 import { IDEMPOTENCY_HEADER } from './idempotency-key.js';
 import { schemas } from './schemas.js';
+import { uuidV7 } from './uuid-v7.js';
 
 type Cmd = CommandInput['cmd'];
 
@@ -23,7 +23,7 @@ function write(parts: AppParts, forwarder: Forwarder, request: FastifyRequest, r
 export function registerWrites(app: FastifyInstance, parts: AppParts, forwarder: Forwarder): void {
   app.post('/api/v1/nodes/register', { schema: { body: jsonSchema(schemas.registerNode) } }, (request, reply) => {
     const body = request.body as z.infer<typeof schemas.registerNode>;
-    return write(parts, forwarder, request, reply, () => ({ type: 'node.register', id: randomUUID(), addresses: body.addresses,
+    return write(parts, forwarder, request, reply, () => ({ type: 'node.register', id: uuidV7(), addresses: body.addresses,
       storage_capacity: body.storage_capacity, capabilities: body.capabilities ?? {}, ...(body.zone ? { zone: body.zone } : {}) }), 201);
   });
   app.post<{ Params: { id: string } }>('/api/v1/nodes/:id/heartbeat', { schema: { body: jsonSchema(schemas.heartbeat) } }, async (request, reply) => {
@@ -41,7 +41,7 @@ export function registerWrites(app: FastifyInstance, parts: AppParts, forwarder:
     write(parts, forwarder, request, reply, () => ({ type: 'node.unregister', id: request.params.id })));
   app.post('/api/v1/tasks', { schema: { body: jsonSchema(schemas.submitTask) } }, (request, reply) => {
     const body = request.body as z.infer<typeof schemas.submitTask>;
-    return write(parts, forwarder, request, reply, () => ({ type: 'task.submit', id: randomUUID(), kind: body.kind, payload: body.payload ?? null,
+    return write(parts, forwarder, request, reply, () => ({ type: 'task.submit', id: uuidV7(), kind: body.kind, payload: body.payload ?? null,
       priority: body.priority ?? 0, required_capabilities: body.required_capabilities ?? [], ...(body.max_attempts ? { max_attempts: body.max_attempts } : {}) }), 201);
   });
   app.post('/api/v1/tasks/claim', { schema: { body: jsonSchema(schemas.claim) } }, (request, reply) => {
@@ -75,7 +75,7 @@ function registerTaskLifecycle(app: FastifyInstance, parts: AppParts, forwarder:
 function registerFileWrites(app: FastifyInstance, parts: AppParts, forwarder: Forwarder): void {
   app.post('/api/v1/files/register', { schema: { body: jsonSchema(schemas.registerFile) } }, (request, reply) => {
     const body = request.body as z.infer<typeof schemas.registerFile>;
-    return write(parts, forwarder, request, reply, () => ({ type: 'file.register', file_id: randomUUID(), name: body.name, size: body.size,
+    return write(parts, forwarder, request, reply, () => ({ type: 'file.register', file_id: uuidV7(), name: body.name, size: body.size,
       ...(body.chunk_size ? { chunk_size: body.chunk_size } : {}), ...(body.replication_factor ? { replication_factor: body.replication_factor } : {}),
       chunks: body.chunks }), 201);
   });
