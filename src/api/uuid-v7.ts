@@ -1,6 +1,7 @@
 // Ids the server makes (nodes, tasks, files) are UUIDv7 (RFC 9562 §5.7): 48 bits of Unix
 // time in milliseconds, the version, 12 random bits, the variant, 62 random bits. They sort
-// by creation time, so a new id lands at the end of every structure ordered by id (the
+// by creation time to the millisecond (within one at random, and across a leader change
+// as the clocks agree), so a new id lands at the end of every structure ordered by id (the
 // placement order among nodes with the same free space, a listing by id) instead of at a
 // random place, where each probe of a search among tens of thousands of entries missed
 // the cache. 74 random bits a millisecond keep them unique.

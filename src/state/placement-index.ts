@@ -7,25 +7,13 @@
 import type { NodeRow } from './model.js';
 import { SortedBlocks } from './sorted-blocks.js';
 
-/**
- * `id` repeats `node.id`: comparisons read it without a trip through the row (a cache miss
- * apiece with 10,000s of nodes). `head` and `next` are its first and second three UTF-16
- * units as numbers (0 past the end): two ids whose numbers differ compare the same way as
- * their strings, so most comparisons never read a string (another miss).
- */
-export interface Candidate { readonly node: NodeRow; readonly free: number; readonly id: string; readonly head: number; readonly next: number }
+/** `id` repeats `node.id`: comparisons read it without a trip through the row (a cache miss apiece with 10,000s of nodes). */
+export interface Candidate { readonly node: NodeRow; readonly free: number; readonly id: string }
 /** Inside the index the row is swapped in place when the node's rank does not change. */
 interface Entry extends Candidate { node: NodeRow }
 
 const zoneOf = (node: NodeRow): string => node.zone ?? `node:${node.id}`;
-const before = (a: Candidate, b: Candidate): boolean => a.free > b.free || (a.free === b.free && (a.head < b.head
-  || (a.head === b.head && (a.next < b.next || (a.next === b.next && a.id < b.id)))));
-
-/** Three UTF-16 units of `id` from `at` as one number (48 bits, exact in a double); a unit past the end counts 0. */
-function units(id: string, at: number): number {
-  const unit = (i: number): number => (i < id.length ? id.charCodeAt(i) : 0);
-  return unit(at) * 0x1_0000_0000 + unit(at + 1) * 0x1_0000 + unit(at + 2);
-}
+const before = (a: Candidate, b: Candidate): boolean => a.free > b.free || (a.free === b.free && a.id < b.id);
 
 export class PlacementIndex {
   readonly #sorted = new SortedBlocks<Entry>(before);
@@ -59,7 +47,7 @@ export class PlacementIndex {
       this.#leaveZone(zoneOf(old.node));
     }
     if (!active) return;
-    const entry: Entry = { node: row, free, id: row.id, head: units(row.id, 0), next: units(row.id, 3) };
+    const entry: Entry = { node: row, free, id: row.id };
     this.#sorted.insert(entry);
     this.#entries.set(id, entry);
     this.#joinZone(zoneOf(row));

@@ -172,9 +172,10 @@ export class DuckStore {
    * Write the changes and applied_index atomically. Rows travel as text DuckDB parses off
    * the JS thread (CSV in a scratch file, or JSON bound to a parameter: row-batch.ts); the
    * appender took one native call per value on the main thread, about 20 µs per row.
-   * Every row is turned into text before the first await: apply goes on meanwhile, and a
-   * row may read the model when serialized (a `FileRecord` lists its chunks from the chunk
-   * table, whose slots a later delete may free and reuse).
+   * Apply goes on meanwhile: rows of a `liveRows` table read the model when serialized (a
+   * `FileRecord` lists its chunks from the chunk table, whose slots a later delete may free
+   * and reuse), so they are turned into text before the first await; other rows are
+   * replaced, never mutated, and are turned into text statement by statement.
    */
   async write(changes: readonly TableChanges[], appliedIndex: number, knownChunks: number): Promise<number> {
     this.#assertOpen();

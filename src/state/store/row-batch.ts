@@ -141,7 +141,8 @@ export function insertStatement(spec: TableSpec, rows: readonly (readonly [strin
 /**
  * `insertStatement`, its CSV text built in slices with the event loop let through between
  * them, so a large batch does not hold up requests. Only for rows that stay as they are
- * meanwhile (`TableSpec.liveRows` not set).
+ * meanwhile (`TableSpec.liveRows` not set). A batch that falls back to JSON (rare: see the
+ * top of this file) is still built in one go.
  */
 export async function insertStatementInSlices(spec: TableSpec, rows: readonly (readonly [string, unknown])[], csvPath: string): Promise<InsertStatement> {
   const csv = EXPANDED.test(csvPath) ? null : await csvTextInSlices(spec, rows);
