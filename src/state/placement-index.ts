@@ -25,6 +25,11 @@ export class PlacementIndex {
     return this.#sorted.size;
   }
 
+  /** Zones with an active node (a node without a zone is its own). */
+  get zoneCount(): number {
+    return this.#zones.size;
+  }
+
   /** Re-rank a node after its row or pending bytes changed (row undefined: gone). */
   update(id: string, row: NodeRow | undefined, pendingBytes: number): void {
     const old = this.#entries.get(id);
