@@ -182,8 +182,6 @@ export class DuckStore {
     // Each statement is built right before it runs, its CSV text in slices with the event
     // loop let through between them: building every batch's text at once held the loop for
     // tens of ms a flush (9,000 node rows: ~45 ms), and no request was answered meanwhile.
-    // Rows that are views of changing state (TableSpec.liveRows) are serialized now, before
-    // the first await, as a flush must write the rows as they were at the take.
     const statements: (() => InsertStatement | Promise<InsertStatement>)[] = [];
     let rows = 0;
     for (const { spec, upserts, deletes } of changes) {
