@@ -374,7 +374,8 @@ export class RaftNode implements RaftNodeHandle {
     this.#persisting = true;
     try {
       // The write is queued first: the apply is synchronous CPU work, and queued first it
-      // would run before the log store's flush could hand the write to the thread pool.
+      // would run before the log store's flush could hand the write to the thread pool (as it
+      // still does when the store must first open a new segment or finish a compaction).
       const persisted = this.#persist(ready);
       this.#applyInOrder(durable);
       await persisted;

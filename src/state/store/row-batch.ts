@@ -110,7 +110,7 @@ function insertFromCsvSql(spec: TableSpec, path: string): string {
     + `max_line_size = ${CSV_LINE_SIZE_LIMIT})`;
 }
 
-/** Rows whose CSV text is built without a break: about 5 ms of main-thread time for node rows. */
+/** Rows whose CSV text is built without a break: 2–4 ms of main-thread time for node rows (2.1–3.9 µs a row alone). */
 export const CSV_SLICE_ROWS = 1_000;
 
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
