@@ -29,6 +29,15 @@ export class SortedBlocks<T> {
       this.#size = 1;
       return;
     }
+    const tail = this.#blocks[this.#blocks.length - 1];
+    if (this.#before(tail[tail.length - 1], item)) {
+      // After everything held (a new node with a UUIDv7 id and the free space of the last
+      // ones): one comparison instead of two binary searches through cold entries.
+      tail.push(item);
+      this.#size++;
+      if (tail.length > BLOCK_MAX) this.#blocks.push(tail.splice(BLOCK_MAX >>> 1));
+      return;
+    }
     const b = this.#blockFor(item);
     const block = this.#blocks[b];
     block.splice(this.#positionIn(block, item), 0, item);

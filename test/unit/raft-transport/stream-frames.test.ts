@@ -4,6 +4,8 @@
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import type { AppendMessage, Entry } from '../../../raft/core/index.js';
+import { decodeMessages, encodeMessages } from '../../../raft/transport/codec.js';
 import { FRAME_MESSAGES, FRAME_PING, FRAME_PONG, type FrameKind, FrameOpener, FrameSealer } from '../../../raft/transport/stream-frames.js';
 
 const key = randomBytes(32);
@@ -34,6 +36,27 @@ describe('peer stream frames', () => {
         expect(got.map((f) => ({ kind: f.kind, body: new Uint8Array(f.body) }))).toEqual(frames.map((f) => ({ kind: f.kind, body: new Uint8Array(f.body) })));
       },
     ), { seed: 7, numRuns: 300 });
+  });
+
+  it('keeps every decoded entry intact while later frames arrive (entry data are views into the frames)', () => {
+    fc.assert(fc.property(
+      fc.array(fc.array(fc.uint8Array({ maxLength: 200 }), { minLength: 1, maxLength: 8 }), { minLength: 1, maxLength: 10 }),
+      fc.array(fc.nat(), { maxLength: 30 }),
+      (batches, cuts) => {
+        const sealer = new FrameSealer(key, 'dialer');
+        let index = 0;
+        const sent: AppendMessage[] = batches.map((datas) => {
+          const entries: Entry[] = datas.map((data) => ({ index: ++index, term: 3, type: 'normal', data }));
+          return { type: 'append', from: 'a', to: 'b', term: 3, prevIndex: entries[0]!.index - 1, prevTerm: 3, commit: 0, entries };
+        });
+        const wire = Buffer.concat(sent.map((m) => sealer.seal(FRAME_MESSAGES, encodeMessages([m]))));
+        const opener = new FrameOpener(key, 'dialer', 1 << 20);
+        // Each piece in a buffer of its own, as a socket read gives; decoded as soon as its frame is whole, kept to the end.
+        const kept = cut(wire, cuts).flatMap((piece) => opener.push(Buffer.from(piece)).flatMap((frame) => decodeMessages(frame.body)));
+        const entriesOf = (ms: readonly unknown[]) => (ms as AppendMessage[]).flatMap((m) => m.entries.map((e) => [e.index, [...e.data]]));
+        expect(entriesOf(kept)).toEqual(entriesOf(sent));
+      },
+    ), { seed: 11, numRuns: 200 });
   });
 
   it('refuses a frame with any flipped bit', () => {
