@@ -15,7 +15,7 @@ export function registerNode(model: Model, cmd: Of<'node.register'>, ts: number)
     registered_at: existing?.registered_at ?? ts, last_heartbeat: ts,
     ...(existing?.stats === undefined ? {} : { stats: existing.stats }),
   };
-  model.nodes.set(cmd.id, row);
+  model.nodes.replace(cmd.id, existing, row);
   return ok({ id: cmd.id, status: row.status, registered_at: row.registered_at });
 }
 

@@ -16,7 +16,7 @@ export function submitTask(model: Model, cmd: Of<'task.submit'>, ts: number): Co
     required_capabilities: [...cmd.required_capabilities].sort(), worker_id: null, lease_expires_at: null, attempts: 0,
     max_attempts: cmd.max_attempts ?? model.limits.taskMaxAttempts, result: null, error: null, created_at: ts, updated_at: ts,
   };
-  model.tasks.set(cmd.id, row);
+  model.tasks.replace(cmd.id, undefined, row);
   return ok(row);
 }
 

@@ -33,7 +33,14 @@ export class HashedTable<T> {
   }
 
   set(key: string, row: T): void {
-    const old = this.#rows.get(key);
+    this.replace(key, this.#rows.get(key), row);
+  }
+
+  /**
+   * `set` for a caller that has just read the key's row (`old`, undefined: absent) and
+   * changed nothing since: saves a lookup in a table of 100,000s of keys (a cache miss).
+   */
+  replace(key: string, old: T | undefined, row: T): void {
     if (old !== undefined) this.#checksum ^= rowHash(this.name, key, old);
     this.#rows.set(key, row);
     this.#checksum ^= rowHash(this.name, key, row);

@@ -7,7 +7,7 @@
 // the same load. Prints tables with the ratios to the DESIGN targets, writes JSON.
 //
 // Run: npm run bench -- server [--seconds 5] [--repeats 1] [--rounds 10] [--sizes 1,3,5]
-//        [--concurrency 64] [--baseline true] [--node-config JSON] [--cases a,b] [--loadgen wrk|undici] [--out reports/server-bench.json]
+//        [--concurrency 64] [--baseline true] [--node-config JSON] [--node-flags '--flag …'] [--cases a,b] [--loadgen wrk|undici] [--out reports/server-bench.json]
 //      npm run bench -- server --profile reports/server-profile [--profile-case task_submit] [--profile-nodes 3]
 // Every option can also be given as SERVER_BENCH_<NAME> (e.g. SERVER_BENCH_SECONDS=10).
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -27,7 +27,7 @@ import { wrkVersion } from './wrk-load.js';
 import { checkTargets, renderReport, type ClusterResult } from './server-report.js';
 
 const options = benchOptions('SERVER_BENCH', `usage: node dist/test/bench/server-bench.js [--seconds 5] [--repeats 1] [--rounds 10] [--sizes 1,3,5]
-  [--concurrency 64] [--baseline true] [--node-config JSON] [--cases a,b] [--loadgen wrk|undici] [--out reports/server-bench.json]
+  [--concurrency 64] [--baseline true] [--node-config JSON] [--node-flags '--flag …'] [--cases a,b] [--loadgen wrk|undici] [--out reports/server-bench.json]
   [--profile DIR [--profile-case task_submit] [--profile-nodes 3]]
 --cases: only these cases. --loadgen: wrk (default when installed) or undici.
 Every option can also be given as SERVER_BENCH_<NAME> (e.g. SERVER_BENCH_SECONDS=10).`);
@@ -68,6 +68,8 @@ if (unknown.length > 0) {
 }
 // Extra config keys for every node, for A/B runs, e.g. --node-config '{"snapshot_threshold":100000,"max_log_size":200000}'.
 const nodeConfig = JSON.parse(options.text('node-config', '{}')) as Record<string, unknown>;
+// Extra `node` flags for every node process, for A/B runs of V8 settings, e.g. --node-flags=--single-threaded-gc (space-separated).
+const nodeFlags = options.text('node-flags', '').split(' ').filter((flag) => flag !== '');
 const out = resolve(options.text('out', profileDir === '' ? 'reports/server-bench.json' : 'reports/server-profile.json'));
 const machine = { cpus: cpus().length, cpu_model: cpus()[0]?.model ?? 'unknown', node: process.version, platform: process.platform };
 
@@ -78,7 +80,7 @@ function save(result: unknown): void {
 }
 
 async function benchCluster(nodes: number): Promise<ClusterResult> {
-  const cluster = new ServerCluster(nodes, { config: nodeConfig });
+  const cluster = new ServerCluster(nodes, { config: nodeConfig, nodeFlags: () => nodeFlags });
   try {
     await cluster.init();
     cluster.startAll();

@@ -8,6 +8,8 @@ import { rowHash } from '../../../src/state/row-hash.js';
 
 const op = fc.oneof(
   fc.record({ op: fc.constant('set' as const), key: fc.constantFrom('a', 'b', 'c', 'd'), value: fc.nat(3) }),
+  // `replace` with the row just read, as the apply functions call it to save a lookup.
+  fc.record({ op: fc.constant('replace' as const), key: fc.constantFrom('a', 'b', 'c', 'd'), value: fc.nat(3) }),
   fc.record({ op: fc.constant('delete' as const), key: fc.constantFrom('a', 'b', 'c', 'd') }),
   fc.record({ op: fc.constant('take' as const) }),
 );
@@ -19,6 +21,7 @@ describe('HashedTable', () => {
       const database = new Map<string, { value: number }>();
       for (const o of [...ops, { op: 'take' as const }]) {
         if (o.op === 'set') table.set(o.key, { value: o.value });
+        else if (o.op === 'replace') table.replace(o.key, table.get(o.key), { value: o.value });
         else if (o.op === 'delete') table.delete(o.key);
         else {
           const { upserts, deletes } = table.takeChanges();
