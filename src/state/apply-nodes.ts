@@ -5,7 +5,18 @@ import type { Model, NodeRow } from './model.js';
 
 type Of<T extends Command['type']> = Extract<Command, { type: T }>;
 
-const sortedRecord = <T>(r: Record<string, T>): Record<string, T> => Object.fromEntries(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+/**
+ * `r` with its keys in sorted order: `r` itself when they are already (a command's own
+ * object, decoded for this apply and not kept elsewhere; most hold a key or two), which
+ * enumerates exactly as the sorted copy would.
+ */
+function sortedRecord<T>(r: Record<string, T>): Record<string, T> {
+  const keys = Object.keys(r);
+  for (let i = 1; i < keys.length; i++) {
+    if (keys[i - 1] > keys[i]) return Object.fromEntries(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  }
+  return r;
+}
 
 export function registerNode(model: Model, cmd: Of<'node.register'>, ts: number): CommandResult {
   const existing = model.nodes.get(cmd.id);

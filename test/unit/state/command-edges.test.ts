@@ -129,3 +129,21 @@ describe('replicate tasks', () => {
     }
   });
 });
+
+describe('capabilities and stats', () => {
+  it('are kept with their keys sorted, so the order a client sent them in changes neither the row nor the checksum', () => {
+    const orders = [{ zeta: '1', alpha: '2', mid: '3' }, { alpha: '2', mid: '3', zeta: '1' }, { mid: '3', zeta: '1', alpha: '2' }];
+    const models = orders.map((capabilities) => {
+      const model = new Model();
+      value(run(model, { type: 'node.register', id: 'n', addresses: ['a:1'], storage_capacity: 10, capabilities }, 5));
+      value(run(model, { type: 'node.heartbeat_batch', beats: [{ id: 'n', used_bytes: 1, stats: { b: 1, a: 'x', '10': true, '9': 2 } }] }, 6));
+      return model;
+    });
+    for (const model of models) {
+      const row = model.nodes.get('n')!;
+      expect(Object.keys(row.capabilities)).toEqual(['alpha', 'mid', 'zeta']);
+      expect(JSON.stringify(row.stats)).toBe('{"9":2,"10":true,"a":"x","b":1}');
+      expect(model.checksum()).toBe(models[0].checksum());
+    }
+  });
+});
