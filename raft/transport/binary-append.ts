@@ -9,6 +9,8 @@ import { TransportError } from './errors.js';
 
 const ENTRY_HEADER_BYTES = 21;
 const ID_BYTES_MAX = 1024;
+/** Entries decoded from a buffer up to this size are views into it (see `Reader.bytes`). */
+export const VIEW_BUFFER_BYTES_MAX = 64 * 1024;
 
 export function encodeAppend(m: AppendMessage): Buffer {
   const from = Buffer.from(m.from);
@@ -62,11 +64,19 @@ class Reader {
   u8(): number { this.need(1); return this.b.readUInt8(this.#o++); }
   u32(): number { this.need(4); const v = this.b.readUInt32LE(this.#o); this.#o += 4; return v; }
   /**
-   * A view into the frame, not a copy: an entry's own ArrayBuffer cost about 0.8 µs to
-   * make and collect. The frame's bytes are a socket read's (or a join of them), never
-   * reused, and live as long as the log holds the entries they carry.
+   * A view into the frame when the buffer it lies in is small, else a copy: an entry's own
+   * ArrayBuffer cost about 0.8 µs to make and collect. That buffer is a socket read (at
+   * most 64 KiB) or a join of several, never reused; a view keeps all of it alive while
+   * the log holds the entry, which is why a bigger one (a catch-up frame, whose entries the
+   * follower may mostly hold already) is copied from instead.
    */
-  bytes(n: number): Uint8Array { this.need(n); const v = new Uint8Array(this.b.buffer, this.b.byteOffset + this.#o, n); this.#o += n; return v; }
+  bytes(n: number): Uint8Array {
+    this.need(n);
+    const from = this.#o;
+    this.#o += n;
+    return this.b.buffer.byteLength <= VIEW_BUFFER_BYTES_MAX ? new Uint8Array(this.b.buffer, this.b.byteOffset + from, n)
+      : new Uint8Array(this.b.subarray(from, from + n));
+  }
   done(): boolean { return this.#o === this.b.length; }
 }
 

@@ -53,11 +53,41 @@ export type CommandInput = z.input<typeof envelopeSchema>;
 const isEnvelope = compileOutputCheck(envelopeSchema, 'cmd');
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
+/**
+ * Encoded commands live in the leader's log until compaction, oldest first, so small ones
+ * are packed into slabs of their own: a slab is freed once its last command is compacted
+ * away. An ArrayBuffer per command (TextEncoder) cost 0.7–0.8 µs to make and collect
+ * against 0.15–0.2 µs here; Node's shared 8 KiB pool is as fast, but its slabs also hold
+ * every other small Buffer of the moment (WAL records, frames, headers), which the log
+ * would then keep alive.
+ */
+const SLAB_BYTES = 64 * 1024;
+/** Commands that may take more than this (in UTF-8 bytes) get an ArrayBuffer of their own. */
+const SLAB_COMMAND_BYTES_MAX = 4096;
+let slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+let slabUsed = 0;
+
+function commandBytes(text: string): Uint8Array {
+  const most = text.length * 3; // UTF-8 bytes per UTF-16 unit, at most
+  if (most > SLAB_COMMAND_BYTES_MAX) {
+    const own = Buffer.allocUnsafeSlow(Buffer.byteLength(text, 'utf8'));
+    own.write(text, 'utf8');
+    return own;
+  }
+  if (slabUsed + most > SLAB_BYTES) {
+    slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+    slabUsed = 0;
+  }
+  const written = slab.write(text, slabUsed, 'utf8');
+  const bytes = slab.subarray(slabUsed, slabUsed + written);
+  slabUsed += written;
+  return bytes;
+}
+
 export function encodeCommand(envelope: CommandInput): Uint8Array {
   // Already in output form (the write routes fill in the defaults), zod would return it unchanged: the check suffices.
   const value = isEnvelope(envelope) ? envelope : envelopeSchema.parse(envelope);
-  // Buffer.from takes a small command from Node's shared 8 KiB pool; TextEncoder gives each its own ArrayBuffer (0.8 against 0.2 µs, collection included).
-  return Buffer.from(JSON.stringify(value), 'utf8');
+  return commandBytes(JSON.stringify(value));
 }
 
 /**

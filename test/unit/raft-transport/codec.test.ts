@@ -3,6 +3,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Entry, Message } from '../../../raft/core/index.js';
+import { VIEW_BUFFER_BYTES_MAX } from '../../../raft/transport/binary-append.js';
 import { TransportError, decodeMessages, encodeMessages } from '../../../raft/transport/index.js';
 
 const id = fc.constantFrom('n1', 'n2', 'n3');
@@ -78,5 +79,17 @@ describe('peer codec', () => {
     // The entry index sits after the 5-byte frame header, ids (2+2 +2+2), 4 × f64 and the u32 count.
     wrongIndex.writeDoubleLE(9, 5 + 8 + 32 + 4);
     expect(() => decodeMessages(wrongIndex)).toThrow(TransportError);
+  });
+
+  it('decodes entries as views into a small received buffer, and copies them out of a big one it must not keep alive', () => {
+    const append = (count: number, bytes: number): Message => ({ type: 'append', from: 'n1', to: 'n2', term: 2, prevIndex: 0, prevTerm: 0, commit: 0,
+      entries: Array.from({ length: count }, (_, i): Entry => ({ index: i + 1, term: 2, type: 'normal', data: new Uint8Array(bytes).fill(i % 251) })) });
+    for (const [message, small] of [[append(20, 200), true], [append(40, 2000), false]] as const) {
+      const frame = Buffer.from(encodeMessages([message])); // a buffer of its own, as a socket read or a join gives
+      expect(frame.buffer.byteLength <= VIEW_BUFFER_BYTES_MAX).toBe(small);
+      const [decoded] = decodeMessages(frame) as [Extract<Message, { type: 'append' }>];
+      expect(decoded).toEqual(message);
+      for (const entry of decoded.entries) expect(entry.data.buffer === frame.buffer).toBe(small);
+    }
   });
 });

@@ -116,4 +116,26 @@ describe('the compiled command check', () => {
     expect(JSON.parse(new TextDecoder().decode(bytes))).toEqual({ v: 1, ts: 1, cmd: { type: 'task.submit', id: 't', kind: 'k', payload: null, priority: 0, required_capabilities: [] } });
     expect(() => encodeCommand({ v: 1, ts: 1, cmd: { type: 'task.submit', id: '', kind: 'k', payload: null } })).toThrow();
   });
+
+  it('keeps every encoded command intact while later ones are encoded, apart from Node\'s shared buffer pool', () => {
+    fc.assert(fc.property(fc.array(envelope, { minLength: 50, maxLength: 150 }), (envelopes) => {
+      const kept: [Uint8Array, Buffer][] = [];
+      // Small commands by the thousand fill several slabs; the generated ones add every shape and size.
+      for (let i = 0; i < 1500; i++) {
+        const bytes = encodeCommand({ v: 1, ts: i, cmd: { type: 'task.cancel', id: `task-${i}` } });
+        kept.push([bytes, Buffer.from(bytes)]);
+      }
+      for (const e of envelopes) {
+        const bytes = encodeCommand(e);
+        kept.push([bytes, Buffer.from(bytes)]);
+      }
+      const pooled = Buffer.from('a small pooled buffer');
+      for (const [bytes, copy] of kept) {
+        expect(Buffer.from(bytes).equals(copy)).toBe(true);
+        expect(bytes.buffer).not.toBe(pooled.buffer);
+      }
+    }), { numRuns: 5 });
+    const large = encodeCommand({ v: 1, ts: 1, cmd: { type: 'task.submit', id: 't', kind: 'k', payload: 'é'.repeat(3000) } });
+    expect(large.buffer.byteLength).toBe(large.byteLength); // more than a slab's share: a buffer of its own
+  });
 });
