@@ -75,8 +75,7 @@ export class Model {
   readonly #requestExpiry = new Heap<RequestRow>((a, b) => a.ts < b.ts || (a.ts === b.ts && a.key < b.key));
 
   readonly nodes = new HashedTable<NodeRow>('nodes', (id, old, row) => {
-    // No row before: no entry in the placement index either (it holds only nodes the table holds).
-    this.placement.update(id, row, this.replicas.pendingBytes(id), old === undefined);
+    this.placement.update(id, row, this.replicas.pendingBytes(id));
     if (old?.status === 'active' && row?.status !== 'active') this.fullScan = true;
   });
   readonly files = new HashedTable<FileRow>('files');

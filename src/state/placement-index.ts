@@ -30,9 +30,9 @@ export class PlacementIndex {
     return this.#zones.size;
   }
 
-  /** Re-rank a node after its row or pending bytes changed (row undefined: gone); `isNew`: the index cannot hold it (skips a lookup). */
-  update(id: string, row: NodeRow | undefined, pendingBytes: number, isNew = false): void {
-    const old = isNew ? undefined : this.#entries.get(id);
+  /** Re-rank a node after its row or pending bytes changed (row undefined: gone). */
+  update(id: string, row: NodeRow | undefined, pendingBytes: number): void {
+    const old = this.#entries.get(id);
     const active = row !== undefined && row.status === 'active';
     const free = active ? row.capacity - row.used - pendingBytes : 0;
     if (old !== undefined && active && old.free === free) {
